@@ -1,0 +1,115 @@
+# hvprobe: characterize the host's hypervisor API.
+#
+#   make            build hvprobe and the seed's program names
+#   make check      unit tests, end-to-end tests on /dev/kvm, and the unit
+#                   tests again under AddressSanitizer and UBSan
+#   make install    install to $(DESTDIR)$(PREFIX) (default /usr/local)
+#
+# Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX/prefix and DESTDIR.
+
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+bindir ?= $(prefix)/bin
+mandir ?= $(prefix)/share/man
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+BUILD ?= build
+
+UNAME_S := $(shell uname -s)
+UNAME_M := $(shell uname -m)
+ARCH := $(if $(filter arm64 aarch64,$(UNAME_M)),arm64,$(UNAME_M))
+
+HVP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers -pthread
+HVP_CPPFLAGS := -Isrc -DHVP_VERSION='"$(VERSION)"'
+HVP_LDLIBS := -pthread
+
+CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
+	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/output.c \
+	src/cli.c src/runner.c src/probe_ctx.c src/machine.c src/registry.c \
+	src/builtin_contract.c src/contracts.S \
+	src/probes/vm.c src/probes/mem.c
+
+ifeq ($(UNAME_S),Linux)
+BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
+endif
+GUEST_SRCS := src/guest_$(ARCH).c src/guest_$(ARCH).S
+
+LIB_SRCS := $(CORE_SRCS) $(BACKEND_SRCS) $(GUEST_SRCS)
+LIB_OBJS := $(patsubst src/%,$(BUILD)/%.o,$(LIB_SRCS))
+MAIN_OBJ := $(BUILD)/main.c.o
+
+SEED_NAMES := test_two_vms_in_main_thread test_two_vms_in_two_threads \
+	test_two_vms_in_two_processes test_two_mmap
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+TEST_HELPERS := $(BUILD)/tests/probes_misbehaving.c.o
+
+.PHONY: all check check-unit check-e2e check-asan install uninstall clean
+
+all: hvprobe $(SEED_NAMES)
+
+hvprobe: $(BUILD)/hvprobe
+	cp $< $@
+
+$(SEED_NAMES): hvprobe
+	ln -sf hvprobe $@
+
+$(BUILD)/hvprobe: $(MAIN_OBJ) $(BUILD)/libhvprobe.a
+	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) $(LDLIBS)
+
+$(BUILD)/libhvprobe.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.c.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(HVP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%.S.o: src/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The contract is built into the binary; rebuild when it changes.
+$(BUILD)/contracts.S.o: contracts/kvm.ini
+
+$(BUILD)/tests/%.c.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) -Itests $(HVP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_HELPERS) $(BUILD)/libhvprobe.a
+	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
+
+check: all check-unit check-e2e check-asan
+
+check-unit: $(UNIT_BINS)
+	prove -v --timer $(UNIT_BINS)
+
+check-e2e: all
+	prove --timer tests/e2e/*.sh
+
+# The unit tests and the end-to-end tests again, built with the sanitizers.
+check-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/hvprobe $(addprefix build/asan/tests/,$(UNIT_TESTS))
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		prove --timer $(addprefix build/asan/tests/,$(UNIT_TESTS))
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 HVPROBE=build/asan/hvprobe \
+		prove --timer tests/e2e/*.sh
+
+install: all
+	install -d $(DESTDIR)$(bindir)
+	install -m 755 hvprobe $(DESTDIR)$(bindir)/hvprobe
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/hvprobe
+
+clean:
+	rm -rf build hvprobe $(SEED_NAMES)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

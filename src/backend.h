@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend interface: one host hypervisor API behind a small ops table
+ * (in the spirit of bhyve's vmm_ops and Redis' ae_* backends).
+ *
+ * Handles are opaque and passed everywhere, even where the host API has
+ * none (Hypervisor.framework has one implicit VM per process): the backend
+ * turns a broken rule into a recorded status, never into hidden state.
+ * Nothing KVM-specific (file descriptors, memslot numbers) crosses this
+ * line; the KVM backend manages its slots itself.
+ *
+ * Every call returns a struct hvp_status: a portable error class, the native
+ * code (errno, hv_return_t) and the native call's name, because the native
+ * code is the data a user searches for. Backends never abort on an error.
+ */
+#ifndef HVP_BACKEND_H
+#define HVP_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hvp_err {
+	HVP_OK = 0,
+	HVP_ERR_EXISTS,      /* overlapping or duplicate object */
+	HVP_ERR_INVALID,     /* bad argument: alignment, size, range */
+	HVP_ERR_NOMEM,       /* out of memory or of a resource such as slots */
+	HVP_ERR_BUSY,
+	HVP_ERR_NODEV,       /* no hypervisor device or support */
+	HVP_ERR_DENIED,      /* permission or entitlement */
+	HVP_ERR_FAULT,       /* bad host address */
+	HVP_ERR_UNSUPPORTED, /* the API has no such operation or feature */
+	HVP_ERR_INTERRUPTED,
+	HVP_ERR_IO,          /* the object is unusable (KVM: EIO after fork, dead VM) */
+	HVP_ERR_OTHER,
+};
+
+struct hvp_status {
+	enum hvp_err err;
+	int64_t native;   /* errno for KVM, hv_return_t for HVF; 0 on success */
+	const char *call; /* "KVM_CREATE_VM", "hv_vm_map": a string literal */
+};
+
+enum hvp_prot {
+	HVP_PROT_READ = 1,
+	HVP_PROT_WRITE = 2,
+	HVP_PROT_EXEC = 4,
+	HVP_PROT_RWX = 7,
+};
+
+enum hvp_exit_kind {
+	HVP_EXIT_IO,
+	HVP_EXIT_MMIO,
+	HVP_EXIT_HLT,
+	HVP_EXIT_HYPERCALL,
+	HVP_EXIT_SHUTDOWN,
+	HVP_EXIT_INTERRUPTED,
+	HVP_EXIT_INTERNAL_ERROR, /* includes a failed VM entry */
+	HVP_EXIT_UNKNOWN,
+};
+
+/*
+ * The portable exit record. For a read (io in, mmio read) the caller stores
+ * the data the guest should receive in value before the next run.
+ */
+struct hvp_exit {
+	enum hvp_exit_kind kind;
+	uint64_t addr;          /* port (io) or guest-physical address (mmio) */
+	uint32_t size;          /* bytes */
+	bool write;             /* direction: guest writes (out, store) */
+	uint64_t value;         /* data written by the guest, or to return to it */
+	uint64_t native_reason; /* KVM exit_reason, VMX exit reason, ESR */
+	uint64_t native_detail; /* suberror, qualification, ... */
+};
+
+/* Register file: x86_64 uses gpr[HVP_X86_*]; arm64 uses gpr[0..30] as x0..x30. */
+enum {
+	HVP_X86_RAX, HVP_X86_RCX, HVP_X86_RDX, HVP_X86_RBX, HVP_X86_RSP, HVP_X86_RBP,
+	HVP_X86_RSI, HVP_X86_RDI, HVP_X86_R8, HVP_X86_R9, HVP_X86_R10, HVP_X86_R11,
+	HVP_X86_R12, HVP_X86_R13, HVP_X86_R14, HVP_X86_R15,
+	HVP_NGPR = 31,
+};
+
+struct hvp_regs {
+	uint64_t pc;
+	uint64_t sp;
+	uint64_t flags; /* RFLAGS, PSTATE */
+	uint64_t gpr[HVP_NGPR];
+};
+
+/*
+ * What the guest module hands the backend to put a vCPU into the mode the
+ * guest programs run in. x86_64: 64-bit long mode at ring 0 with paging
+ * rooted at page_table, the GDT at gdt; arm64: EL1 with the MMU off.
+ */
+struct hvp_boot {
+	uint64_t entry;
+	uint64_t stack;
+	uint64_t page_table; /* x86_64 CR3 */
+	uint64_t gdt;        /* x86_64 GDT base (code 0x08, data 0x10) */
+	uint16_t gdt_limit;
+	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
+};
+
+/* One host fact for `hvprobe info` and the report's host block. */
+struct hvp_fact {
+	char key[40];
+	char value[160];
+};
+
+#define HVP_FACTS_MAX 48
+
+struct hvp_facts {
+	unsigned n;
+	struct hvp_fact fact[HVP_FACTS_MAX];
+};
+
+void hvp_facts_add(struct hvp_facts *facts, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *hvp_facts_get(const struct hvp_facts *facts, const char *key);
+
+struct hvp_hv;   /* an open hypervisor API (KVM: the /dev/kvm fd) */
+struct hvp_vm;
+struct hvp_vcpu;
+
+struct hvp_open_opts {
+	const char *kvm_device; /* default /dev/kvm */
+};
+
+struct hvp_backend {
+	const char *name; /* "kvm", "hvf" */
+	const char *arch; /* "x86_64", "arm64" */
+
+	struct hvp_status (*open)(const struct hvp_open_opts *opts, struct hvp_hv **out);
+	void (*close)(struct hvp_hv *hv);
+	/* A sentence naming the cause of an open failure and its fix. */
+	const char *(*open_advice)(const struct hvp_open_opts *opts, struct hvp_status st);
+	void (*facts)(struct hvp_hv *hv, struct hvp_facts *out);
+	/* "EEXIST", "HV_BUSY"; "OK" for 0. Never NULL. */
+	const char *(*native_name)(int64_t native);
+
+	struct hvp_status (*vm_create)(struct hvp_hv *hv, struct hvp_vm **out);
+	struct hvp_status (*vm_destroy)(struct hvp_vm *vm);
+
+	struct hvp_status (*mem_map)(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size,
+				     unsigned prot);
+	struct hvp_status (*mem_unmap)(struct hvp_vm *vm, uint64_t gpa, uint64_t size);
+	struct hvp_status (*mem_protect)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot);
+
+	struct hvp_status (*vcpu_create)(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out);
+	struct hvp_status (*vcpu_destroy)(struct hvp_vcpu *vcpu);
+	struct hvp_status (*vcpu_boot)(struct hvp_vcpu *vcpu, const struct hvp_boot *boot);
+	struct hvp_status (*vcpu_run)(struct hvp_vcpu *vcpu, struct hvp_exit *exit);
+	struct hvp_status (*regs_get)(struct hvp_vcpu *vcpu, struct hvp_regs *regs);
+	struct hvp_status (*regs_set)(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
+	/* Forces a vCPU out of run; safe from any thread. */
+	struct hvp_status (*vcpu_kick)(struct hvp_vcpu *vcpu);
+};
+
+/* The backend this build offers for the host OS and architecture, or NULL. */
+const struct hvp_backend *hvp_host_backend(void);
+
+const char *hvp_err_name(enum hvp_err e);
+const char *hvp_exit_kind_name(enum hvp_exit_kind k);
+
+static inline struct hvp_status hvp_ok(const char *call)
+{
+	return (struct hvp_status){ HVP_OK, 0, call };
+}
+
+#endif

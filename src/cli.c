@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+void hvp_cli_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hvprobe [COMMAND] [OPTION]... [PATTERN]...\n"
+		"Characterize the host's hypervisor API: what it allows, proven by guests that run,\n"
+		"held against what its documentation promises.\n"
+		"\n"
+		"Commands:\n"
+		"  run [PATTERN]...     run the probes whose ids match the shell-style PATTERNs\n"
+		"                       (all probes if none), e.g. 'vm.*'; the default command\n"
+		"  list [PATTERN]...    list probe ids and their questions\n"
+		"  info                 show the host's hypervisor facts (backend, module, capabilities)\n"
+		"\n"
+		"Options:\n"
+		"  -f, --format=FORMAT  report format: %s (default text)\n"
+		"  -o, --output=FILE    write the report to FILE (atomically) instead of stdout\n"
+		"  -t, --timeout=SEC    deadline per probe, overriding each probe's own (1-3600)\n"
+		"      --kvm-device=PATH  KVM device to open (default /dev/kvm)\n"
+		"      --contract=FILE  hold findings against this contract file instead of the built-in one\n"
+		"      --color=WHEN     colour the text report: auto (default: on a terminal), always, never;\n"
+		"                       NO_COLOR in the environment also turns it off\n"
+		"  -v, --verbose        text report: show each answer's reason and every API call\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"Exit status:\n"
+		"  0  every probe ran and none deviates from its contract\n"
+		"  1  a finding deviates, or a probe crashed or hung where no contract expects it\n"
+		"  2  usage error\n"
+		"  3  no usable hypervisor (the message names the cause and the fix)\n"
+		"  130  interrupted (the findings so far are still reported)\n",
+		hvp_report_format_names());
+}
+
+/* The value of an option: "--opt=value", "-ovalue", or the next argument. */
+static const char *option_value(int argc, char **argv, int *i, const char *inline_value, const char *name,
+				char *err, size_t err_size)
+{
+	if (inline_value)
+		return inline_value;
+	if (*i + 1 >= argc) {
+		snprintf(err, err_size, "option '%s' needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int parse_timeout(const char *v, unsigned *out, char *err, size_t err_size)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || *v == '-' || n < 1 || n > 3600) {
+		snprintf(err, err_size, "invalid timeout '%s': give whole seconds from 1 to 3600", v);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_color(const char *v, enum hvp_color *out, char *err, size_t err_size)
+{
+	if (strcmp(v, "auto") == 0)
+		*out = HVP_COLOR_AUTO;
+	else if (strcmp(v, "always") == 0)
+		*out = HVP_COLOR_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		*out = HVP_COLOR_NEVER;
+	else {
+		snprintf(err, err_size, "invalid --color '%s': use auto, always or never", v);
+		return -1;
+	}
+	return 0;
+}
+
+struct option_def {
+	const char *lng;
+	char shrt; /* 0: long form only */
+	int takes_value;
+	char key;  /* what apply_option switches on */
+};
+
+static const struct option_def options[] = {
+	{ "format", 'f', 1, 'f' },   { "output", 'o', 1, 'o' },  { "timeout", 't', 1, 't' },
+	{ "kvm-device", 0, 1, 'k' }, { "contract", 0, 1, 'c' },  { "color", 0, 1, 'C' },
+	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
+};
+
+/* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
+static const struct option_def *find_option(const char *arg, const char **inline_value)
+{
+	*inline_value = NULL;
+	for (unsigned k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+		const struct option_def *o = &options[k];
+		size_t n = strlen(o->lng);
+		if (arg[1] == '-' && strncmp(arg + 2, o->lng, n) == 0 && (arg[2 + n] == '\0' || arg[2 + n] == '=')) {
+			if (arg[2 + n] == '=')
+				*inline_value = arg + 3 + n;
+			return o;
+		}
+		if (arg[1] != '-' && o->shrt && arg[1] == o->shrt) {
+			if (arg[2] != '\0')
+				*inline_value = arg + 2;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static int apply_option(struct hvp_cli *c, const struct option_def *o, const char *v, bool *help, bool *version,
+			char *err, size_t err_size)
+{
+	switch (o->key) {
+	case 'f':
+		if (!hvp_report_format(v)) {
+			snprintf(err, err_size, "unknown format '%s': use %s", v, hvp_report_format_names());
+			return -1;
+		}
+		c->format = v;
+		return 0;
+	case 'o': c->output = v; return 0;
+	case 't': return parse_timeout(v, &c->timeout_s, err, err_size);
+	case 'k': c->kvm_device = v; return 0;
+	case 'c': c->contract_file = v; return 0;
+	case 'C': return parse_color(v, &c->color, err, err_size);
+	case 'v': c->verbose = true; return 0;
+	case 'h': *help = true; return 0;
+	case 'V': *version = true; return 0;
+	}
+	return -1;
+}
+
+static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *err, size_t err_size)
+{
+	if (!*seen_command && c->n_patterns == 0) {
+		*seen_command = 1;
+		if (strcmp(w, "run") == 0)
+			return 0;
+		if (strcmp(w, "list") == 0) {
+			c->cmd = HVP_CMD_LIST;
+			return 0;
+		}
+		if (strcmp(w, "info") == 0) {
+			c->cmd = HVP_CMD_INFO;
+			return 0;
+		}
+		if (strcmp(w, "help") == 0) {
+			c->cmd = HVP_CMD_HELP;
+			return 0;
+		}
+		snprintf(err, err_size, "unknown command '%s': use run, list or info", w);
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_INFO) {
+		snprintf(err, err_size, "'info' takes no patterns (got '%s')", w);
+		return -1;
+	}
+	if (c->n_patterns == HVP_PATTERNS_MAX) {
+		snprintf(err, err_size, "too many patterns (at most %d)", HVP_PATTERNS_MAX);
+		return -1;
+	}
+	c->patterns[c->n_patterns++] = w;
+	return 0;
+}
+
+int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t err_size)
+{
+	int seen_command = 0, only_words = 0;
+	bool help = false, version = false;
+
+	memset(c, 0, sizeof(*c));
+	c->format = "text";
+	c->kvm_device = "/dev/kvm";
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *inline_value, *v = NULL;
+		const struct option_def *o;
+
+		if (only_words || arg[0] != '-' || arg[1] == '\0') {
+			if (add_word(c, arg, &seen_command, err, err_size))
+				return -1;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_words = 1;
+			continue;
+		}
+		o = find_option(arg, &inline_value);
+		if (!o) {
+			snprintf(err, err_size, "unknown option '%s'", arg);
+			return -1;
+		}
+		if (!o->takes_value && inline_value && arg[1] == '-') {
+			snprintf(err, err_size, "option '--%s' takes no value", o->lng);
+			return -1;
+		}
+		if (!o->takes_value && inline_value) {
+			snprintf(err, err_size, "unknown option '%s'", arg);
+			return -1;
+		}
+		if (o->takes_value && !(v = option_value(argc, argv, &i, inline_value, arg, err, err_size)))
+			return -1;
+		if (apply_option(c, o, v, &help, &version, err, err_size))
+			return -1;
+	}
+	/* --help and --version win over any command word. */
+	if (help)
+		c->cmd = HVP_CMD_HELP;
+	else if (version)
+		c->cmd = HVP_CMD_VERSION;
+	return 0;
+}

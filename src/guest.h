@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest programs and the per-architecture guest setup: the system region
+ * (descriptor tables, page tables, code, stack) and identity paging over
+ * every range a probe maps.
+ */
+#ifndef HVP_GUEST_H
+#define HVP_GUEST_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "guest_abi.h"
+
+struct hvp_program {
+	const char *name;
+	const uint8_t *start, *end;
+};
+
+/* The programs every architecture provides (see guest_<arch>.S). */
+extern const struct hvp_program hvp_prog_report_args; /* reports arg0, arg1 */
+extern const struct hvp_program hvp_prog_load2;       /* reports *arg0, *arg1 (u64) */
+extern const struct hvp_program hvp_prog_load_store;  /* reports *arg0, stores arg1, reports *arg0 */
+extern const struct hvp_program hvp_prog_wait_flag;   /* spins until *arg0 != 0, reports it */
+
+/* Identity paging state, kept inside the system region. */
+struct hvp_guest_paging {
+	unsigned pages_used; /* of HVP_SYS_PT_POOL_PAGES */
+};
+
+/* Writes descriptor tables and an empty top-level page table into sys. */
+void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg);
+
+/*
+ * Identity-maps [gpa, gpa + size) for guest code (in 2 MiB pages on x86_64,
+ * covering the range's 2 MiB-aligned hull). Returns 0, or -1 when the range
+ * is beyond what identity paging can address or the table pool is full.
+ */
+int hvp_guest_arch_identity_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t gpa, uint64_t size);
+
+/* The vCPU state for running code at entry with the given arguments. */
+void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);
+
+#endif

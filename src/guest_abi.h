@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest ABI, shared by the host and the guest programs (.S files
+ * include it, so it holds only preprocessor constants).
+ *
+ * x86_64: a program reports RAX with `out %eax, %dx` to HVP_PORT_REPORT
+ * (the host reads the full 64-bit RAX), ends with a final report to
+ * HVP_PORT_DONE (RAX = status, 0 = success) and reports a failed guest-side
+ * check to HVP_PORT_FAIL (RAX = the check's number). Inputs arrive in
+ * RDI, RSI, RDX, RCX.
+ *
+ * Guest-physical layout of the system region every machine has:
+ */
+#ifndef HVP_GUEST_ABI_H
+#define HVP_GUEST_ABI_H
+
+#define HVP_PORT_REPORT 0x0a00
+#define HVP_PORT_DONE 0x0a01
+#define HVP_PORT_FAIL 0x0a02
+
+#define HVP_SYS_GPA 0x0
+#define HVP_SYS_SIZE 0x100000
+#define HVP_SYS_GDT 0x1000
+#define HVP_SYS_TSS 0x2000
+#define HVP_SYS_PML4 0x3000
+#define HVP_SYS_PT_POOL 0x4000
+#define HVP_SYS_PT_POOL_PAGES 64
+#define HVP_SYS_CODE 0x80000
+#define HVP_SYS_CODE_SIZE 0x10000
+#define HVP_SYS_DATA 0x90000
+#define HVP_SYS_STACK_TOP 0x100000
+
+#endif

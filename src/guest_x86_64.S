@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest programs for x86_64, run in 64-bit long mode at ring 0 with
+ * identity paging. They are data to the host (copied into guest memory by
+ * the probes), so they live in .rodata; every one is position-independent.
+ * Ring-0 guest code may be emulated instruction by instruction (PVM), so
+ * programs stay a handful of instructions.
+ */
+#include "guest_abi.h"
+
+#ifdef __APPLE__
+#define SYM(x) _##x
+#else
+#define SYM(x) x
+#endif
+
+/* Reports %rax; keeps every other register. */
+.macro REPORT
+	push %rdx
+	mov $HVP_PORT_REPORT, %dx
+	out %eax, %dx
+	pop %rdx
+.endm
+
+.macro DONE
+	xor %eax, %eax
+	mov $HVP_PORT_DONE, %dx
+	out %eax, %dx
+	hlt
+.endm
+
+.macro PROGRAM name
+	.globl SYM(hvp_code_\name\()_start), SYM(hvp_code_\name\()_end)
+SYM(hvp_code_\name\()_start):
+.endm
+
+.macro END_PROGRAM name
+SYM(hvp_code_\name\()_end):
+.endm
+
+	.section .rodata
+	.p2align 4
+
+/* report(rdi), report(rsi); done */
+PROGRAM report_args
+	mov %rdi, %rax
+	REPORT
+	mov %rsi, %rax
+	REPORT
+	DONE
+END_PROGRAM report_args
+
+/* report(*(u64 *)rdi), report(*(u64 *)rsi); done */
+PROGRAM load2
+	mov (%rdi), %rax
+	REPORT
+	mov (%rsi), %rax
+	REPORT
+	DONE
+END_PROGRAM load2
+
+/* report(*(u64 *)rdi); *(u64 *)rdi = rsi; report(*(u64 *)rdi); done */
+PROGRAM load_store
+	mov (%rdi), %rax
+	REPORT
+	mov %rsi, (%rdi)
+	mov (%rdi), %rax
+	REPORT
+	DONE
+END_PROGRAM load_store
+
+/* spin until *(u64 *)rdi != 0, then report it; done. Bounded by the host's kick. */
+PROGRAM wait_flag
+1:	mov (%rdi), %rax
+	test %rax, %rax
+	jz 1b
+	REPORT
+	DONE
+END_PROGRAM wait_flag
+
+#ifndef __APPLE__
+	.section .note.GNU-stack, "", @progbits
+#endif

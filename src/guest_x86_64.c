@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_64 guest setup: a GDT with a 64-bit code segment, a data segment and
+ * a TSS, and 4-level identity paging in 2 MiB pages built on demand from a
+ * pool of table pages in the system region.
+ */
+#include <string.h>
+
+#include "guest.h"
+
+#define PTE_P (1ull << 0)
+#define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2)
+#define PTE_PS (1ull << 7)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define PAGE_2M (2ull << 20)
+
+/* Identity paging reaches the lower canonical half of 4-level paging. */
+#define IDENTITY_LIMIT (1ull << 47)
+
+#define PROGRAM(n)                                                                     \
+	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
+	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
+
+PROGRAM(report_args);
+PROGRAM(load2);
+PROGRAM(load_store);
+PROGRAM(wait_flag);
+
+static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
+{
+	return (uint64_t)(limit & 0xffff) | ((uint64_t)(base & 0xffffff) << 16) |
+	       ((uint64_t)access << 40) | ((uint64_t)((limit >> 16) & 0xf) << 48) |
+	       ((uint64_t)(flags & 0xf) << 52) | ((uint64_t)(base >> 24) << 56);
+}
+
+void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg)
+{
+	uint64_t *gdt = (uint64_t *)(sys + HVP_SYS_GDT);
+
+	gdt[0] = 0;
+	gdt[1] = gdt_entry(0, 0xfffff, 0x9b, 0xa); /* 0x08: code, present, L=1, G=1 */
+	gdt[2] = gdt_entry(0, 0xfffff, 0x93, 0xc); /* 0x10: data, present, D/B=1, G=1 */
+	gdt[3] = gdt_entry(HVP_SYS_TSS, 0x67, 0x8b, 0x0); /* 0x18: busy 64-bit TSS */
+	gdt[4] = 0;                                /* upper half of the TSS descriptor */
+	memset(sys + HVP_SYS_TSS, 0, 0x68);
+	memset(sys + HVP_SYS_PML4, 0, 4096);
+	pg->pages_used = 0;
+}
+
+/* Returns the next-level table that entry points at, creating it from the pool. */
+static uint64_t *next_table(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t *entry)
+{
+	uint64_t gpa;
+
+	if (!(*entry & PTE_P)) {
+		if (pg->pages_used == HVP_SYS_PT_POOL_PAGES)
+			return NULL;
+		gpa = HVP_SYS_PT_POOL + 4096ull * pg->pages_used++;
+		memset(sys + gpa - HVP_SYS_GPA, 0, 4096);
+		*entry = gpa | PTE_P | PTE_RW | PTE_US;
+	}
+	return (uint64_t *)(sys + (*entry & PTE_ADDR) - HVP_SYS_GPA);
+}
+
+int hvp_guest_arch_identity_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t gpa, uint64_t size)
+{
+	uint64_t first = gpa & ~(PAGE_2M - 1);
+	uint64_t last = gpa + (size ? size - 1 : 0);
+
+	if (last < gpa || last >= IDENTITY_LIMIT)
+		return -1;
+	for (uint64_t a = first; a <= last; a += PAGE_2M) {
+		uint64_t *pml4 = (uint64_t *)(sys + HVP_SYS_PML4 - HVP_SYS_GPA);
+		uint64_t *pdpt = next_table(sys, pg, &pml4[(a >> 39) & 511]);
+		uint64_t *pd = pdpt ? next_table(sys, pg, &pdpt[(a >> 30) & 511]) : NULL;
+		if (!pd)
+			return -1;
+		pd[(a >> 21) & 511] = a | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		if (a + PAGE_2M < a)
+			break;
+	}
+	return 0;
+}
+
+void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4])
+{
+	memset(boot, 0, sizeof(*boot));
+	boot->entry = entry;
+	boot->stack = HVP_SYS_STACK_TOP;
+	boot->page_table = HVP_SYS_PML4;
+	boot->gdt = HVP_SYS_GDT;
+	boot->gdt_limit = 5 * 8 - 1;
+	for (int i = 0; i < 4; i++)
+		boot->arg[i] = arg ? arg[i] : 0;
+}

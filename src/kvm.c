@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM backend, architecture-independent part: the system, VM and vCPU
+ * file descriptors, memory slots, KVM_RUN and its exits, and kicks.
+ *
+ * Reference: Linux Documentation/virt/kvm/api.rst.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "errname.h"
+#include "kvm_internal.h"
+
+/* The signal that kicks a vCPU thread out of KVM_RUN; its handler does nothing. */
+#define KVM_KICK_SIGNAL SIGUSR1
+
+struct hvp_status kvm_status(const char *call, int err)
+{
+	enum hvp_err e;
+
+	switch (err) {
+	case 0: e = HVP_OK; break;
+	case EEXIST: e = HVP_ERR_EXISTS; break;
+	case EINVAL: case ERANGE: e = HVP_ERR_INVALID; break;
+	case ENOMEM: case ENOSPC: case E2BIG: case EMFILE: case ENFILE: e = HVP_ERR_NOMEM; break;
+	case EBUSY: e = HVP_ERR_BUSY; break;
+	case ENOENT: case ENODEV: case ENXIO: e = HVP_ERR_NODEV; break;
+	case EACCES: case EPERM: e = HVP_ERR_DENIED; break;
+	case EFAULT: e = HVP_ERR_FAULT; break;
+	case ENOTTY: case EOPNOTSUPP: case ENOSYS: e = HVP_ERR_UNSUPPORTED; break;
+	case EINTR: case EAGAIN: e = HVP_ERR_INTERRUPTED; break;
+	case EIO: case EBADF: e = HVP_ERR_IO; break;
+	default: e = HVP_ERR_OTHER;
+	}
+	return (struct hvp_status){ e, err, call };
+}
+
+#define KVM_CALL(call, expr) ((expr) < 0 ? kvm_status(call, errno) : hvp_ok(call))
+
+static const char *kvm_native_name(int64_t native)
+{
+	return hvp_errno_name((int)native);
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only purpose is to make KVM_RUN return EINTR */
+}
+
+static int check_ext(int fd, long cap)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}
+
+static struct hvp_status kvm_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
+{
+	const char *dev = opts && opts->kvm_device ? opts->kvm_device : "/dev/kvm";
+	struct sigaction sa = { .sa_handler = kick_handler };
+	struct hvp_hv *hv;
+	int fd, version;
+
+	*out = NULL;
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return kvm_status("open", errno);
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		close(fd);
+		/* Not KVM at all (ENOTTY) or an API this program does not speak. */
+		return version < 0 ? kvm_status("KVM_GET_API_VERSION", errno)
+				   : kvm_status("KVM_GET_API_VERSION", EPROTO);
+	}
+	hv = calloc(1, sizeof(*hv));
+	if (!hv) {
+		close(fd);
+		return kvm_status("calloc", ENOMEM);
+	}
+	hv->fd = fd;
+	hv->run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (hv->run_size < (int)sizeof(struct kvm_run)) {
+		struct hvp_status st = kvm_status("KVM_GET_VCPU_MMAP_SIZE", hv->run_size < 0 ? errno : EPROTO);
+		close(fd);
+		free(hv);
+		return st;
+	}
+	hv->nr_memslots = (unsigned)check_ext(fd, KVM_CAP_NR_MEMSLOTS);
+	if (hv->nr_memslots == 0)
+		hv->nr_memslots = 32; /* the documented minimum before the capability existed */
+	if (kvm_arch_open(hv)) {
+		struct hvp_status st = kvm_status("KVM_GET_SUPPORTED_CPUID", errno);
+		close(fd);
+		free(hv);
+		return st;
+	}
+	/* No SA_RESTART: the kick must interrupt the ioctl. */
+	sigaction(KVM_KICK_SIGNAL, &sa, NULL);
+	*out = hv;
+	return hvp_ok("open");
+}
+
+static void kvm_close(struct hvp_hv *hv)
+{
+	if (!hv)
+		return;
+	kvm_arch_close(hv);
+	close(hv->fd);
+	free(hv);
+}
+
+static const char *kvm_open_advice(const struct hvp_open_opts *opts, struct hvp_status st)
+{
+	(void)opts;
+	if (st.call && strcmp(st.call, "KVM_GET_API_VERSION") == 0)
+		return st.native == ENOTTY ? "the device is not a KVM device; point --kvm-device at /dev/kvm"
+					   : "this KVM speaks another API version than 12; use a kernel from this decade";
+	switch (st.native) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return "KVM is not available: load kvm_intel or kvm_amd (modprobe), enable virtualization "
+		       "(VT-x/AMD-V) in the firmware, or, inside a VM, enable nested virtualization on its host";
+	case EACCES:
+	case EPERM:
+		return "permission denied: add your user to group 'kvm' (usermod -aG kvm $USER, then log in "
+		       "again) or run as root";
+	case EBUSY:
+		return "the device is busy: another hypervisor (VirtualBox, VMware) holds the CPU's "
+		       "virtualization extensions; stop it and try again";
+	default:
+		return "the KVM device could not be used";
+	}
+}
+
+static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
+{
+	static const struct { const char *name; long cap; } caps[] = {
+		{ "KVM_CAP_NR_VCPUS", KVM_CAP_NR_VCPUS },
+		{ "KVM_CAP_MAX_VCPUS", KVM_CAP_MAX_VCPUS },
+		{ "KVM_CAP_MAX_VCPU_ID", KVM_CAP_MAX_VCPU_ID },
+		{ "KVM_CAP_NR_MEMSLOTS", KVM_CAP_NR_MEMSLOTS },
+		{ "KVM_CAP_READONLY_MEM", KVM_CAP_READONLY_MEM },
+		{ "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT },
+		{ "KVM_CAP_USER_MEMORY2", KVM_CAP_USER_MEMORY2 },
+		{ "KVM_CAP_GUEST_MEMFD", KVM_CAP_GUEST_MEMFD },
+		{ "KVM_CAP_SYNC_MMU", KVM_CAP_SYNC_MMU },
+		{ "KVM_CAP_DIRTY_LOG_RING", KVM_CAP_DIRTY_LOG_RING },
+	};
+	struct utsname u;
+
+	hvp_facts_add(out, "backend", "kvm");
+	hvp_facts_add(out, "api_version", "%d", ioctl(hv->fd, KVM_GET_API_VERSION, 0));
+	if (uname(&u) == 0)
+		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		hvp_facts_add(out, caps[i].name, "%d", check_ext(hv->fd, caps[i].cap));
+	kvm_arch_facts(hv, out);
+}
+
+static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+{
+	struct hvp_vm *vm;
+	int fd;
+
+	*out = NULL;
+	fd = ioctl(hv->fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		return kvm_status("KVM_CREATE_VM", errno);
+	vm = calloc(1, sizeof(*vm));
+	if (vm)
+		vm->slot_used = calloc(hv->nr_memslots, 1);
+	if (!vm || !vm->slot_used) {
+		free(vm);
+		close(fd);
+		return kvm_status("calloc", ENOMEM);
+	}
+	vm->hv = hv;
+	vm->fd = fd;
+	*out = vm;
+	return hvp_ok("KVM_CREATE_VM");
+}
+
+/* Closing the VM fd destroys the VM once its vCPU fds are closed too. */
+static struct hvp_status kvm_vm_destroy(struct hvp_vm *vm)
+{
+	struct hvp_status st = KVM_CALL("close(vm fd)", close(vm->fd));
+
+	free(vm->regions);
+	free(vm->slot_used);
+	free(vm);
+	return st;
+}
+
+static struct hvp_status set_region(struct hvp_vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+				    uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+	return KVM_CALL("KVM_SET_USER_MEMORY_REGION", ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
+}
+
+static int free_slot(struct hvp_vm *vm)
+{
+	for (unsigned i = 0; i < vm->hv->nr_memslots; i++)
+		if (!vm->slot_used[i])
+			return (int)i;
+	return -1;
+}
+
+static struct kvm_region *find_region(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < vm->n_regions; i++)
+		if (vm->regions[i].gpa == gpa && vm->regions[i].size == size)
+			return &vm->regions[i];
+	return NULL;
+}
+
+static struct hvp_status kvm_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size,
+				     unsigned prot)
+{
+	uint32_t flags = (prot & HVP_PROT_WRITE) ? 0 : KVM_MEM_READONLY;
+	int slot = free_slot(vm);
+	struct hvp_status st;
+
+	/* KVM itself refuses when its slots run out; this is the same limit, counted here. */
+	if (slot < 0)
+		return kvm_status("KVM_SET_USER_MEMORY_REGION", ENOSPC);
+	if (vm->n_regions == vm->cap_regions) {
+		unsigned cap = vm->cap_regions ? vm->cap_regions * 2 : 16;
+		struct kvm_region *grown = realloc(vm->regions, cap * sizeof(*grown));
+		if (!grown)
+			return kvm_status("realloc", ENOMEM);
+		vm->regions = grown;
+		vm->cap_regions = cap;
+	}
+	st = set_region(vm, (uint32_t)slot, flags, gpa, size, host);
+	if (st.err != HVP_OK)
+		return st;
+	vm->slot_used[slot] = 1;
+	vm->regions[vm->n_regions++] = (struct kvm_region){ (uint32_t)slot, flags, gpa, size, host };
+	return st;
+}
+
+static struct hvp_status kvm_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct kvm_region *r = find_region(vm, gpa, size);
+	struct hvp_status st;
+
+	/* KVM deletes whole slots only: a slot is deleted by setting its size to 0. */
+	if (!r)
+		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	st = set_region(vm, r->slot, r->flags, r->gpa, 0, r->host);
+	if (st.err != HVP_OK)
+		return st;
+	vm->slot_used[r->slot] = 0;
+	*r = vm->regions[--vm->n_regions];
+	return st;
+}
+
+/*
+ * KVM cannot change a slot's flags in place (api.rst: only
+ * KVM_MEM_LOG_DIRTY_PAGES may change), so protection changes delete the slot
+ * and create it again. KVM has no per-slot execute permission.
+ */
+static struct hvp_status kvm_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	struct kvm_region *r = find_region(vm, gpa, size);
+	struct hvp_status st;
+	uint32_t flags;
+
+	if (!r)
+		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	if (!(prot & HVP_PROT_READ))
+		return kvm_status("KVM_SET_USER_MEMORY_REGION", EOPNOTSUPP);
+	flags = (prot & HVP_PROT_WRITE) ? 0 : KVM_MEM_READONLY;
+	st = set_region(vm, r->slot, r->flags, r->gpa, 0, r->host);
+	if (st.err != HVP_OK)
+		return st;
+	st = set_region(vm, r->slot, flags, r->gpa, r->size, r->host);
+	if (st.err != HVP_OK) {
+		vm->slot_used[r->slot] = 0;
+		*r = vm->regions[--vm->n_regions];
+		return st;
+	}
+	r->flags = flags;
+	return st;
+}
+
+static struct hvp_status kvm_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
+{
+	struct hvp_vcpu *vcpu;
+	void *run;
+	int fd;
+
+	*out = NULL;
+	fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (fd < 0)
+		return kvm_status("KVM_CREATE_VCPU", errno);
+	run = mmap(NULL, (size_t)vm->hv->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		struct hvp_status st = kvm_status("mmap(kvm_run)", errno);
+		close(fd);
+		return st;
+	}
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu) {
+		munmap(run, (size_t)vm->hv->run_size);
+		close(fd);
+		return kvm_status("calloc", ENOMEM);
+	}
+	*vcpu = (struct hvp_vcpu){ .vm = vm, .fd = fd, .id = id, .run = run,
+				   .run_size = (size_t)vm->hv->run_size };
+	*out = vcpu;
+	return hvp_ok("KVM_CREATE_VCPU");
+}
+
+static struct hvp_status kvm_vcpu_destroy(struct hvp_vcpu *vcpu)
+{
+	struct hvp_status st;
+
+	munmap(vcpu->run, vcpu->run_size);
+	st = KVM_CALL("close(vcpu fd)", close(vcpu->fd));
+	free(vcpu);
+	return st;
+}
+
+static uint64_t load_le(const uint8_t *p, uint32_t size)
+{
+	uint64_t v = 0;
+
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void store_le(uint8_t *p, uint32_t size, uint64_t v)
+{
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Hands the guest the data for the read that ended the previous run. */
+static void complete_pending_read(struct hvp_vcpu *vcpu, const struct hvp_exit *x)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (vcpu->pending_read == 1)
+		store_le((uint8_t *)run + run->io.data_offset, run->io.size, x->value);
+	else if (vcpu->pending_read == 2)
+		store_le(run->mmio.data, run->mmio.len, x->value);
+	vcpu->pending_read = 0;
+}
+
+static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	struct kvm_run *run = vcpu->run;
+
+	memset(x, 0, sizeof(*x));
+	x->native_reason = run->exit_reason;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		x->kind = HVP_EXIT_IO;
+		x->addr = run->io.port;
+		x->size = run->io.size;
+		x->write = run->io.direction == KVM_EXIT_IO_OUT;
+		x->native_detail = run->io.count;
+		if (x->write)
+			x->value = load_le((uint8_t *)run + run->io.data_offset, run->io.size);
+		else
+			vcpu->pending_read = 1;
+		return;
+	case KVM_EXIT_MMIO:
+		x->kind = HVP_EXIT_MMIO;
+		x->addr = run->mmio.phys_addr;
+		x->size = run->mmio.len;
+		x->write = run->mmio.is_write;
+		if (x->write)
+			x->value = load_le(run->mmio.data, run->mmio.len);
+		else
+			vcpu->pending_read = 2;
+		return;
+	case KVM_EXIT_HLT:
+		x->kind = HVP_EXIT_HLT;
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		x->kind = HVP_EXIT_SHUTDOWN;
+		return;
+	case KVM_EXIT_INTR:
+		x->kind = HVP_EXIT_INTERRUPTED;
+		return;
+	case KVM_EXIT_HYPERCALL:
+		x->kind = HVP_EXIT_HYPERCALL;
+		x->value = run->hypercall.nr;
+		return;
+	case KVM_EXIT_FAIL_ENTRY:
+		x->kind = HVP_EXIT_INTERNAL_ERROR;
+		x->native_detail = run->fail_entry.hardware_entry_failure_reason;
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		x->kind = HVP_EXIT_INTERNAL_ERROR;
+		x->native_detail = run->internal.suberror;
+		return;
+	default:
+		if (!kvm_arch_decode_exit(vcpu, x))
+			x->kind = HVP_EXIT_UNKNOWN;
+	}
+}
+
+static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	int r, err;
+
+	complete_pending_read(vcpu, x);
+	vcpu->thread = pthread_self();
+	__atomic_store_n(&vcpu->in_run, 1, __ATOMIC_SEQ_CST);
+	r = ioctl(vcpu->fd, KVM_RUN, 0);
+	err = errno;
+	__atomic_store_n(&vcpu->in_run, 0, __ATOMIC_SEQ_CST);
+	if (r < 0) {
+		/* A kick or a signal: KVM_RUN returns EINTR (api.rst, KVM_EXIT_INTR). */
+		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		memset(x, 0, sizeof(*x));
+		x->kind = err == EINTR || err == EAGAIN ? HVP_EXIT_INTERRUPTED : HVP_EXIT_INTERNAL_ERROR;
+		x->native_reason = vcpu->run->exit_reason;
+		return kvm_status("KVM_RUN", err);
+	}
+	decode_exit(vcpu, x);
+	return hvp_ok("KVM_RUN");
+}
+
+/*
+ * immediate_exit makes a KVM_RUN that has not started yet return at once;
+ * the signal interrupts one that is already in the guest. Both are needed
+ * to kick without a race (api.rst, 5. The kvm_run structure).
+ */
+static struct hvp_status kvm_vcpu_kick(struct hvp_vcpu *vcpu)
+{
+	int err;
+
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&vcpu->in_run, __ATOMIC_SEQ_CST))
+		return hvp_ok("immediate_exit");
+	err = pthread_kill(vcpu->thread, KVM_KICK_SIGNAL);
+	return err ? kvm_status("pthread_kill", err) : hvp_ok("pthread_kill");
+}
+
+static struct hvp_status kvm_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
+{
+	return kvm_arch_regs_get(vcpu, regs);
+}
+
+static struct hvp_status kvm_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
+{
+	return kvm_arch_regs_set(vcpu, regs);
+}
+
+const struct hvp_backend hvp_backend_kvm = {
+	.name = "kvm",
+#if defined(__x86_64__)
+	.arch = "x86_64",
+#elif defined(__aarch64__)
+	.arch = "arm64",
+#endif
+	.open = kvm_open,
+	.close = kvm_close,
+	.open_advice = kvm_open_advice,
+	.facts = kvm_facts,
+	.native_name = kvm_native_name,
+	.vm_create = kvm_vm_create,
+	.vm_destroy = kvm_vm_destroy,
+	.mem_map = kvm_mem_map,
+	.mem_unmap = kvm_mem_unmap,
+	.mem_protect = kvm_mem_protect,
+	.vcpu_create = kvm_vcpu_create,
+	.vcpu_destroy = kvm_vcpu_destroy,
+	.vcpu_boot = kvm_arch_vcpu_boot,
+	.vcpu_run = kvm_vcpu_run,
+	.regs_get = kvm_regs_get,
+	.regs_set = kvm_regs_set,
+	.vcpu_kick = kvm_vcpu_kick,
+};
+
+const struct hvp_backend *hvp_host_backend(void)
+{
+	return &hvp_backend_kvm;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM backend's private types, shared by the architecture-independent
+ * part (kvm.c) and each architecture's part (kvm_x86_64.c, kvm_arm64.c).
+ */
+#ifndef HVP_KVM_INTERNAL_H
+#define HVP_KVM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* Newer than the headers of older distributions; the numbers are ABI. */
+#ifndef KVM_CAP_USER_MEMORY2
+#define KVM_CAP_USER_MEMORY2 231
+#endif
+#ifndef KVM_CAP_GUEST_MEMFD
+#define KVM_CAP_GUEST_MEMFD 234
+#endif
+
+struct hvp_hv {
+	int fd;
+	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
+	unsigned nr_memslots;     /* KVM_CAP_NR_MEMSLOTS */
+	void *arch;               /* kvm_x86.c: the supported CPUID table */
+};
+
+struct kvm_region {
+	uint32_t slot;
+	uint32_t flags;
+	uint64_t gpa, size;
+	void *host;
+};
+
+struct hvp_vm {
+	struct hvp_hv *hv;
+	int fd;
+	unsigned n_regions, cap_regions;
+	struct kvm_region *regions;
+	uint8_t *slot_used;       /* nr_memslots bytes */
+};
+
+struct hvp_vcpu {
+	struct hvp_vm *vm;
+	int fd;
+	unsigned id;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;        /* the thread inside KVM_RUN, valid while in_run */
+	int in_run;              /* accessed atomically */
+	int pending_read;        /* the last exit asked for data: 1 io, 2 mmio */
+};
+
+/* errno -> portable class */
+struct hvp_status kvm_status(const char *call, int err);
+
+/* Architecture hooks, one implementation per architecture. */
+int kvm_arch_open(struct hvp_hv *hv);
+void kvm_arch_close(struct hvp_hv *hv);
+void kvm_arch_facts(struct hvp_hv *hv, struct hvp_facts *out);
+struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot);
+struct hvp_status kvm_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs);
+struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
+/* Decodes an architecture-specific exit; returns 0 if exit_reason is not one. */
+int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x);
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM backend, x86_64 part: the CPUID table every vCPU gets, entering
+ * 64-bit long mode directly through KVM_SET_SREGS, registers, and the host
+ * facts only x86 has (which module provides KVM, VMX/SVM flags).
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "kvm_internal.h"
+
+#define CPUID_MAX_ENTRIES 256
+
+#define X86_CR0_PE (1ull << 0)
+#define X86_CR0_MP (1ull << 1)
+#define X86_CR0_ET (1ull << 4)
+#define X86_CR0_NE (1ull << 5)
+#define X86_CR0_WP (1ull << 16)
+#define X86_CR0_PG (1ull << 31)
+#define X86_CR4_PAE (1ull << 5)
+#define X86_CR4_OSFXSR (1ull << 9)
+#define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_EFER_SCE (1ull << 0)
+#define X86_EFER_LME (1ull << 8)
+#define X86_EFER_LMA (1ull << 10)
+#define X86_EFER_NXE (1ull << 11)
+
+/*
+ * KVM checks EFER.LME against the guest's CPUID (long mode must be offered),
+ * so every vCPU gets the table KVM says it supports, as a VMM would.
+ */
+int kvm_arch_open(struct hvp_hv *hv)
+{
+	size_t size = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *cpuid = calloc(1, size);
+
+	if (!cpuid)
+		return -1;
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(hv->fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		int err = errno;
+		free(cpuid);
+		errno = err;
+		return -1;
+	}
+	hv->arch = cpuid;
+	return 0;
+}
+
+void kvm_arch_close(struct hvp_hv *hv)
+{
+	free(hv->arch);
+	hv->arch = NULL;
+}
+
+static void cpu_vendor(char out[13])
+{
+	unsigned a, b, c, d;
+
+	__cpuid(0, a, b, c, d);
+	memcpy(out, &b, 4);
+	memcpy(out + 4, &d, 4);
+	memcpy(out + 8, &c, 4);
+	out[12] = '\0';
+}
+
+/* The hypervisor this host itself runs under, from CPUID leaf 0x40000000. */
+static void host_hypervisor(char *out, size_t size)
+{
+	unsigned a, b, c, d;
+	char sig[13];
+
+	__cpuid(1, a, b, c, d);
+	if (!(c & (1u << 31))) {
+		snprintf(out, size, "none (bare metal)");
+		return;
+	}
+	__cpuid(0x40000000, a, b, c, d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = '\0';
+	for (int i = 0; i < 12; i++)
+		if (sig[i] && (sig[i] < 0x20 || sig[i] > 0x7e))
+			sig[i] = '?';
+	snprintf(out, size, "yes (CPUID signature \"%s\")", sig);
+}
+
+/* Which of vmx, svm appear in /proc/cpuinfo's flags. */
+static void cpu_flags(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	int vmx = 0, svm = 0;
+
+	snprintf(out, size, "unknown (/proc/cpuinfo unreadable)");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		vmx = strstr(line, " vmx") != NULL;
+		svm = strstr(line, " svm") != NULL;
+		break;
+	}
+	fclose(f);
+	snprintf(out, size, "%s", vmx ? "vmx" : svm ? "svm" : "neither vmx nor svm");
+}
+
+/* The kernel modules that provide KVM here, from /sys/module (built-in ones appear too). */
+static void kvm_modules(char *out, size_t size)
+{
+	static const char *const known[] = { "kvm_intel", "kvm_amd", "kvm_pvm", "kvm" };
+	size_t len = 0;
+	struct stat st;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/sys/module/%s", known[i]);
+		if (stat(path, &st) == 0 && len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", known[i]);
+	}
+	if (len == 0)
+		snprintf(out, size, "unknown (no kvm module in /sys/module)");
+}
+
+void kvm_arch_facts(struct hvp_hv *hv, struct hvp_facts *out)
+{
+	char buf[128];
+
+	(void)hv;
+	kvm_modules(buf, sizeof(buf));
+	hvp_facts_add(out, "kvm_modules", "%s", buf);
+	cpu_vendor(buf);
+	hvp_facts_add(out, "cpu_vendor", "%s", buf);
+	cpu_flags(buf, sizeof(buf));
+	hvp_facts_add(out, "cpu_flags", "%s", buf);
+	host_hypervisor(buf, sizeof(buf));
+	hvp_facts_add(out, "host_hypervisor", "%s", buf);
+}
+
+static void seg64(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+	};
+}
+
+static struct hvp_status set_long_mode(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return kvm_status("KVM_GET_SREGS", errno);
+	s.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	s.efer = X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+	s.cr3 = boot->page_table;
+	seg64(&s.cs, 0x08, 11, 1);  /* execute/read, accessed */
+	seg64(&s.ds, 0x10, 3, 0);   /* read/write, accessed */
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	/* A busy 64-bit TSS: VMX requires a usable TR even where nothing uses it. */
+	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x18, .type = 11,
+				     .present = 1, .s = 0 };
+	s.ldt = (struct kvm_segment){ .selector = 0, .type = 2, .present = 0, .unusable = 1 };
+	s.gdt.base = boot->gdt;
+	s.gdt.limit = boot->gdt_limit;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+		return kvm_status("KVM_SET_SREGS", errno);
+	return hvp_ok("KVM_SET_SREGS");
+}
+
+struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvp_status st;
+	struct kvm_regs r = { 0 };
+
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vcpu->vm->hv->arch) < 0)
+		return kvm_status("KVM_SET_CPUID2", errno);
+	st = set_long_mode(vcpu, boot);
+	if (st.err != HVP_OK)
+		return st;
+	r.rip = boot->entry;
+	r.rsp = boot->stack;
+	r.rflags = 0x2; /* bit 1 is reserved and must be set; interrupts off */
+	r.rdi = boot->arg[0];
+	r.rsi = boot->arg[1];
+	r.rdx = boot->arg[2];
+	r.rcx = boot->arg[3];
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		return kvm_status("KVM_SET_REGS", errno);
+	return hvp_ok("KVM_SET_REGS");
+}
+
+struct hvp_status kvm_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0)
+		return kvm_status("KVM_GET_REGS", errno);
+	memset(regs, 0, sizeof(*regs));
+	regs->pc = r.rip;
+	regs->sp = r.rsp;
+	regs->flags = r.rflags;
+	uint64_t gpr[16] = { r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+			     r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15 };
+	memcpy(regs->gpr, gpr, sizeof(gpr));
+	return hvp_ok("KVM_GET_REGS");
+}
+
+struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
+{
+	const uint64_t *g = regs->gpr;
+	struct kvm_regs r = {
+		.rax = g[HVP_X86_RAX], .rcx = g[HVP_X86_RCX], .rdx = g[HVP_X86_RDX],
+		.rbx = g[HVP_X86_RBX], .rbp = g[HVP_X86_RBP], .rsi = g[HVP_X86_RSI],
+		.rdi = g[HVP_X86_RDI], .r8 = g[HVP_X86_R8], .r9 = g[HVP_X86_R9],
+		.r10 = g[HVP_X86_R10], .r11 = g[HVP_X86_R11], .r12 = g[HVP_X86_R12],
+		.r13 = g[HVP_X86_R13], .r14 = g[HVP_X86_R14], .r15 = g[HVP_X86_R15],
+		.rsp = regs->sp, .rip = regs->pc, .rflags = regs->flags,
+	};
+
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		return kvm_status("KVM_SET_REGS", errno);
+	return hvp_ok("KVM_SET_REGS");
+}
+
+int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	(void)vcpu;
+	(void)x;
+	return 0; /* every x86 exit hvprobe knows is architecture-independent in kvm_run */
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include "machine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "guest.h"
+
+#define RUN_EXITS_MAX 10000 /* a program is a few reports; more is a runaway guest */
+
+void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	HVP_ASSERT(ctx, p != MAP_FAILED, "mmap of %" PRIu64 " bytes of guest memory: %s", size,
+		   strerror(errno));
+	return p;
+}
+
+void hvp_guest_memory_free(void *p, uint64_t size)
+{
+	munmap(p, size);
+}
+
+static struct hvp_status internal_error(const char *call)
+{
+	return (struct hvp_status){ HVP_ERR_INVALID, 0, call };
+}
+
+struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label, struct hvp_machine **out)
+{
+	struct hvp_machine *m = calloc(1, sizeof(*m));
+	struct hvp_status st;
+
+	*out = NULL;
+	HVP_ASSERT(ctx, m, "out of memory");
+	m->ctx = ctx;
+	hvp_copy_str(m->label, sizeof(m->label), label);
+	st = ctx->be->vm_create(ctx->hv, &m->vm);
+	hvp_record(ctx, st, "%s", label);
+	if (st.err != HVP_OK) {
+		free(m);
+		return st;
+	}
+	m->sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
+	hvp_guest_arch_init(m->sys, &m->paging);
+	st = hvp_map_try(m, m->sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
+	if (st.err != HVP_OK) {
+		hvp_machine_destroy_try(m);
+		return st;
+	}
+	*out = m;
+	return st;
+}
+
+struct hvp_machine *hvp_machine_create(struct hvp_ctx *ctx, const char *label)
+{
+	struct hvp_machine *m;
+	struct hvp_status st = hvp_machine_create_try(ctx, label, &m);
+
+	HVP_ASSERT(ctx, st.err == HVP_OK, "%s: creating a VM with its system memory failed: %s %s", label,
+		   st.call, ctx->be->native_name(st.native));
+	return m;
+}
+
+struct hvp_status hvp_machine_destroy_try(struct hvp_machine *m)
+{
+	struct hvp_status st = m->ctx->be->vm_destroy(m->vm);
+
+	hvp_record(m->ctx, st, "%s", m->label);
+	if (m->sys)
+		hvp_guest_memory_free(m->sys, HVP_SYS_SIZE);
+	free(m);
+	return st;
+}
+
+void hvp_machine_destroy(struct hvp_machine *m)
+{
+	struct hvp_ctx *ctx = m->ctx;
+	char label[sizeof(m->label)];
+	struct hvp_status st;
+
+	memcpy(label, m->label, sizeof(label));
+	st = hvp_machine_destroy_try(m);
+	HVP_ASSERT(ctx, st.err == HVP_OK, "%s: destroying the VM failed: %s %s", label, st.call,
+		   ctx->be->native_name(st.native));
+}
+
+struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	struct hvp_ctx *ctx = m->ctx;
+	struct hvp_status st = ctx->be->mem_map(m->vm, host, gpa, size, prot);
+
+	hvp_record(ctx, st, "%s gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
+	if (st.err != HVP_OK)
+		return st;
+	if (hvp_guest_arch_identity_map(m->sys, &m->paging, gpa, size) != 0) {
+		st = internal_error("identity paging");
+		hvp_record(ctx, st, "gpa=0x%" PRIx64 " beyond guest page tables", gpa);
+	}
+	return st;
+}
+
+void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	struct hvp_status st = hvp_map_try(m, host, gpa, size, prot);
+
+	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: mapping gpa 0x%" PRIx64 " failed: %s %s", m->label, gpa,
+		   st.call, m->ctx->be->native_name(st.native));
+}
+
+/* Copies a program into the code area once per machine; returns its guest address. */
+static uint64_t load_program(struct hvp_machine *m, const struct hvp_program *prog)
+{
+	size_t len = (size_t)(prog->end - prog->start);
+	uint64_t at;
+
+	for (unsigned i = 0; i < m->n_loaded; i++)
+		if (m->loaded[i] == prog)
+			return m->loaded_at[i];
+	HVP_ASSERT(m->ctx, m->n_loaded < sizeof(m->loaded) / sizeof(m->loaded[0]) &&
+			   m->code_used + len <= HVP_SYS_CODE_SIZE,
+		   "no room for guest program %s", prog->name);
+	at = HVP_SYS_CODE + m->code_used;
+	memcpy(m->sys + at - HVP_SYS_GPA, prog->start, len);
+	m->code_used += (unsigned)((len + 15) & ~15u);
+	m->loaded[m->n_loaded] = prog;
+	m->loaded_at[m->n_loaded++] = at;
+	return at;
+}
+
+struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+				     const uint64_t arg[4], struct hvp_vcpu **out)
+{
+	struct hvp_ctx *ctx = m->ctx;
+	struct hvp_boot boot;
+	struct hvp_status st;
+
+	st = ctx->be->vcpu_create(m->vm, id, out);
+	hvp_record(ctx, st, "%s vcpu %u", m->label, id);
+	if (st.err != HVP_OK)
+		return st;
+	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
+	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
+	boot.stack -= 4096ull * (id % 16);
+	st = ctx->be->vcpu_boot(*out, &boot);
+	hvp_record(ctx, st, "%s vcpu %u entry=%s", m->label, id, prog->name);
+	if (st.err != HVP_OK) {
+		ctx->be->vcpu_destroy(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
+struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+				const uint64_t arg[4])
+{
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st = hvp_vcpu_start_try(m, id, prog, arg, &vcpu);
+
+	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: starting vcpu %u failed: %s %s", m->label, id, st.call,
+		   m->ctx->be->native_name(st.native));
+	return vcpu;
+}
+
+void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu)
+{
+	struct hvp_status st = m->ctx->be->vcpu_destroy(vcpu);
+
+	hvp_record(m->ctx, st, "%s", m->label);
+}
+
+/* Reads the full 64-bit value a guest reported in RAX/x0 (the port carries 32 bits). */
+static uint64_t reported_value(struct hvp_machine *m, struct hvp_vcpu *vcpu, const struct hvp_exit *x,
+			       struct hvp_status *st)
+{
+	struct hvp_regs regs;
+
+	if (x->kind == HVP_EXIT_MMIO)
+		return x->value;
+	*st = m->ctx->be->regs_get(vcpu, &regs);
+	return st->err == HVP_OK ? regs.gpr[HVP_X86_RAX] : x->value;
+}
+
+/* Handles one exit; returns 1 while the program goes on. */
+static int handle_exit(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res)
+{
+	const struct hvp_exit *x = &res->last;
+
+	if (x->kind != HVP_EXIT_IO || !x->write)
+		return 0;
+	switch (x->addr) {
+	case HVP_PORT_REPORT:
+		if (res->n < HVP_GUEST_REPORTS_MAX)
+			res->value[res->n] = reported_value(m, vcpu, x, &res->st);
+		res->n++;
+		return res->st.err == HVP_OK;
+	case HVP_PORT_DONE:
+		res->done = true;
+		res->done_status = reported_value(m, vcpu, x, &res->st);
+		return 0;
+	case HVP_PORT_FAIL:
+		res->failed = true;
+		res->done_status = reported_value(m, vcpu, x, &res->st);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res)
+{
+	struct hvp_ctx *ctx = m->ctx;
+	char how[64];
+
+	memset(res, 0, sizeof(*res));
+	do {
+		res->st = ctx->be->vcpu_run(vcpu, &res->last);
+		res->exits++;
+		if (res->st.err != HVP_OK)
+			break;
+	} while (handle_exit(m, vcpu, res) && res->exits < RUN_EXITS_MAX);
+
+	if (res->done)
+		snprintf(how, sizeof(how), "final report %" PRIu64, res->done_status);
+	else if (res->failed)
+		snprintf(how, sizeof(how), "guest check %" PRIu64 " failed", res->done_status);
+	else
+		snprintf(how, sizeof(how), "stopped by %s exit 0x%" PRIx64, hvp_exit_kind_name(res->last.kind),
+			 res->last.addr);
+	hvp_record(ctx, res->st, "%s: %u exits, %u reports, %s", m->label, res->exits, res->n, how);
+}

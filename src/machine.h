@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A machine: a VM with the system region mapped and identity paging ready,
+ * plus helpers that probes use to map memory, start vCPUs on guest
+ * programs and run them until their final report. Every backend call made
+ * here is recorded in the probe's finding.
+ *
+ * Each helper has a _try form returning the status for probes that ask
+ * whether a call works; the plain form asserts (hvp_probe_abort), for
+ * setup that must work for the question to be asked at all.
+ */
+#ifndef HVP_MACHINE_H
+#define HVP_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest.h"
+#include "probe.h"
+
+#define HVP_GUEST_REPORTS_MAX 32
+
+struct hvp_machine {
+	struct hvp_ctx *ctx;
+	struct hvp_vm *vm;
+	uint8_t *sys;              /* host memory of the system region */
+	struct hvp_guest_paging paging;
+	unsigned code_used;        /* bytes of HVP_SYS_CODE in use */
+	const struct hvp_program *loaded[8];
+	uint64_t loaded_at[8];
+	unsigned n_loaded;
+	char label[16];            /* "VM A": names the machine in evidence */
+};
+
+/* What a guest program did in one hvp_guest_run. */
+struct hvp_guest_result {
+	unsigned n;                /* reports */
+	uint64_t value[HVP_GUEST_REPORTS_MAX];
+	bool done;                 /* the program made its final report */
+	uint64_t done_status;
+	bool failed;               /* the program reported a failed check */
+	struct hvp_exit last;      /* the exit that ended the run */
+	struct hvp_status st;      /* the last run call's status */
+	unsigned exits;
+};
+
+struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label, struct hvp_machine **out);
+struct hvp_machine *hvp_machine_create(struct hvp_ctx *ctx, const char *label);
+struct hvp_status hvp_machine_destroy_try(struct hvp_machine *m);
+void hvp_machine_destroy(struct hvp_machine *m);
+
+/* Maps host memory at gpa and identity-pages it for guest code. */
+struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
+void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
+
+/* Creates vCPU id and points it at prog with up to four arguments. */
+struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+				     const uint64_t arg[4], struct hvp_vcpu **out);
+struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+				const uint64_t arg[4]);
+void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu);
+
+/*
+ * Runs the vCPU until the program's final report, a failed check, or an
+ * exit the guest ABI does not expect (recorded in res->last). Records one
+ * evidence line for the whole run.
+ */
+void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res);
+
+/* True when the run ended in the program's final report with status 0. */
+static inline bool hvp_guest_ok(const struct hvp_guest_result *r)
+{
+	return r->done && r->done_status == 0;
+}
+
+/* Anonymous zeroed host memory for a guest; aborts the probe if none. */
+void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size);
+void hvp_guest_memory_free(void *p, uint64_t size);
+
+#endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hvprobe: parse the command line, pick the backend, run the selected
+ * probes through the runner, judge each finding against the contract and
+ * hand the findings to a report. Results travel as data; the exit status
+ * only summarizes them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builtin_contract.h"
+#include "cli.h"
+#include "contract.h"
+#include "output.h"
+#include "probe.h"
+#include "report.h"
+#include "runner.h"
+
+#ifndef HVP_VERSION
+#define HVP_VERSION "0.0.0-dev"
+#endif
+
+enum { EXIT_OK = 0, EXIT_DEVIATES = 1, EXIT_USAGE = 2, EXIT_NO_HYPERVISOR = 3, EXIT_INTERRUPTED = 130 };
+
+/*
+ * The seed's programs, kept as names of this binary so that the seed
+ * document's commands still work: each runs the probes that answer its question.
+ */
+static const struct seed_alias {
+	const char *name;
+	const char *patterns[4];
+} seed_aliases[] = {
+	{ "test_two_vms_in_main_thread",
+	  { "vm.sequential_in_one_thread", "vm.two_in_one_thread", "vm.destroy_after_refused_create" } },
+	{ "test_two_vms_in_two_threads", { "vm.two_in_two_threads" } },
+	{ "test_two_vms_in_two_processes", { "vm.two_in_two_processes" } },
+	{ "test_two_mmap", { "mem.two_maps" } },
+};
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "hvprobe: %s\nTry 'hvprobe --help' for more information.\n", msg);
+	return EXIT_USAGE;
+}
+
+static const struct seed_alias *seed_alias(const char *argv0)
+{
+	char *copy = strdup(argv0);
+	const char *base = copy ? basename(copy) : argv0;
+	const struct seed_alias *found = NULL;
+
+	for (unsigned i = 0; i < sizeof(seed_aliases) / sizeof(seed_aliases[0]); i++)
+		if (strcmp(base, seed_aliases[i].name) == 0)
+			found = &seed_aliases[i];
+	free(copy);
+	return found;
+}
+
+/* Selects the probes matching any pattern (all if none); returns the count or -1. */
+static int select_probes(const struct hvp_cli *c, const struct hvp_probe **out)
+{
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < c->n_patterns; p++) {
+		int matched = 0;
+		for (unsigned i = 0; i < hvp_n_probes; i++)
+			matched |= fnmatch(c->patterns[p], hvp_probes[i]->id, 0) == 0;
+		if (!matched) {
+			char msg[256];
+			snprintf(msg, sizeof(msg), "no probe matches '%s' (see 'hvprobe list')", c->patterns[p]);
+			usage_error(msg);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < hvp_n_probes; i++) {
+		int take = c->n_patterns == 0;
+		for (unsigned p = 0; !take && p < c->n_patterns; p++)
+			take = fnmatch(c->patterns[p], hvp_probes[i]->id, 0) == 0;
+		if (take)
+			out[n++] = hvp_probes[i];
+	}
+	return (int)n;
+}
+
+static int cmd_list(const struct hvp_cli *c)
+{
+	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
+	int n = select_probes(c, sel);
+
+	if (n < 0)
+		return EXIT_USAGE;
+	for (int i = 0; i < n; i++)
+		printf("%-36s %s\n", sel[i]->id, sel[i]->question);
+	return EXIT_OK;
+}
+
+/* Opens the backend once to prove it is usable and to read the host facts. */
+static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts *oo, struct hvp_facts *facts)
+{
+	struct hvp_hv *hv;
+	struct hvp_status st = be->open(oo, &hv);
+
+	if (st.err != HVP_OK) {
+		fprintf(stderr, "hvprobe: cannot use %s at %s: %s failed with %s (%s)\nhvprobe: %s\n", be->name,
+			oo->kvm_device, st.call, be->native_name(st.native), strerror((int)st.native),
+			be->open_advice(oo, st));
+		return EXIT_NO_HYPERVISOR;
+	}
+	hvp_facts_add(facts, "arch", "%s", be->arch);
+	be->facts(hv, facts);
+	be->close(hv);
+	return EXIT_OK;
+}
+
+static int load_contract(const struct hvp_cli *c, const struct hvp_backend *be, struct hvp_contract *contract)
+{
+	char err[256], *text = NULL;
+	const char *src;
+	size_t len = 0;
+	int rc;
+
+	if (c->contract_file) {
+		if (hvp_read_file(c->contract_file, &text, &len)) {
+			fprintf(stderr, "hvprobe: cannot read contract %s: %s\n", c->contract_file, strerror(errno));
+			return EXIT_USAGE;
+		}
+		src = text;
+	} else {
+		src = hvp_builtin_contract(be->name, &len);
+	}
+	rc = src ? hvp_contract_parse(contract, c->contract_file ? c->contract_file : be->name, src, len, err,
+				      sizeof(err))
+		 : (memset(contract, 0, sizeof(*contract)), 0);
+	free(text);
+	if (rc) {
+		fprintf(stderr, "hvprobe: contract %s: %s\n", c->contract_file ? c->contract_file : "(built-in)", err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void progress(void *arg, const struct hvp_finding *f, unsigned i, unsigned n)
+{
+	(void)arg;
+	fprintf(stderr, "\r\033[K[%u/%u] %s: %s", i + 1, n, f->id, hvp_answer_name(f->answer));
+	if (i + 1 == n)
+		fputs("\r\033[K", stderr);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int write_report(const struct hvp_cli *c, struct hvp_report *r)
+{
+	const struct hvp_report_format *fmt = hvp_report_format(c->format);
+
+	r->tool_version = HVP_VERSION;
+	r->verbose = c->verbose;
+	r->color = c->color == HVP_COLOR_ALWAYS ||
+		   (c->color == HVP_COLOR_AUTO && !c->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	if (hvp_write_output(c->output, fmt->write, r)) {
+		fprintf(stderr, "hvprobe: cannot write %s: %s\n", c->output ? c->output : "the report", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
+{
+	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
+	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s };
+	struct hvp_finding *findings;
+	struct hvp_contract contract;
+	struct hvp_facts facts = { 0 };
+	struct hvp_report r = { .host = &facts };
+	struct hvp_tally t;
+	int n = select_probes(c, sel), rc, interrupted;
+	int64_t t0 = now_ns();
+
+	if (n < 0)
+		return EXIT_USAGE;
+	if ((rc = load_contract(c, be, &contract)) != EXIT_OK)
+		return rc;
+	if ((rc = open_backend(be, &ro.open, &facts)) != EXIT_OK) {
+		hvp_contract_free(&contract);
+		return rc;
+	}
+	findings = calloc((size_t)n + 1, sizeof(*findings));
+	if (!findings) {
+		hvp_contract_free(&contract);
+		return usage_error("out of memory");
+	}
+	if (isatty(STDERR_FILENO))
+		ro.progress = progress;
+	r.n = hvp_run_probes(sel, (unsigned)n, &ro, findings, &interrupted);
+	for (unsigned i = 0; i < r.n; i++)
+		hvp_contract_judge(&contract, &findings[i]);
+	r.findings = findings;
+	r.interrupted = interrupted;
+	r.elapsed_ns = now_ns() - t0;
+	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK;
+	hvp_tally(&r, &t);
+	if (t.failing)
+		rc = EXIT_DEVIATES;
+	if (interrupted)
+		rc = EXIT_INTERRUPTED;
+	free(findings);
+	hvp_contract_free(&contract);
+	return rc;
+}
+
+static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
+{
+	struct hvp_open_opts oo = { .kvm_device = c->kvm_device };
+	struct hvp_facts facts = { 0 };
+	struct hvp_run_opts ro = { .be = be, .open = oo, .timeout_s = c->timeout_s };
+	const struct hvp_probe *smoke[1] = { hvp_probes[0] };
+	struct hvp_finding f;
+	int rc = open_backend(be, &oo, &facts), interrupted;
+
+	if (rc != EXIT_OK)
+		return rc;
+	/* Judge by running a guest, never by CPU flags alone. */
+	if (hvp_run_probes(smoke, 1, &ro, &f, &interrupted) == 1)
+		hvp_facts_add(&facts, "guest_runs", "%s (%s: %s)",
+			      f.answer == HVP_ANSWER_YES && f.guest_verified ? "yes" : "no", f.id, f.reason);
+	if (strcmp(c->format, "json") == 0) {
+		struct hvp_report r = { .host = &facts, .tool_version = HVP_VERSION };
+		return hvp_write_output(c->output, hvp_report_json, &r) ? EXIT_DEVIATES : EXIT_OK;
+	}
+	return hvp_write_output(c->output, hvp_report_facts, &(struct hvp_report){ .host = &facts })
+		       ? EXIT_DEVIATES
+		       : interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const struct seed_alias *alias = seed_alias(argv[0]);
+	const struct hvp_backend *be = hvp_host_backend();
+	char err[256];
+	struct hvp_cli c;
+
+	if (hvp_cli_parse(argc, argv, &c, err, sizeof(err)))
+		return usage_error(err);
+	if (alias && c.cmd == HVP_CMD_RUN && c.n_patterns == 0)
+		for (unsigned i = 0; i < 4 && alias->patterns[i]; i++)
+			c.patterns[c.n_patterns++] = alias->patterns[i];
+	switch (c.cmd) {
+	case HVP_CMD_HELP:
+		hvp_cli_usage(stdout);
+		return EXIT_OK;
+	case HVP_CMD_VERSION:
+		printf("hvprobe %s\n", HVP_VERSION);
+		return EXIT_OK;
+	case HVP_CMD_LIST:
+		return cmd_list(&c);
+	case HVP_CMD_INFO:
+	case HVP_CMD_RUN:
+		if (!be) {
+			fprintf(stderr, "hvprobe: this build has no backend for this operating system and architecture\n");
+			return EXIT_NO_HYPERVISOR;
+		}
+		return c.cmd == HVP_CMD_INFO ? cmd_info(&c, be) : cmd_run(&c, be);
+	}
+	return EXIT_USAGE;
+}

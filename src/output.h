@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Files in and out: whole-file reads, and reports written atomically. */
+#ifndef HVP_OUTPUT_H
+#define HVP_OUTPUT_H
+
+#include <stddef.h>
+
+#include "report.h"
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; 0 or -1 (errno set). */
+int hvp_read_file(const char *path, char **text, size_t *len);
+
+/*
+ * Writes a report to stdout (path NULL or "-") or to path through a
+ * temporary file in the same directory renamed over it, so that a reader
+ * never sees half a report. Returns 0, or -1 with errno set.
+ */
+int hvp_write_output(const char *path, int (*write)(FILE *, const struct hvp_report *),
+		     const struct hvp_report *r);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest memory maps. The seed concluded that a second hv_vm_map() always
+ * fails; every VMM maps many regions, so the question is asked here with two
+ * disjoint, aligned regions, each holding its own value, which the guest
+ * must read back through the maps.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "../machine.h"
+
+#define REGION_SIZE 0x10000ull
+#define GPA_A 0x10000000ull
+#define GPA_B 0x20000000ull
+#define VALUE_A 0x5eed00000000a001ull
+#define VALUE_B 0x5eed00000000b002ull
+
+static void run_two_maps(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	uint64_t *a = hvp_guest_memory(ctx, REGION_SIZE);
+	uint64_t *b = hvp_guest_memory(ctx, REGION_SIZE);
+	uint64_t arg[4] = { GPA_A, GPA_B, 0, 0 };
+	struct hvp_guest_result r;
+	struct hvp_status st;
+	struct hvp_vcpu *vcpu;
+
+	a[0] = VALUE_A;
+	b[0] = VALUE_B;
+	hvp_map(m, a, GPA_A, REGION_SIZE, HVP_PROT_RWX);
+	st = hvp_map_try(m, b, GPA_B, REGION_SIZE, HVP_PROT_RWX);
+	hvp_decisive(ctx, (int)ctx->f->n_evidence - 1);
+	if (st.err != HVP_OK) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second map was refused: %s %s", st.call,
+				   ctx->be->native_name(st.native));
+		hvp_machine_destroy(m);
+		return;
+	}
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_load2, arg);
+	hvp_guest_run(m, vcpu, &r);
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_machine_destroy(m);
+	if (r.n >= 1)
+		hvp_guest_value(ctx, "read at region A", r.value[0]);
+	if (r.n >= 2)
+		hvp_guest_value(ctx, "read at region B", r.value[1]);
+	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE_A && r.value[1] == VALUE_B;
+	if (ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "both maps were accepted and the guest read 0x%" PRIx64 " from A and 0x%" PRIx64 " from B",
+				   r.value[0], r.value[1]);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "both maps were accepted, but the guest did not read both values back (%u reads, %s)",
+				   r.n, hvp_exit_kind_name(r.last.kind));
+}
+
+const struct hvp_probe probe_mem_two_maps = {
+	.id = "mem.two_maps",
+	.question = "Can one VM map two disjoint memory regions and its guest read each one?",
+	.timeout_s = 10,
+	.run = run_two_maps,
+};

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* What every report format shares: the format table, tallies, key evidence, JSON strings. */
+#include "report.h"
+
+#include <string.h>
+
+#include "contract.h"
+
+static const struct hvp_report_format formats[] = {
+	{ "text", hvp_report_text },
+	{ "json", hvp_report_json },
+	{ "tap", hvp_report_tap },
+};
+
+const struct hvp_report_format *hvp_report_format(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, name) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+const char *hvp_report_format_names(void)
+{
+	return "text, json, tap";
+}
+
+void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		switch (f->verdict) {
+		case HVP_VERDICT_AS_DOCUMENTED: t->as_documented++; break;
+		case HVP_VERDICT_DEVIATES: t->deviates++; break;
+		case HVP_VERDICT_UNDOCUMENTED: t->undocumented++; break;
+		case HVP_VERDICT_NOT_CHECKED: t->not_checked++; break;
+		}
+		switch (f->answer) {
+		case HVP_ANSWER_YES: t->yes++; break;
+		case HVP_ANSWER_NO: t->no++; break;
+		case HVP_ANSWER_CRASHED: t->crashed++; break;
+		case HVP_ANSWER_HUNG: t->hung++; break;
+		case HVP_ANSWER_SKIPPED: t->skipped++; break;
+		case HVP_ANSWER_NONE: break;
+		}
+		t->failing += hvp_finding_fails_run(f) ? 1 : 0;
+	}
+}
+
+const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f)
+{
+	if (f->decisive >= 0 && (unsigned)f->decisive < f->n_evidence)
+		return &f->evidence[f->decisive];
+	for (unsigned i = f->n_evidence; i-- > 0;)
+		if (f->evidence[i].result != 0)
+			return &f->evidence[i];
+	return NULL;
+}
+
+void hvp_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		default:
+			if (*p < 0x20)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}

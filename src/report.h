@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reports: each a pure function of the findings and the host facts,
+ * writing to a stream. Nothing here runs a probe.
+ */
+#ifndef HVP_REPORT_H
+#define HVP_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "finding.h"
+
+struct hvp_report {
+	const char *tool_version;
+	const struct hvp_facts *host;
+	const struct hvp_finding *findings;
+	unsigned n;
+	int interrupted;  /* signal that stopped the run, 0 if none */
+	bool color;       /* text only: ANSI colours */
+	bool verbose;     /* text only: reason and every call under each probe */
+	int64_t elapsed_ns;
+};
+
+struct hvp_report_format {
+	const char *name;
+	int (*write)(FILE *out, const struct hvp_report *r);
+};
+
+int hvp_report_text(FILE *out, const struct hvp_report *r);
+int hvp_report_json(FILE *out, const struct hvp_report *r);
+int hvp_report_tap(FILE *out, const struct hvp_report *r);
+/* `hvprobe info`: one host fact per line. */
+int hvp_report_facts(FILE *out, const struct hvp_report *r);
+
+/* The format called name, or NULL. */
+const struct hvp_report_format *hvp_report_format(const char *name);
+/* "text, json, tap": for --help and error messages. */
+const char *hvp_report_format_names(void);
+
+/* Counts for the summary line. */
+struct hvp_tally {
+	unsigned as_documented, deviates, undocumented, not_checked;
+	unsigned yes, no, crashed, hung, skipped;
+	unsigned failing; /* findings that make the exit status 1 */
+};
+void hvp_tally(const struct hvp_report *r, struct hvp_tally *t);
+
+/* The evidence line a one-line report shows: the decisive call, or the last failing one. */
+const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f);
+
+/* Writes s as a JSON string literal (quotes included). */
+void hvp_json_string(FILE *out, const char *s);
+
+#endif

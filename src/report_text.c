@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The human report: a host line, one line per probe (id, answer, verdict,
+ * time, the decisive native evidence, the question) and a summary line.
+ * With verbose, each probe's answer sentence, citation and every call follow.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "contract.h"
+#include "report.h"
+
+#define RED "\033[31m"
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define DIM "\033[2m"
+#define RESET "\033[0m"
+
+static const char *verdict_color(const struct hvp_finding *f)
+{
+	if (hvp_finding_fails_run(f))
+		return RED;
+	if (f->verdict == HVP_VERDICT_AS_DOCUMENTED)
+		return GREEN;
+	return YELLOW;
+}
+
+static void format_time(char *buf, size_t size, int64_t ns)
+{
+	if (ns < 1000000)
+		snprintf(buf, size, "%.0f us", (double)ns / 1e3);
+	else if (ns < 10000000000)
+		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, size, "%.1f s", (double)ns / 1e9);
+}
+
+static void format_evidence(char *buf, size_t size, const struct hvp_finding *f)
+{
+	const struct hvp_evidence *e = hvp_key_evidence(f);
+
+	if (!e)
+		snprintf(buf, size, "-");
+	else
+		snprintf(buf, size, "%s: %s", e->call, e->errname);
+}
+
+static int id_width(const struct hvp_report *r)
+{
+	int w = 2;
+
+	for (unsigned i = 0; i < r->n; i++)
+		if ((int)strlen(r->findings[i].id) > w)
+			w = (int)strlen(r->findings[i].id);
+	return w;
+}
+
+static void write_host(FILE *out, const struct hvp_report *r)
+{
+	const char *get[] = { "backend", "arch", "kernel", "kvm_modules", "cpu_vendor" };
+
+	fprintf(out, "hvprobe %s", r->tool_version);
+	for (unsigned i = 0; r->host && i < sizeof(get) / sizeof(get[0]); i++) {
+		const char *v = hvp_facts_get(r->host, get[i]);
+		if (v)
+			fprintf(out, "%s%s", i ? ", " : " on ", v);
+	}
+	fputc('\n', out);
+}
+
+static void write_details(FILE *out, const struct hvp_finding *f)
+{
+	fprintf(out, "    %s\n", f->reason);
+	if (f->citation[0])
+		fprintf(out, "    contract: %s (%s)\n", f->expected, f->citation);
+	for (unsigned i = 0; i < f->n_evidence; i++) {
+		const struct hvp_evidence *e = &f->evidence[i];
+		fprintf(out, "    %s %-28s %-10s %s\n", (int)i == f->decisive ? "*" : " ", e->call, e->errname, e->detail);
+	}
+	if (f->evidence_omitted)
+		fprintf(out, "      (%u more calls not kept)\n", f->evidence_omitted);
+	for (unsigned i = 0; i < f->n_guest; i++)
+		fprintf(out, "      guest: %s = 0x%" PRIx64 "\n", f->guest[i].label, f->guest[i].value);
+}
+
+int hvp_report_text(FILE *out, const struct hvp_report *r)
+{
+	int w = id_width(r);
+	struct hvp_tally t;
+	char time[32], ev[96];
+
+	write_host(out, r);
+	fprintf(out, "%-*s  %-7s  %-13s  %9s  %-34s  %s\n", w, "PROBE", "ANSWER", "VERDICT", "TIME", "EVIDENCE", "QUESTION");
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		format_time(time, sizeof(time), f->elapsed_ns);
+		format_evidence(ev, sizeof(ev), f);
+		fprintf(out, "%-*s  %s%-7s  %-13s%s  %9s  %-34s  %s\n", w, f->id, r->color ? verdict_color(f) : "",
+			hvp_answer_name(f->answer), hvp_verdict_name(f->verdict), r->color ? RESET : "", time, ev,
+			f->question);
+		if (r->verbose || hvp_finding_fails_run(f))
+			write_details(out, f);
+	}
+	hvp_tally(r, &t);
+	format_time(time, sizeof(time), r->elapsed_ns);
+	fprintf(out, "%u probes in %s: %u as documented, %u deviate, %u undocumented, %u not checked; "
+		     "%u yes, %u no, %u crashed, %u hung, %u skipped%s\n",
+		r->n, time, t.as_documented, t.deviates, t.undocumented, t.not_checked, t.yes, t.no, t.crashed, t.hung,
+		t.skipped, r->interrupted ? " (interrupted: later probes did not run)" : "");
+	return ferror(out) ? -1 : 0;
+}
+
+int hvp_report_facts(FILE *out, const struct hvp_report *r)
+{
+	for (unsigned i = 0; r->host && i < r->host->n; i++)
+		fprintf(out, "%-24s %s\n", r->host->fact[i].key, r->host->fact[i].value);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "wire.h"
+
+/*
+ * The runner's only global state: the self-pipe that turns SIGCHLD, SIGINT
+ * and SIGTERM into something poll() can wait for, and the stop signal.
+ */
+static int wake_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = 0;
+
+	if (sig == SIGINT || sig == SIGTERM)
+		stop_signal = sig;
+	if (write(wake_pipe[1], &c, 1) < 0) {
+		/* The pipe is full: poll() will wake up anyway. */
+	}
+	errno = saved;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int hvp_finding_send(int fd, const struct hvp_finding *f)
+{
+	char *buf = malloc(HVP_WIRE_MAX);
+	long len = buf ? hvp_wire_encode(f, buf, HVP_WIRE_MAX) : -1;
+	long off = 0;
+
+	while (len > 0 && off < len) {
+		ssize_t w = write(fd, buf + off, (size_t)(len - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += w;
+	}
+	free(buf);
+	return len > 0 && off == len ? 0 : -1;
+}
+
+static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, int fd)
+{
+	struct hvp_finding *f = calloc(1, sizeof(*f));
+	struct hvp_ctx ctx = { .probe = p, .be = o->be, .open = &o->open, .f = f, .result_fd = fd };
+	int64_t t0;
+
+	if (!f)
+		_exit(70);
+	pthread_mutex_init(&ctx.lock, NULL);
+	hvp_finding_init(f, p->id, p->question);
+	t0 = now_ns();
+	if (o->be) {
+		struct hvp_status st = o->be->open(&o->open, &ctx.hv);
+		if (st.err != HVP_OK) {
+			hvp_finding_add_evidence(f, st.call, st.native, o->be->native_name(st.native), "");
+			hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the hypervisor API could not be opened: %s",
+					   o->be->open_advice(&o->open, st));
+		}
+	}
+	if (f->answer == HVP_ANSWER_NONE)
+		p->run(&ctx);
+	if (f->answer == HVP_ANSWER_NONE)
+		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe returned without an answer (a bug in hvprobe)");
+	f->elapsed_ns = now_ns() - t0;
+	if (ctx.hv)
+		o->be->close(ctx.hv);
+	_exit(hvp_finding_send(fd, f) == 0 ? 0 : 71);
+}
+
+struct child {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len;
+	int eof, reaped, status;
+};
+
+/* Reads what the pipe holds; returns -1 on a finding larger than the wire allows. */
+static void drain(struct child *c)
+{
+	while (!c->eof && c->len < HVP_WIRE_MAX) {
+		ssize_t r = read(c->fd, c->buf + c->len, HVP_WIRE_MAX - c->len);
+		if (r > 0)
+			c->len += (size_t)r;
+		else if (r == 0)
+			c->eof = 1;
+		else
+			break; /* EAGAIN: nothing more now */
+	}
+	if (c->len >= HVP_WIRE_MAX)
+		c->eof = 1;
+}
+
+static void reap(struct child *c, int flags)
+{
+	if (!c->reaped && waitpid(c->pid, &c->status, flags) == c->pid)
+		c->reaped = 1;
+}
+
+/* Kills the probe's whole process group and reaps whatever of it is ours. */
+static void kill_group(struct child *c)
+{
+	kill(-c->pid, SIGKILL);
+	reap(c, 0);
+	/* Grandchildren reparented to us (we are a subreaper on Linux). */
+	while (waitpid(-c->pid, NULL, 0) > 0)
+		;
+}
+
+/* Waits for the child to finish or the deadline; returns 1 on a hang, 2 on a stop signal. */
+static int wait_child(struct child *c, int64_t deadline)
+{
+	while (!(c->reaped && c->eof)) {
+		struct pollfd pfd[2] = { { c->fd, POLLIN, 0 }, { wake_pipe[0], POLLIN, 0 } };
+		int64_t left = deadline - now_ns();
+		char junk[64];
+
+		if (stop_signal)
+			return 2;
+		if (left <= 0)
+			return 1;
+		if (poll(pfd, 2, (int)(left / 1000000 + 1)) < 0 && errno != EINTR)
+			return 1;
+		if (pfd[1].revents & POLLIN)
+			while (read(wake_pipe[0], junk, sizeof(junk)) > 0)
+				;
+		drain(c);
+		reap(c, WNOHANG);
+		/* The child is gone; a grandchild may still hold the pipe open: take what is there. */
+		if (c->reaped && !c->eof) {
+			drain(c);
+			c->eof = 1;
+		}
+	}
+	return 0;
+}
+
+static void finding_from_child(const struct hvp_probe *p, struct child *c, int outcome, unsigned timeout_s,
+			       int64_t elapsed, struct hvp_finding *f)
+{
+	const char *why = NULL;
+
+	if (outcome == 0 && hvp_wire_decode(c->buf, c->len, f, &why) == 0) {
+		if (strcmp(f->id, p->id) == 0)
+			return;
+		why = "the finding names another probe";
+	}
+	hvp_finding_init(f, p->id, p->question);
+	f->elapsed_ns = elapsed;
+	if (outcome == 2)
+		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the run was interrupted by %s", strsignal(stop_signal));
+	else if (outcome == 1)
+		hvp_finding_answer(f, HVP_ANSWER_HUNG, "no answer within the %u s deadline; the probe was killed",
+				   timeout_s);
+	else if (WIFSIGNALED(c->status))
+		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe process died by SIG%s (%s)",
+				   sigabbrev_np(WTERMSIG(c->status)) ? sigabbrev_np(WTERMSIG(c->status)) : "?",
+				   strsignal(WTERMSIG(c->status)));
+	else if (c->len == 0)
+		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe process exited with status %d without a finding",
+				   WEXITSTATUS(c->status));
+	else
+		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe's finding was unreadable: %s", why);
+}
+
+static void run_one(const struct hvp_probe *p, const struct hvp_run_opts *o, struct hvp_finding *f)
+{
+	unsigned timeout_s = o->timeout_s ? o->timeout_s : p->timeout_s ? p->timeout_s : 10;
+	struct child c = { 0 };
+	int fds[2], outcome;
+	int64_t t0 = now_ns();
+
+	if (pipe(fds) < 0 || !(c.buf = malloc(HVP_WIRE_MAX))) {
+		hvp_finding_init(f, p->id, p->question);
+		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the runner could not start the probe: %s", strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	c.pid = fork();
+	if (c.pid == 0) {
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		close(fds[0]);
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+		child_main(p, o, fds[1]);
+	}
+	close(fds[1]);
+	c.fd = fds[0];
+	if (c.pid < 0) {
+		hvp_finding_init(f, p->id, p->question);
+		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "fork failed: %s", strerror(errno));
+		close(c.fd);
+		free(c.buf);
+		return;
+	}
+	setpgid(c.pid, c.pid); /* both sides set it: no window where a kill misses */
+	fcntl(c.fd, F_SETFL, O_NONBLOCK);
+	outcome = wait_child(&c, t0 + (int64_t)timeout_s * 1000000000);
+	kill_group(&c);
+	finding_from_child(p, &c, outcome, timeout_s, now_ns() - t0, f);
+	close(c.fd);
+	free(c.buf);
+}
+
+static void install(int sig, struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = sig == SIGCHLD ? SA_NOCLDSTOP | SA_RESTART : SA_RESTART;
+	sigaction(sig, &sa, old);
+}
+
+unsigned hvp_run_probes(const struct hvp_probe *const *probes, unsigned n, const struct hvp_run_opts *o,
+			struct hvp_finding *out, int *interrupted)
+{
+	struct sigaction old_int, old_term, old_chld;
+	unsigned i;
+
+	*interrupted = 0;
+	stop_signal = 0;
+	if (pipe(wake_pipe) < 0)
+		return 0;
+	fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
+	fcntl(wake_pipe[0], F_SETFD, FD_CLOEXEC);
+	fcntl(wake_pipe[1], F_SETFD, FD_CLOEXEC);
+#ifdef PR_SET_CHILD_SUBREAPER
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
+	install(SIGINT, &old_int);
+	install(SIGTERM, &old_term);
+	install(SIGCHLD, &old_chld);
+	for (i = 0; i < n; i++) {
+		run_one(probes[i], o, &out[i]);
+		if (o->progress)
+			o->progress(o->progress_arg, &out[i], i, n);
+		if (stop_signal) {
+			*interrupted = stop_signal;
+			i++;
+			break;
+		}
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGCHLD, &old_chld, NULL);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	wake_pipe[0] = wake_pipe[1] = -1;
+	return i;
+}
