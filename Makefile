@@ -47,7 +47,7 @@ SEED_NAMES := test_two_vms_in_main_thread test_two_vms_in_two_threads \
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
-TEST_HELPERS := $(BUILD)/tests/probes_misbehaving.c.o
+
 
 .PHONY: all check check-unit check-e2e check-asan install uninstall clean
 
@@ -81,7 +81,7 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) -Itests $(HVP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_HELPERS) $(BUILD)/libhvprobe.a
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
 
 check: all check-unit check-e2e check-asan

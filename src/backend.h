@@ -39,6 +39,7 @@ struct hvp_status {
 	enum hvp_err err;
 	int64_t native;   /* errno for KVM, hv_return_t for HVF; 0 on success */
 	const char *call; /* "KVM_CREATE_VM", "hv_vm_map": a string literal */
+	int evidence;     /* where the machine layer recorded it in the finding; backends leave it 0 */
 };
 
 enum hvp_prot {
@@ -165,7 +166,7 @@ const char *hvp_exit_kind_name(enum hvp_exit_kind k);
 
 static inline struct hvp_status hvp_ok(const char *call)
 {
-	return (struct hvp_status){ HVP_OK, 0, call };
+	return (struct hvp_status){ HVP_OK, 0, call, -1 };
 }
 
 #endif

@@ -41,7 +41,7 @@ struct hvp_status kvm_status(const char *call, int err)
 	case EIO: case EBADF: e = HVP_ERR_IO; break;
 	default: e = HVP_ERR_OTHER;
 	}
-	return (struct hvp_status){ e, err, call };
+	return (struct hvp_status){ e, err, call, -1 };
 }
 
 #define KVM_CALL(call, expr) ((expr) < 0 ? kvm_status(call, errno) : hvp_ok(call))

@@ -28,7 +28,7 @@ void hvp_guest_memory_free(void *p, uint64_t size)
 
 static struct hvp_status internal_error(const char *call)
 {
-	return (struct hvp_status){ HVP_ERR_INVALID, 0, call };
+	return (struct hvp_status){ HVP_ERR_INVALID, 0, call, -1 };
 }
 
 struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label, struct hvp_machine **out)
@@ -40,21 +40,23 @@ struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label,
 	HVP_ASSERT(ctx, m, "out of memory");
 	m->ctx = ctx;
 	hvp_copy_str(m->label, sizeof(m->label), label);
+	struct hvp_status map;
+
 	st = ctx->be->vm_create(ctx->hv, &m->vm);
-	hvp_record(ctx, st, "%s", label);
+	st.evidence = hvp_record(ctx, st, "%s", label);
 	if (st.err != HVP_OK) {
 		free(m);
 		return st;
 	}
 	m->sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
 	hvp_guest_arch_init(m->sys, &m->paging);
-	st = hvp_map_try(m, m->sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
-	if (st.err != HVP_OK) {
+	map = hvp_map_try(m, m->sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
+	if (map.err != HVP_OK) {
 		hvp_machine_destroy_try(m);
-		return st;
+		return map;
 	}
 	*out = m;
-	return st;
+	return st; /* the create: what a probe asking "can a VM be created" decides on */
 }
 
 struct hvp_machine *hvp_machine_create(struct hvp_ctx *ctx, const char *label)
@@ -71,7 +73,7 @@ struct hvp_status hvp_machine_destroy_try(struct hvp_machine *m)
 {
 	struct hvp_status st = m->ctx->be->vm_destroy(m->vm);
 
-	hvp_record(m->ctx, st, "%s", m->label);
+	st.evidence = hvp_record(m->ctx, st, "%s", m->label);
 	if (m->sys)
 		hvp_guest_memory_free(m->sys, HVP_SYS_SIZE);
 	free(m);
@@ -95,12 +97,12 @@ struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, u
 	struct hvp_ctx *ctx = m->ctx;
 	struct hvp_status st = ctx->be->mem_map(m->vm, host, gpa, size, prot);
 
-	hvp_record(ctx, st, "%s gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
+	st.evidence = hvp_record(ctx, st, "%s gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
 	if (st.err != HVP_OK)
 		return st;
 	if (hvp_guest_arch_identity_map(m->sys, &m->paging, gpa, size) != 0) {
 		st = internal_error("identity paging");
-		hvp_record(ctx, st, "gpa=0x%" PRIx64 " beyond guest page tables", gpa);
+		st.evidence = hvp_record(ctx, st, "gpa=0x%" PRIx64 " beyond guest page tables", gpa);
 	}
 	return st;
 }
@@ -141,14 +143,14 @@ struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const s
 	struct hvp_status st;
 
 	st = ctx->be->vcpu_create(m->vm, id, out);
-	hvp_record(ctx, st, "%s vcpu %u", m->label, id);
+	st.evidence = hvp_record(ctx, st, "%s vcpu %u", m->label, id);
 	if (st.err != HVP_OK)
 		return st;
 	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
 	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
 	boot.stack -= 4096ull * (id % 16);
 	st = ctx->be->vcpu_boot(*out, &boot);
-	hvp_record(ctx, st, "%s vcpu %u entry=%s", m->label, id, prog->name);
+	st.evidence = hvp_record(ctx, st, "%s vcpu %u entry=%s", m->label, id, prog->name);
 	if (st.err != HVP_OK) {
 		ctx->be->vcpu_destroy(*out);
 		*out = NULL;
@@ -232,5 +234,5 @@ void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_gues
 	else
 		snprintf(how, sizeof(how), "stopped by %s exit 0x%" PRIx64, hvp_exit_kind_name(res->last.kind),
 			 res->last.addr);
-	hvp_record(ctx, res->st, "%s: %u exits, %u reports, %s", m->label, res->exits, res->n, how);
+	res->st.evidence = hvp_record(ctx, res->st, "%s: %u exits, %u reports, %s", m->label, res->exits, res->n, how);
 }

@@ -30,7 +30,7 @@ static void run_two_maps(struct hvp_ctx *ctx)
 	b[0] = VALUE_B;
 	hvp_map(m, a, GPA_A, REGION_SIZE, HVP_PROT_RWX);
 	st = hvp_map_try(m, b, GPA_B, REGION_SIZE, HVP_PROT_RWX);
-	hvp_decisive(ctx, (int)ctx->f->n_evidence - 1);
+	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second map was refused: %s %s", st.call,
 				   ctx->be->native_name(st.native));

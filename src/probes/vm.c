@@ -61,7 +61,7 @@ static void run_sequential(struct hvp_ctx *ctx)
 	HVP_ASSERT(ctx, run_store_guest(a, VALUE_A, &before), "the first VM's guest did not run");
 	hvp_machine_destroy(a);
 	st = hvp_machine_create_try(ctx, "VM B", &b);
-	hvp_decisive(ctx, (int)ctx->f->n_evidence - 1);
+	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "creating a VM after destroying the first failed: %s %s",
 				   st.call, native(ctx, st));
@@ -92,7 +92,7 @@ static void run_two_in_one_thread(struct hvp_ctx *ctx)
 
 	a = hvp_machine_create(ctx, "VM A");
 	st = hvp_machine_create_try(ctx, "VM B", &b);
-	hvp_decisive(ctx, (int)ctx->f->n_evidence - 1);
+	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "a second VM could not be created while the first lives: %s %s",
 				   st.call, native(ctx, st));
@@ -128,7 +128,6 @@ static void run_destroy_after_refused(struct hvp_ctx *ctx)
 	struct hvp_machine *a, *b = NULL, *c;
 	struct hvp_status st_b, st_a;
 	uint64_t before;
-	int destroy_a;
 
 	a = hvp_machine_create(ctx, "VM A");
 	st_b = hvp_machine_create_try(ctx, "VM B", &b);
@@ -136,8 +135,7 @@ static void run_destroy_after_refused(struct hvp_ctx *ctx)
 		hvp_machine_destroy(b);
 	/* The call the seed saw crash on Hypervisor.framework. */
 	st_a = hvp_machine_destroy_try(a);
-	destroy_a = hvp_record(ctx, st_a, "VM A destroyed after the second create");
-	hvp_decisive(ctx, destroy_a);
+	hvp_decisive(ctx, st_a.evidence);
 	if (st_a.err != HVP_OK) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "destroying the first VM failed: %s %s", st_a.call,
 				   native(ctx, st_a));
@@ -207,6 +205,7 @@ static void run_two_in_two_threads(struct hvp_ctx *ctx)
 		pthread_join(tid[i], NULL);
 	pthread_barrier_destroy(&barrier);
 	ctx->f->guest_verified = t[0].ran && t[1].ran;
+	hvp_decisive(ctx, t[1].create.err != HVP_OK ? t[1].create.evidence : t[0].create.evidence);
 	for (int i = 0; i < 2; i++) {
 		if (t[i].create.err != HVP_OK) {
 			hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "thread %d could not create its VM: %s %s", i + 1,
@@ -271,7 +270,7 @@ static void run_two_in_two_processes(struct hvp_ctx *ctx)
 {
 	struct shared_result *other = mmap(NULL, sizeof(*other), PROT_READ | PROT_WRITE,
 					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int to_child[2], to_parent[2], ran, status = 0;
+	int to_child[2], to_parent[2], ran, status = 0, base;
 	struct hvp_status create;
 	pid_t pid;
 
@@ -292,7 +291,10 @@ static void run_two_in_two_processes(struct hvp_ctx *ctx)
 	}
 	ran = vm_in_process(ctx, "process 1 VM", VALUE_A, to_child[1], to_parent[0], &create);
 	waitpid(pid, &status, 0);
+	base = (int)ctx->f->n_evidence;
 	merge_evidence(ctx, &other->f);
+	if (other->create.evidence >= 0)
+		hvp_decisive(ctx, base + other->create.evidence);
 	ctx->f->guest_verified = ran && other->ran;
 	if (create.err != HVP_OK || other->create.err != HVP_OK) {
 		struct hvp_status bad = create.err != HVP_OK ? create : other->create;

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* The contract parser, the verdicts it gives, and the shipped contract itself. */
+#include <string.h>
+
+#include "builtin_contract.h"
+#include "contract.h"
+#include "probe.h"
+#include "tap.h"
+
+static int parse(const char *text, struct hvp_contract *c, char *err)
+{
+	return hvp_contract_parse(c, "test", text, strlen(text), err, 256);
+}
+
+static int refused(struct tap *t, const char *text, const char *want, const char *what)
+{
+	struct hvp_contract c;
+	char err[256] = "";
+	int r = parse(text, &c, err);
+
+	return ok(t, r == -1 && strstr(err, want), "%s is refused: %s", what, err);
+}
+
+int main(void)
+{
+	const char *good = "# comment\n\n[a.yes]\nexpected = yes\ncitation = doc, 1\nsays = it works\n"
+			   "[b.no]\n  expected=no  \n citation =doc, 2\n";
+	struct hvp_contract c;
+	struct hvp_finding f;
+	char err[256] = "";
+	struct tap t;
+
+	TAP_PLAN_LATER(&t);
+	ok(&t, parse(good, &c, err) == 0 && c.n == 2, "a well-formed contract parses (%s)", err);
+	ok(&t, hvp_contract_find(&c, "b.no") && hvp_contract_find(&c, "b.no")->expected == HVP_ANSWER_NO &&
+		       strcmp(hvp_contract_find(&c, "b.no")->citation, "doc, 2") == 0,
+	   "entries keep their answer and citation, whitespace trimmed");
+
+	hvp_finding_init(&f, "a.yes", "q");
+	hvp_finding_answer(&f, HVP_ANSWER_YES, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, f.verdict == HVP_VERDICT_AS_DOCUMENTED && strcmp(f.expected, "yes") == 0 && !hvp_finding_fails_run(&f),
+	   "the documented answer is 'as documented'");
+	hvp_finding_answer(&f, HVP_ANSWER_NO, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, f.verdict == HVP_VERDICT_DEVIATES && hvp_finding_fails_run(&f), "another answer deviates and fails the run");
+	hvp_finding_answer(&f, HVP_ANSWER_SKIPPED, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, f.verdict == HVP_VERDICT_NOT_CHECKED && !hvp_finding_fails_run(&f), "a skipped probe is not checked");
+	hvp_finding_init(&f, "c.unknown", "q");
+	hvp_finding_answer(&f, HVP_ANSWER_NO, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, f.verdict == HVP_VERDICT_UNDOCUMENTED && f.expected[0] == '\0' && !hvp_finding_fails_run(&f),
+	   "a probe without an entry is undocumented and does not fail the run");
+	hvp_finding_answer(&f, HVP_ANSWER_CRASHED, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, hvp_finding_fails_run(&f), "an undocumented crash fails the run");
+	hvp_contract_free(&c);
+
+	ok(&t, parse("[x]\nexpected = crashed\ncitation = hvf doc\n", &c, err) == 0, "'crashed' may be documented");
+	hvp_finding_init(&f, "x", "q");
+	hvp_finding_answer(&f, HVP_ANSWER_CRASHED, "r");
+	hvp_contract_judge(&c, &f);
+	ok(&t, f.verdict == HVP_VERDICT_AS_DOCUMENTED && !hvp_finding_fails_run(&f),
+	   "a crash the contract expects does not fail the run");
+	hvp_contract_free(&c);
+
+	refused(&t, "[x]\ncitation = c\n", "no valid 'expected'", "an entry without expected");
+	refused(&t, "[x]\nexpected = yes\n", "no 'citation'", "an entry without citation");
+	refused(&t, "[x]\nexpected = perhaps\ncitation = c\n", "expected must be", "an unknown answer");
+	refused(&t, "[x]\nexpected = yes\ncitation = c\ncolour = red\n", "unknown key", "an unknown key");
+	refused(&t, "expected = yes\n", "outside a [probe.id]", "a key outside a section");
+	refused(&t, "[x]\nexpected = yes\ncitation = c\n[x]\nexpected = yes\ncitation = c\n", "twice", "a duplicate id");
+	refused(&t, "[x\n", "section header", "a broken header");
+	refused(&t, "[x]\njust words\n", "key = value", "a line without '='");
+	refused(&t, "[]\n", "probe id", "an empty id");
+
+	size_t len;
+	const char *kvm = hvp_builtin_contract("kvm", &len);
+	ok(&t, kvm && hvp_contract_parse(&c, "kvm", kvm, len, err, sizeof(err)) == 0, "the shipped KVM contract parses (%s)",
+	   err);
+	int all_known = 1;
+	for (unsigned i = 0; i < c.n; i++) {
+		int known = 0;
+		for (unsigned k = 0; k < hvp_n_probes; k++)
+			known |= strcmp(hvp_probes[k]->id, c.entries[i].id) == 0;
+		if (!known)
+			printf("# contract entry [%s] names no probe\n", c.entries[i].id);
+		all_known &= known;
+	}
+	ok(&t, all_known, "every entry of the KVM contract names a registered probe");
+	int all_documented = 1;
+	for (unsigned k = 0; k < hvp_n_probes; k++)
+		all_documented &= hvp_contract_find(&c, hvp_probes[k]->id) != NULL;
+	ok(&t, all_documented, "every registered probe has a KVM contract entry");
+	hvp_contract_free(&c);
+	return tap_done(&t);
+}

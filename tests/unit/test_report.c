@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report formats: the JSON parses and follows the schema's required
+ * shape, TAP is version 13 with one test per probe, SKIP and YAML where
+ * they belong, and prove accepts it; the text report has its summary.
+ */
+#define _GNU_SOURCE
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "contract.h"
+#include "report.h"
+#include "tap.h"
+
+static char *render(int (*fn)(FILE *, const struct hvp_report *), const struct hvp_report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, r);
+	fclose(f);
+	return buf;
+}
+
+static void make_findings(struct hvp_finding *f, struct hvp_contract *c)
+{
+	const char *contract = "[p.yes]\nexpected = yes\ncitation = api.rst \"quoted\"\n"
+			       "[p.no]\nexpected = yes\ncitation = api.rst 2\n"
+			       "[p.crash]\nexpected = yes\ncitation = api.rst 3\n";
+	char err[128];
+
+	hvp_contract_parse(c, "t", contract, strlen(contract), err, sizeof(err));
+	hvp_finding_init(&f[0], "p.yes", "Does it \"work\"?\tTab");
+	hvp_finding_answer(&f[0], HVP_ANSWER_YES, "it did\nreally");
+	hvp_finding_add_evidence(&f[0], "KVM_CREATE_VM", 0, "OK", "VM A");
+	hvp_finding_add_guest(&f[0], "big", 0xffffffffffffffffull);
+	f[0].guest_verified = true;
+	f[0].decisive = 0;
+	hvp_finding_init(&f[1], "p.no", "Second # map?");
+	hvp_finding_answer(&f[1], HVP_ANSWER_NO, "refused with EEXIST");
+	hvp_finding_add_evidence(&f[1], "KVM_SET_USER_MEMORY_REGION", 17, "EEXIST", "gpa=0x1000");
+	hvp_finding_init(&f[2], "p.skip", "Skipped?");
+	hvp_finding_answer(&f[2], HVP_ANSWER_SKIPPED, "no device # here");
+	hvp_finding_init(&f[3], "p.crash", "Crash?");
+	hvp_finding_answer(&f[3], HVP_ANSWER_CRASHED, "died by SIGSEGV");
+	for (int i = 0; i < 4; i++)
+		hvp_contract_judge(c, &f[i]);
+}
+
+static int has(json_object *o, const char *key, json_type type)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, type);
+}
+
+static int check_finding_shape(json_object *f)
+{
+	static const char *const strings[] = { "id", "question", "answer", "reason", "verdict", "citation" };
+	json_object *v;
+
+	for (unsigned i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!has(f, strings[i], json_type_string))
+			return 0;
+	if (!json_object_object_get_ex(f, "expected", &v) ||
+	    !(json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_null)))
+		return 0;
+	return has(f, "evidence", json_type_array) && has(f, "guest", json_type_array) &&
+	       has(f, "guest_verified", json_type_boolean) && has(f, "elapsed_ns", json_type_int);
+}
+
+static void test_json(struct tap *t, const struct hvp_report *r)
+{
+	char *text = render(hvp_report_json, r);
+	json_object *root = json_tokener_parse(text), *v, *fs, *f0, *ev, *g;
+	int shape = 1;
+
+	if (!ok(t, root != NULL, "the JSON report parses")) {
+		free(text);
+		return;
+	}
+	ok(t, json_object_object_get_ex(root, "schema_version", &v) && json_object_get_int(v) == 1,
+	   "schema_version is 1");
+	ok(t, json_object_object_get_ex(root, "tool", &v) && has(v, "name", json_type_string) &&
+		      has(v, "version", json_type_string),
+	   "tool has name and version");
+	ok(t, json_object_object_get_ex(root, "host", &v) && json_object_object_get_ex(v, "weird \"key\"", &g) &&
+		      strcmp(json_object_get_string(g), "back\\slash\nnewline") == 0,
+	   "host facts survive quoting");
+	ok(t, json_object_object_get_ex(root, "findings", &fs) && json_object_array_length(fs) == 4,
+	   "four findings");
+	for (size_t i = 0; i < json_object_array_length(fs); i++)
+		shape &= check_finding_shape(json_object_array_get_idx(fs, i));
+	ok(t, shape, "every finding has the schema's required fields with their types");
+	f0 = json_object_array_get_idx(fs, 0);
+	ok(t, json_object_object_get_ex(f0, "question", &v) && strcmp(json_object_get_string(v), "Does it \"work\"?\tTab") == 0,
+	   "strings with quotes and tabs round-trip");
+	ok(t, json_object_object_get_ex(f0, "guest", &g) && json_object_object_get_ex(json_object_array_get_idx(g, 0), "value", &v) &&
+		      strcmp(json_object_get_string(v), "0xffffffffffffffff") == 0,
+	   "64-bit guest values are exact hex strings");
+	ev = json_object_array_get_idx(json_object_object_get(json_object_array_get_idx(fs, 1), "evidence"), 0);
+	ok(t, ev && json_object_get_int(json_object_object_get(ev, "result")) == 17 &&
+		      strcmp(json_object_get_string(json_object_object_get(ev, "errno")), "EEXIST") == 0,
+	   "evidence keeps the native code and its name");
+	ok(t, strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(fs, 1), "verdict")),
+		     "deviates") == 0,
+	   "the verdict is written");
+	ok(t, json_object_is_type(json_object_object_get(json_object_array_get_idx(fs, 2), "expected"), json_type_null),
+	   "expected is null without a contract entry");
+	json_object_put(root);
+	free(text);
+}
+
+static void test_tap(struct tap *t, const struct hvp_report *r)
+{
+	char *text = render(hvp_report_tap, r);
+	char path[] = "/tmp/hvprobe-tap-XXXXXX", cmd[128];
+	int fd;
+
+	ok(t, strncmp(text, "TAP version 13\n1..4\n", 20) == 0, "TAP version 13 with a plan of 4");
+	ok(t, strstr(text, "\nok 1 - p.yes: yes (as documented)\n") != NULL, "a documented answer is ok");
+	ok(t, strstr(text, "\nnot ok 2 - p.no: no (deviates)\n  ---\n") != NULL, "a deviation is not ok with YAML");
+	ok(t, strstr(text, "errno: \"EEXIST\"") != NULL, "the YAML carries the evidence");
+	ok(t, strstr(text, "\nok 3 - p.skip: skipped (not checked) # SKIP no device _ here\n") != NULL,
+	   "a skip uses the SKIP directive and keeps '#' out of its reason");
+	ok(t, strstr(text, "\nnot ok 4 - p.crash: crashed (deviates)\n") != NULL, "a crash is not ok");
+
+	fd = mkstemp(path);
+	if (fd >= 0) {
+		FILE *f = fdopen(fd, "w");
+		fputs(text, f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "prove -e cat %s 2>&1 | grep -q 'Failed 2/4 subtests'", path);
+		ok(t, system(cmd) == 0, "prove reads it and counts exactly the two failures");
+		unlink(path);
+	}
+	free(text);
+}
+
+static void test_text(struct tap *t, struct hvp_report *r)
+{
+	char *plain = render(hvp_report_text, r), *colored;
+
+	ok(t, strstr(plain, "4 probes in") && strstr(plain, "1 as documented, 2 deviate, 0 undocumented, 1 not checked"),
+	   "the summary line counts verdicts");
+	ok(t, strstr(plain, "KVM_SET_USER_MEMORY_REGION: EEXIST") != NULL, "the decisive native evidence is shown");
+	ok(t, strchr(plain, '\033') == NULL, "no colour unless asked");
+	ok(t, strstr(plain, "died by SIGSEGV") != NULL, "a failing finding shows its reason");
+	r->color = true;
+	colored = render(hvp_report_text, r);
+	ok(t, strstr(colored, "\033[31m") != NULL, "colour when asked, red for failures");
+	r->color = false;
+	free(plain);
+	free(colored);
+}
+
+int main(void)
+{
+	struct hvp_finding f[4];
+	struct hvp_contract c;
+	struct hvp_facts facts = { 0 };
+	struct hvp_report r = { .tool_version = "test", .host = &facts, .findings = f, .n = 4 };
+	struct tap t;
+
+	TAP_PLAN_LATER(&t);
+	hvp_facts_add(&facts, "backend", "kvm");
+	hvp_facts_add(&facts, "weird \"key\"", "back\\slash\nnewline");
+	make_findings(f, &c);
+	test_json(&t, &r);
+	test_tap(&t, &r);
+	test_text(&t, &r);
+	hvp_contract_free(&c);
+	return tap_done(&t);
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner against probes that misbehave on purpose: each misbehaviour
+ * becomes the right finding, the findings of the probes around it survive,
+ * and no process is left behind. No hypervisor is needed (be = NULL).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "tap.h"
+
+/* Grandchildren report their pids here so the test can prove they are gone. */
+static int pid_pipe[2];
+
+static void report_pid(void)
+{
+	pid_t me = getpid();
+	if (write(pid_pipe[1], &me, sizeof(me)) != sizeof(me))
+		_exit(1);
+}
+
+static void answer_yes(struct hvp_ctx *ctx)
+{
+	hvp_finding_add_evidence(ctx->f, "fake_call", 0, "OK", "fine");
+	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "all good");
+}
+
+static void segfault(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+	raise(SIGSEGV);
+}
+
+static void aborts(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+	abort();
+}
+
+static void exits_silently(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+	_exit(3);
+}
+
+static void spins(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+	for (;;)
+		pause();
+}
+
+static void ignores_sigterm(struct hvp_ctx *ctx)
+{
+	signal(SIGTERM, SIG_IGN);
+	spins(ctx);
+}
+
+static void forks_hanging_grandchild(struct hvp_ctx *ctx)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		report_pid();
+		for (;;)
+			pause();
+	}
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "answered, leaving a grandchild behind");
+}
+
+static void grandchild_holds_pipe_and_child_hangs(struct hvp_ctx *ctx)
+{
+	if (fork() == 0) {
+		report_pid();
+		for (;;)
+			pause();
+	}
+	spins(ctx);
+}
+
+static void never_answers(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+}
+
+static void aborts_setup(struct hvp_ctx *ctx)
+{
+	HVP_ASSERT(ctx, 1 == 2, "the %s broke", "fixture");
+}
+
+static void interrupts_runner(struct hvp_ctx *ctx)
+{
+	(void)ctx;
+	kill(getppid(), SIGINT);
+	spins(ctx);
+}
+
+#define P(name_, fn_, t_) { .id = name_, .question = "q " name_, .timeout_s = t_, .run = fn_ }
+static const struct hvp_probe p_yes = P("t.yes", answer_yes, 5);
+static const struct hvp_probe p_segv = P("t.segv", segfault, 5);
+static const struct hvp_probe p_abort = P("t.abort", aborts, 5);
+static const struct hvp_probe p_exit = P("t.exit", exits_silently, 5);
+static const struct hvp_probe p_spin = P("t.spin", spins, 1);
+static const struct hvp_probe p_term = P("t.sigterm", ignores_sigterm, 1);
+static const struct hvp_probe p_gchild = P("t.grandchild", forks_hanging_grandchild, 5);
+static const struct hvp_probe p_gchild_hang = P("t.grandchild_hang", grandchild_holds_pipe_and_child_hangs, 1);
+static const struct hvp_probe p_none = P("t.none", never_answers, 5);
+static const struct hvp_probe p_assert = P("t.assert", aborts_setup, 5);
+static const struct hvp_probe p_int = P("t.interrupt", interrupts_runner, 5);
+
+static int gone(pid_t pid)
+{
+	return kill(pid, 0) == -1 && errno == ESRCH;
+}
+
+static int all_grandchildren_gone(unsigned *count)
+{
+	pid_t pid;
+	int all = 1;
+
+	*count = 0;
+	while (read(pid_pipe[0], &pid, sizeof(pid)) == sizeof(pid)) {
+		(*count)++;
+		all &= gone(pid);
+	}
+	return all;
+}
+
+int main(void)
+{
+	const struct hvp_probe *list[] = { &p_yes, &p_segv, &p_abort, &p_exit, &p_spin, &p_term,
+					   &p_gchild, &p_gchild_hang, &p_none, &p_assert, &p_yes };
+	const unsigned n = sizeof(list) / sizeof(list[0]);
+	struct hvp_finding f[sizeof(list) / sizeof(list[0])];
+	struct hvp_run_opts o = { 0 };
+	unsigned got, grandchildren;
+	int interrupted;
+	struct tap t;
+
+	TAP_PLAN_LATER(&t);
+	if (pipe2(pid_pipe, O_NONBLOCK) < 0)
+		return 1;
+	got = hvp_run_probes(list, n, &o, f, &interrupted);
+	ok(&t, got == n && !interrupted, "every probe produced a finding (%u of %u)", got, n);
+	ok(&t, f[0].answer == HVP_ANSWER_YES && f[0].n_evidence == 1 && strcmp(f[0].reason, "all good") == 0 &&
+		       f[0].elapsed_ns > 0,
+	   "a good probe's finding comes back whole");
+	ok(&t, f[1].answer == HVP_ANSWER_CRASHED && strstr(f[1].reason, "SIGSEGV"), "segfault: %s", f[1].reason);
+	ok(&t, f[2].answer == HVP_ANSWER_CRASHED && strstr(f[2].reason, "SIGABRT"), "abort: %s", f[2].reason);
+	ok(&t, f[3].answer == HVP_ANSWER_CRASHED && strstr(f[3].reason, "status 3 without a finding"),
+	   "exit without a finding: %s", f[3].reason);
+	ok(&t, f[4].answer == HVP_ANSWER_HUNG && strstr(f[4].reason, "1 s deadline"), "infinite loop: %s", f[4].reason);
+	ok(&t, f[5].answer == HVP_ANSWER_HUNG, "a child ignoring SIGTERM is still ended: %s", f[5].reason);
+	ok(&t, f[6].answer == HVP_ANSWER_NO, "a probe whose grandchild hangs still answers: %s", f[6].reason);
+	ok(&t, f[7].answer == HVP_ANSWER_HUNG, "a hanging child with a grandchild holding the pipe is hung: %s",
+	   f[7].reason);
+	ok(&t, f[8].answer == HVP_ANSWER_CRASHED && strstr(f[8].reason, "without an answer"),
+	   "returning without an answer is a bug, reported: %s", f[8].reason);
+	ok(&t, f[9].answer == HVP_ANSWER_CRASHED && strstr(f[9].reason, "the fixture broke") &&
+		       strstr(f[9].reason, "test_runner.c"),
+	   "a setup assertion names where and why: %s", f[9].reason);
+	ok(&t, f[10].answer == HVP_ANSWER_YES, "the probe after all that still runs");
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(f[i].id, list[i]->id) != 0)
+			ok(&t, 0, "finding %u is %s, expected %s", i, f[i].id, list[i]->id);
+	ok(&t, all_grandchildren_gone(&grandchildren) && grandchildren == 2,
+	   "no grandchild outlives its probe (%u checked)", grandchildren);
+	ok(&t, waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no child of the runner is left, not even a zombie");
+
+	o.timeout_s = 1;
+	const struct hvp_probe *slow[] = { &p_yes, &p_gchild_hang };
+	struct hvp_probe slow_default = p_gchild_hang;
+	slow_default.timeout_s = 30;
+	slow[1] = &slow_default;
+	got = hvp_run_probes(slow, 2, &o, f, &interrupted);
+	ok(&t, got == 2 && f[1].answer == HVP_ANSWER_HUNG && strstr(f[1].reason, "1 s"),
+	   "--timeout overrides a probe's own deadline: %s", f[1].reason);
+
+	o.timeout_s = 0;
+	const struct hvp_probe *stopping[] = { &p_yes, &p_int, &p_yes };
+	got = hvp_run_probes(stopping, 3, &o, f, &interrupted);
+	ok(&t, interrupted == SIGINT && got == 2, "SIGINT stops the run after the current probe (%u findings)", got);
+	ok(&t, f[0].answer == HVP_ANSWER_YES && f[1].answer == HVP_ANSWER_SKIPPED && strstr(f[1].reason, "interrupted"),
+	   "the findings so far are kept; the interrupted probe says so: %s", f[1].reason);
+	ok(&t, waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no child is left after an interrupt");
+	return tap_done(&t);
+}
