@@ -49,7 +49,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all check check-unit check-e2e check-asan install uninstall clean
+.PHONY: all check check-unit check-e2e check-asan check-clang check-vm install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -84,7 +84,7 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
 
-check: all check-unit check-e2e check-asan
+check: all check-unit check-e2e check-asan check-clang
 
 check-unit: $(UNIT_BINS)
 	prove -v --timer $(UNIT_BINS)
@@ -101,6 +101,19 @@ check-asan:
 		prove --timer $(addprefix build/asan/tests/,$(UNIT_TESTS))
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 HVPROBE=build/asan/hvprobe \
 		prove --timer tests/e2e/*.sh
+
+# The whole build again with clang: warning-free with both compilers.
+check-clang:
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory BUILD=build/clang CC=clang build/clang/hvprobe \
+			$(addprefix build/clang/tests/,$(UNIT_TESTS)) && echo "clang build: warning-free"; \
+	else echo "clang build: skipped, clang is not installed"; fi
+
+# The end-to-end tests against real KVM inside QEMU (AMD SVM emulated, kvm_amd),
+# for machines without /dev/kvm; see tests/vm/hvprobe-in-qemu.
+check-vm:
+	$(MAKE) --no-print-directory BUILD=build/static LDFLAGS=-static build/static/hvprobe
+	HVPROBE=tests/vm/hvprobe-in-qemu HVPROBE_KVM=1 prove --timer tests/e2e/*.sh
 
 install: all
 	install -d $(DESTDIR)$(bindir)

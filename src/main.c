@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 
 	if (hvp_cli_parse(argc, argv, &c, err, sizeof(err)))
 		return usage_error(err);
-	if (alias && c.cmd == HVP_CMD_RUN && c.n_patterns == 0)
+	if (alias && (c.cmd == HVP_CMD_RUN || c.cmd == HVP_CMD_LIST) && c.n_patterns == 0)
 		for (unsigned i = 0; i < 4 && alias->patterns[i]; i++)
 			c.patterns[c.n_patterns++] = alias->patterns[i];
 	switch (c.cmd) {

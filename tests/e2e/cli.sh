@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The command line without a hypervisor: help, version, usage errors, exit 3.
+. "$(dirname "$0")/lib.bash"
+
+run help --help
+ok "--help exits 0" [ "$(rc help)" = 0 ]
+ok "--help explains commands, options and exit status" grep -q 'Exit status' "$tmp/help.out"
+run version --version
+ok "--version prints the version" grep -qE '^hvprobe [0-9]+\.[0-9]+\.[0-9]+' "$tmp/version.out"
+run bad --bogus
+ok "an unknown option exits 2" [ "$(rc bad)" = 2 ]
+ok "and says what and where to look" grep -q "unknown option '--bogus'" "$tmp/bad.err"
+ok "with GNU's hint" grep -q "Try 'hvprobe --help'" "$tmp/bad.err"
+run badfmt --format=xml
+ok "an unknown format exits 2" [ "$(rc badfmt)" = 2 ]
+run list list
+ok "list exits 0" [ "$(rc list)" = 0 ]
+for id in vm.sequential_in_one_thread vm.two_in_one_thread vm.destroy_after_refused_create \
+	vm.two_in_two_threads vm.two_in_two_processes mem.two_maps; do
+	ok "list names $id" grep -q "^$id " "$tmp/list.out"
+done
+run listglob list 'vm.two_in_*'
+ok "list takes globs" [ "$(wc -l <"$tmp/listglob.out")" = 3 ]
+run nomatch run 'nothing.*'
+ok "a pattern matching no probe exits 2" [ "$(rc nomatch)" = 2 ]
+ok "and names the pattern" grep -q "no probe matches 'nothing.\*'" "$tmp/nomatch.err"
+
+run nodev --kvm-device /nonexistent
+ok "a missing KVM device exits 3" [ "$(rc nodev)" = 3 ]
+ok "naming the device and the native error" grep -q 'cannot use kvm at /nonexistent: open failed with ENOENT' "$tmp/nodev.err"
+ok "and the fix" grep -q 'load kvm_intel or kvm_amd' "$tmp/nodev.err"
+ok "without a report on stdout" [ ! -s "$tmp/nodev.out" ]
+run notkvm --kvm-device /dev/null
+ok "a device that is not KVM exits 3" [ "$(rc notkvm)" = 3 ]
+ok "and says so" grep -q 'not a KVM device' "$tmp/notkvm.err"
+run infonodev info --kvm-device /nonexistent
+ok "info without KVM exits 3 too" [ "$(rc infonodev)" = 3 ]
+
+printf '[vm.two_in_one_thread]\nexpected = perhaps\n' >"$tmp/broken.ini"
+run badcontract --contract "$tmp/broken.ini"
+ok "a broken contract file exits 2" [ "$(rc badcontract)" = 2 ]
+ok "naming the line" grep -q 'line 2: expected must be' "$tmp/badcontract.err"
+
+if [ "$HVPROBE" = "$top/hvprobe" ]; then
+	"$top/test_two_mmap" list >"$tmp/seed.out" 2>&1
+	ok "the seed's test_two_mmap name runs the two-maps probe" grep -qx 'mem.two_maps .*' "$tmp/seed.out"
+	ok "and only that" [ "$(wc -l <"$tmp/seed.out")" = 1 ]
+	"$top/test_two_vms_in_main_thread" list >"$tmp/seed2.out" 2>&1
+	ok "test_two_vms_in_main_thread runs the three one-thread VM probes" [ "$(wc -l <"$tmp/seed2.out")" = 3 ]
+fi
+done_testing
