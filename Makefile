@@ -87,7 +87,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(BUILD)/libhvprobe.a
 check: all check-unit check-e2e check-asan check-clang
 
 check-unit: $(UNIT_BINS)
-	prove -v --timer $(UNIT_BINS)
+	prove --timer $(UNIT_BINS)
 
 check-e2e: all
 	prove --timer tests/e2e/*.sh

@@ -19,10 +19,10 @@
 /* Grandchildren report their pids here so the test can prove they are gone. */
 static int pid_pipe[2];
 
-static void report_pid(void)
+/* Called by the probe with its grandchild's pid: no race with the grandchild's start. */
+static void report_pid(pid_t pid)
 {
-	pid_t me = getpid();
-	if (write(pid_pipe[1], &me, sizeof(me)) != sizeof(me))
+	if (write(pid_pipe[1], &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);
 }
 
@@ -35,6 +35,7 @@ static void answer_yes(struct hvp_ctx *ctx)
 static void segfault(struct hvp_ctx *ctx)
 {
 	(void)ctx;
+	signal(SIGSEGV, SIG_DFL); /* past a sanitizer's handler: die as a plain crash would */
 	raise(SIGSEGV);
 }
 
@@ -67,21 +68,21 @@ static void forks_hanging_grandchild(struct hvp_ctx *ctx)
 {
 	pid_t pid = fork();
 
-	if (pid == 0) {
-		report_pid();
+	if (pid == 0)
 		for (;;)
 			pause();
-	}
+	report_pid(pid);
 	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "answered, leaving a grandchild behind");
 }
 
 static void grandchild_holds_pipe_and_child_hangs(struct hvp_ctx *ctx)
 {
-	if (fork() == 0) {
-		report_pid();
+	pid_t pid = fork();
+
+	if (pid == 0)
 		for (;;)
 			pause();
-	}
+	report_pid(pid);
 	spins(ctx);
 }
 
