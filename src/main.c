@@ -89,15 +89,76 @@ static int select_probes(const struct hvp_cli *c, const struct hvp_probe **out)
 	return (int)n;
 }
 
+struct probe_list {
+	const struct hvp_probe **probes;
+	int n;
+};
+
+static int write_list_text(FILE *out, const void *arg)
+{
+	const struct probe_list *l = arg;
+
+	for (int i = 0; i < l->n; i++)
+		fprintf(out, "%-36s %s\n", l->probes[i]->id, l->probes[i]->question);
+	return ferror(out) ? -1 : 0;
+}
+
+static int write_list_json(FILE *out, const void *arg)
+{
+	const struct probe_list *l = arg;
+
+	fputc('[', out);
+	for (int i = 0; i < l->n; i++) {
+		fputs(i ? ",\n{\"id\":" : "\n{\"id\":", out);
+		hvp_json_string(out, l->probes[i]->id);
+		fputs(",\"question\":", out);
+		hvp_json_string(out, l->probes[i]->question);
+		fprintf(out, ",\"timeout_s\":%u}", l->probes[i]->timeout_s);
+	}
+	fputs("\n]\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* Commands other than run report in text or JSON; TAP is for test results only. */
+static int check_text_or_json(const struct hvp_cli *c, const char *cmd)
+{
+	char msg[128];
+
+	if (strcmp(c->format, "text") == 0 || strcmp(c->format, "json") == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "'%s' writes text or json, not %s", cmd, c->format);
+	return usage_error(msg);
+}
+
+/* A report and how to write it, as one argument for hvp_write_output. */
+struct report_job {
+	int (*write)(FILE *out, const struct hvp_report *r);
+	const struct hvp_report *r;
+};
+
+static int write_job(FILE *out, const void *arg)
+{
+	const struct report_job *job = arg;
+
+	return job->write(out, job->r);
+}
+
+static int report_failed(const struct hvp_cli *c)
+{
+	fprintf(stderr, "hvprobe: cannot write %s: %s\n", c->output ? c->output : "the report", strerror(errno));
+	return EXIT_DEVIATES;
+}
+
 static int cmd_list(const struct hvp_cli *c)
 {
 	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
-	int n = select_probes(c, sel);
+	struct probe_list l = { sel, select_probes(c, sel) };
+	int json = strcmp(c->format, "json") == 0;
 
-	if (n < 0)
+	if (l.n < 0 || check_text_or_json(c, "list"))
 		return EXIT_USAGE;
-	for (int i = 0; i < n; i++)
-		printf("%-36s %s\n", sel[i]->id, sel[i]->question);
+	if (hvp_write_output(c->output, json ? write_list_json : write_list_text, &l))
+		return report_failed(c);
 	return EXIT_OK;
 }
 
@@ -170,11 +231,8 @@ static int write_report(const struct hvp_cli *c, struct hvp_report *r)
 	r->verbose = c->verbose;
 	r->color = c->color == HVP_COLOR_ALWAYS ||
 		   (c->color == HVP_COLOR_AUTO && !c->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	if (hvp_write_output(c->output, fmt->write, r)) {
-		fprintf(stderr, "hvprobe: cannot write %s: %s\n", c->output ? c->output : "the report", strerror(errno));
-		return -1;
-	}
-	return 0;
+	struct report_job job = { fmt->write, r };
+	return hvp_write_output(c->output, write_job, &job) ? report_failed(c) : 0;
 }
 
 static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
@@ -210,7 +268,7 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 	r.findings = findings;
 	r.interrupted = interrupted;
 	r.elapsed_ns = now_ns() - t0;
-	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK;
+	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK; /* the message is out; 1 says the run failed */
 	hvp_tally(&r, &t);
 	if (t.failing)
 		rc = EXIT_DEVIATES;
@@ -228,21 +286,22 @@ static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 	struct hvp_run_opts ro = { .be = be, .open = oo, .timeout_s = c->timeout_s };
 	const struct hvp_probe *smoke[1] = { hvp_probes[0] };
 	struct hvp_finding f;
-	int rc = open_backend(be, &oo, &facts), interrupted;
+	int rc, interrupted;
 
-	if (rc != EXIT_OK)
+	if (check_text_or_json(c, "info"))
+		return EXIT_USAGE;
+	if ((rc = open_backend(be, &oo, &facts)) != EXIT_OK)
 		return rc;
 	/* Judge by running a guest, never by CPU flags alone. */
 	if (hvp_run_probes(smoke, 1, &ro, &f, &interrupted) == 1)
 		hvp_facts_add(&facts, "guest_runs", "%s (%s: %s)",
 			      f.answer == HVP_ANSWER_YES && f.guest_verified ? "yes" : "no", f.id, f.reason);
-	if (strcmp(c->format, "json") == 0) {
-		struct hvp_report r = { .host = &facts, .tool_version = HVP_VERSION };
-		return hvp_write_output(c->output, hvp_report_json, &r) ? EXIT_DEVIATES : EXIT_OK;
-	}
-	return hvp_write_output(c->output, hvp_report_facts, &(struct hvp_report){ .host = &facts })
-		       ? EXIT_DEVIATES
-		       : interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+	struct hvp_report r = { .host = &facts, .tool_version = HVP_VERSION };
+	int json = strcmp(c->format, "json") == 0;
+	struct report_job job = { json ? hvp_report_json : hvp_report_facts, &r };
+	if (hvp_write_output(c->output, write_job, &job))
+		return report_failed(c);
+	return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
 }
 
 int main(int argc, char **argv)

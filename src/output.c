@@ -47,8 +47,7 @@ int hvp_read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-int hvp_write_output(const char *path, int (*write)(FILE *, const struct hvp_report *),
-		     const struct hvp_report *r)
+int hvp_write_output(const char *path, hvp_writer write, const void *r)
 {
 	char *tmp;
 	FILE *f;

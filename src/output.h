@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "report.h"
+#include <stdio.h>
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer; 0 or -1 (errno set). */
 int hvp_read_file(const char *path, char **text, size_t *len);
@@ -15,7 +15,7 @@ int hvp_read_file(const char *path, char **text, size_t *len);
  * temporary file in the same directory renamed over it, so that a reader
  * never sees half a report. Returns 0, or -1 with errno set.
  */
-int hvp_write_output(const char *path, int (*write)(FILE *, const struct hvp_report *),
-		     const struct hvp_report *r);
+typedef int (*hvp_writer)(FILE *out, const void *what);
+int hvp_write_output(const char *path, hvp_writer write, const void *what);
 
 #endif

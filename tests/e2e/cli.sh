@@ -22,6 +22,19 @@ for id in vm.sequential_in_one_thread vm.two_in_one_thread vm.destroy_after_refu
 done
 run listglob list 'vm.two_in_*'
 ok "list takes globs" [ "$(wc -l <"$tmp/listglob.out")" = 3 ]
+run listjson list --format json
+ok "list --format json is a JSON array of ids and questions" \
+	jq -e 'length == 6 and all(.[]; (.id | type) == "string" and (.question | type) == "string")' "$tmp/listjson.out"
+run listtap list --format tap
+ok "list refuses TAP with exit 2" [ "$(rc listtap)" = 2 ]
+if [ "$HVPROBE" = "$top/hvprobe" ] || [ "${HVPROBE_KVM:-}" != 1 ]; then
+	run listout list -o "$tmp/list.txt"
+	ok "-o writes the report to the file, not stdout" cmp -s "$tmp/list.txt" "$tmp/list.out"
+	ok "-o leaves stdout empty" [ ! -s "$tmp/listout.out" ]
+	run listbadout list -o /nonexistent-dir/list.txt
+	ok "an unwritable -o exits 1" [ "$(rc listbadout)" = 1 ]
+	ok "and names the file and the error" grep -q 'cannot write /nonexistent-dir/list.txt: No such file' "$tmp/listbadout.err"
+fi
 run nomatch run 'nothing.*'
 ok "a pattern matching no probe exits 2" [ "$(rc nomatch)" = 2 ]
 ok "and names the pattern" grep -q "no probe matches 'nothing.\*'" "$tmp/nomatch.err"
