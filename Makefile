@@ -84,7 +84,7 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
 
-check: all check-unit check-e2e check-asan check-clang
+check: all check-clang check-unit check-e2e check-asan
 
 check-unit: $(UNIT_BINS)
 	prove --timer $(UNIT_BINS)
@@ -124,5 +124,8 @@ uninstall:
 
 clean:
 	rm -rf build hvprobe $(SEED_NAMES)
+
+# Keep objects of test programs: they are not temporary.
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
