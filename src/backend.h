@@ -147,6 +147,12 @@ struct hvp_backend {
 				     unsigned prot);
 	struct hvp_status (*mem_unmap)(struct hvp_vm *vm, uint64_t gpa, uint64_t size);
 	struct hvp_status (*mem_protect)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot);
+	/* Dirty-page logging on a mapped region, one bit per 4 KiB page. */
+	struct hvp_status (*dirty_log_enable)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, bool on);
+	/* Returns the pages written since the last call and clears the log. */
+	struct hvp_status (*dirty_log_get)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap);
+	/* The guest-physical address width a VM offers, in bits. */
+	unsigned (*gpa_bits)(struct hvp_hv *hv);
 
 	struct hvp_status (*vcpu_create)(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out);
 	struct hvp_status (*vcpu_destroy)(struct hvp_vcpu *vcpu);

@@ -22,6 +22,9 @@ extern const struct hvp_program hvp_prog_report_args; /* reports arg0, arg1 */
 extern const struct hvp_program hvp_prog_load2;       /* reports *arg0, *arg1 (u64) */
 extern const struct hvp_program hvp_prog_load_store;  /* reports *arg0, stores arg1, reports *arg0 */
 extern const struct hvp_program hvp_prog_wait_flag;   /* spins until *arg0 != 0, reports it */
+extern const struct hvp_program hvp_prog_load_list;   /* reports *a for each address a in arg0[0..arg1) */
+extern const struct hvp_program hvp_prog_store_pages; /* stores i + 1 at arg0 + i * arg2, i < arg1 */
+extern const struct hvp_program hvp_prog_handshake;   /* *arg1 = arg2; spins until *arg0 != 0, reports it */
 
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {
@@ -32,11 +35,18 @@ struct hvp_guest_paging {
 void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg);
 
 /*
- * Identity-maps [gpa, gpa + size) for guest code (in 2 MiB pages on x86_64,
- * covering the range's 2 MiB-aligned hull). Returns 0, or -1 when the range
- * is beyond what identity paging can address or the table pool is full.
+ * Maps guest-virtual [va, va + size) to guest-physical gpa for guest code,
+ * in 2 MiB pages on x86_64 covering the range's 2 MiB-aligned hull (va and
+ * gpa must agree modulo 2 MiB). Returns 0, or -1 when va is beyond what the
+ * paging mode addresses or the table pool is full.
  */
-int hvp_guest_arch_identity_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t gpa, uint64_t size);
+int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size);
+
+/* The highest guest-virtual address + 1 that identity paging can cover. */
+uint64_t hvp_guest_arch_identity_limit(void);
+
+/* A guest-virtual window for guest-physical ranges identity paging cannot reach. */
+#define HVP_GUEST_WINDOW_VA 0x7f0000000000ull
 
 /* The vCPU state for running code at entry with the given arguments. */
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);

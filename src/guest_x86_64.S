@@ -78,6 +78,47 @@ PROGRAM wait_flag
 	DONE
 END_PROGRAM wait_flag
 
+/* for i < rsi: report(*(u64 *)((u64 *)rdi)[i]); done. rdi holds guest addresses. */
+PROGRAM load_list
+	mov %rdi, %r8
+	mov %rsi, %r9
+1:	test %r9, %r9
+	jz 2f
+	mov (%r8), %r10
+	mov (%r10), %rax
+	REPORT
+	add $8, %r8
+	dec %r9
+	jmp 1b
+2:	DONE
+END_PROGRAM load_list
+
+/* for i < rsi: *(u64 *)(rdi + i * rdx) = i + 1; done */
+PROGRAM store_pages
+	xor %ecx, %ecx
+1:	cmp %rsi, %rcx
+	jae 2f
+	lea 1(%rcx), %rax
+	mov %rax, (%rdi)
+	add %rdx, %rdi
+	inc %rcx
+	jmp 1b
+2:	DONE
+END_PROGRAM store_pages
+
+/*
+ * *(u64 *)rsi = rdx (the host sees it without any call), then spin until
+ * *(u64 *)rdi != 0 (written by the host without any call), report it; done
+ */
+PROGRAM handshake
+	mov %rdx, (%rsi)
+1:	mov (%rdi), %rax
+	test %rax, %rax
+	jz 1b
+	REPORT
+	DONE
+END_PROGRAM handshake
+
 #ifndef __APPLE__
 	.section .note.GNU-stack, "", @progbits
 #endif

@@ -26,6 +26,9 @@ PROGRAM(report_args);
 PROGRAM(load2);
 PROGRAM(load_store);
 PROGRAM(wait_flag);
+PROGRAM(load_list);
+PROGRAM(store_pages);
+PROGRAM(handshake);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
@@ -63,22 +66,25 @@ static uint64_t *next_table(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t 
 	return (uint64_t *)(sys + (*entry & PTE_ADDR) - HVP_SYS_GPA);
 }
 
-int hvp_guest_arch_identity_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t gpa, uint64_t size)
+uint64_t hvp_guest_arch_identity_limit(void)
 {
-	uint64_t first = gpa & ~(PAGE_2M - 1);
-	uint64_t last = gpa + (size ? size - 1 : 0);
+	return IDENTITY_LIMIT;
+}
 
-	if (last < gpa || last >= IDENTITY_LIMIT)
+int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	uint64_t first = va & ~(PAGE_2M - 1);
+	uint64_t last = va + (size ? size - 1 : 0);
+	uint64_t *pml4 = (uint64_t *)(sys + HVP_SYS_PML4 - HVP_SYS_GPA);
+
+	if (last < va || last >= IDENTITY_LIMIT || ((va ^ gpa) & (PAGE_2M - 1)))
 		return -1;
 	for (uint64_t a = first; a <= last; a += PAGE_2M) {
-		uint64_t *pml4 = (uint64_t *)(sys + HVP_SYS_PML4 - HVP_SYS_GPA);
 		uint64_t *pdpt = next_table(sys, pg, &pml4[(a >> 39) & 511]);
 		uint64_t *pd = pdpt ? next_table(sys, pg, &pdpt[(a >> 30) & 511]) : NULL;
 		if (!pd)
 			return -1;
-		pd[(a >> 21) & 511] = a | PTE_P | PTE_RW | PTE_US | PTE_PS;
-		if (a + PAGE_2M < a)
-			break;
+		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 	}
 	return 0;
 }

@@ -300,6 +300,34 @@ static struct hvp_status kvm_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64
 	return st;
 }
 
+static struct hvp_status kvm_dirty_log_enable(struct hvp_vm *vm, uint64_t gpa, uint64_t size, bool on)
+{
+	struct kvm_region *r = find_region(vm, gpa, size);
+	uint32_t flags;
+	struct hvp_status st;
+
+	if (!r)
+		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	/* The one flag KVM lets a live slot change (api.rst, KVM_SET_USER_MEMORY_REGION). */
+	flags = on ? r->flags | KVM_MEM_LOG_DIRTY_PAGES : r->flags & ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES;
+	st = set_region(vm, r->slot, flags, r->gpa, r->size, r->host);
+	if (st.err == HVP_OK)
+		r->flags = flags;
+	return st;
+}
+
+static struct hvp_status kvm_dirty_log_get(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	struct kvm_region *r = find_region(vm, gpa, size);
+	struct kvm_dirty_log log = { 0 };
+
+	if (!r)
+		return kvm_status("KVM_GET_DIRTY_LOG", EINVAL);
+	log.slot = r->slot;
+	log.dirty_bitmap = bitmap;
+	return KVM_CALL("KVM_GET_DIRTY_LOG", ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log));
+}
+
 static struct hvp_status kvm_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
 {
 	struct hvp_vcpu *vcpu;
@@ -485,6 +513,9 @@ const struct hvp_backend hvp_backend_kvm = {
 	.mem_map = kvm_mem_map,
 	.mem_unmap = kvm_mem_unmap,
 	.mem_protect = kvm_mem_protect,
+	.dirty_log_enable = kvm_dirty_log_enable,
+	.dirty_log_get = kvm_dirty_log_get,
+	.gpa_bits = kvm_arch_gpa_bits,
 	.vcpu_create = kvm_vcpu_create,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_boot = kvm_arch_vcpu_boot,

@@ -64,6 +64,7 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 struct hvp_status kvm_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs);
 struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
 /* Decodes an architecture-specific exit; returns 0 if exit_reason is not one. */
+unsigned kvm_arch_gpa_bits(struct hvp_hv *hv);
 int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x);
 
 #endif

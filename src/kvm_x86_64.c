@@ -132,11 +132,22 @@ static void kvm_modules(char *out, size_t size)
 		snprintf(out, size, "unknown (no kvm module in /sys/module)");
 }
 
+/* MAXPHYADDR as the VM's CPUID offers it: leaf 0x80000008, EAX[7:0]. */
+unsigned kvm_arch_gpa_bits(struct hvp_hv *hv)
+{
+	const struct kvm_cpuid2 *cpuid = hv->arch;
+
+	for (unsigned i = 0; cpuid && i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000008)
+			return cpuid->entries[i].eax & 0xff;
+	return 36; /* the architectural default without the leaf */
+}
+
 void kvm_arch_facts(struct hvp_hv *hv, struct hvp_facts *out)
 {
 	char buf[128];
 
-	(void)hv;
+	hvp_facts_add(out, "gpa_bits", "%u", kvm_arch_gpa_bits(hv));
 	kvm_modules(buf, sizeof(buf));
 	hvp_facts_add(out, "kvm_modules", "%s", buf);
 	cpu_vendor(buf);

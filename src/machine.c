@@ -100,9 +100,11 @@ struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, u
 	st.evidence = hvp_record(ctx, st, "%s gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
 	if (st.err != HVP_OK)
 		return st;
-	if (hvp_guest_arch_identity_map(m->sys, &m->paging, gpa, size) != 0) {
-		st = internal_error("identity paging");
-		st.evidence = hvp_record(ctx, st, "gpa=0x%" PRIx64 " beyond guest page tables", gpa);
+	/* Ranges beyond identity paging's reach are seen through hvp_window(). */
+	if (size && gpa + size - 1 < hvp_guest_arch_identity_limit() &&
+	    hvp_guest_arch_map(m->sys, &m->paging, gpa, gpa, size) != 0) {
+		st = internal_error("guest page tables");
+		st.evidence = hvp_record(ctx, st, "no room to page gpa=0x%" PRIx64, gpa);
 	}
 	return st;
 }
@@ -113,6 +115,15 @@ void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, uns
 
 	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: mapping gpa 0x%" PRIx64 " failed: %s %s", m->label, gpa,
 		   st.call, m->ctx->be->native_name(st.native));
+}
+
+uint64_t hvp_window(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	uint64_t va = HVP_GUEST_WINDOW_VA + (gpa & ((2ull << 20) - 1));
+
+	HVP_ASSERT(m->ctx, hvp_guest_arch_map(m->sys, &m->paging, va, gpa, size) == 0,
+		   "cannot page a window onto gpa 0x%" PRIx64, gpa);
+	return va;
 }
 
 /* Copies a program into the code area once per machine; returns its guest address. */
@@ -216,10 +227,20 @@ static int handle_exit(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_
 
 void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res)
 {
+	memset(res, 0, sizeof(*res));
+	hvp_guest_resume(m, vcpu, res, 0);
+}
+
+void hvp_guest_resume(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res,
+		      uint64_t read_value)
+{
 	struct hvp_ctx *ctx = m->ctx;
 	char how[64];
 
-	memset(res, 0, sizeof(*res));
+	res->n = 0;
+	res->exits = 0;
+	res->done = res->failed = false;
+	res->last.value = read_value;
 	do {
 		res->st = ctx->be->vcpu_run(vcpu, &res->last);
 		res->exits++;
@@ -235,4 +256,21 @@ void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_gues
 		snprintf(how, sizeof(how), "stopped by %s exit 0x%" PRIx64, hvp_exit_kind_name(res->last.kind),
 			 res->last.addr);
 	res->st.evidence = hvp_record(ctx, res->st, "%s: %u exits, %u reports, %s", m->label, res->exits, res->n, how);
+}
+
+unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint64_t *addrs, unsigned n,
+			     uint64_t *values, struct hvp_guest_result *res)
+{
+	uint64_t arg[4] = { HVP_SYS_DATA, n, 0, 0 };
+	struct hvp_vcpu *vcpu;
+	unsigned got;
+
+	HVP_ASSERT(m->ctx, n <= HVP_GUEST_REPORTS_MAX, "at most %d reads per run", HVP_GUEST_REPORTS_MAX);
+	memcpy(m->sys + HVP_SYS_DATA - HVP_SYS_GPA, addrs, n * sizeof(*addrs));
+	vcpu = hvp_vcpu_start(m, vcpu_id, &hvp_prog_load_list, arg);
+	hvp_guest_run(m, vcpu, res);
+	hvp_vcpu_destroy(m, vcpu);
+	got = res->n < n ? res->n : n;
+	memcpy(values, res->value, got * sizeof(*values));
+	return hvp_guest_ok(res) ? got : (got < n ? got : n - 1);
 }

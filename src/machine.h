@@ -18,7 +18,7 @@
 #include "guest.h"
 #include "probe.h"
 
-#define HVP_GUEST_REPORTS_MAX 32
+#define HVP_GUEST_REPORTS_MAX 128
 
 struct hvp_machine {
 	struct hvp_ctx *ctx;
@@ -49,9 +49,15 @@ struct hvp_machine *hvp_machine_create(struct hvp_ctx *ctx, const char *label);
 struct hvp_status hvp_machine_destroy_try(struct hvp_machine *m);
 void hvp_machine_destroy(struct hvp_machine *m);
 
-/* Maps host memory at gpa and identity-pages it for guest code. */
+/* Maps host memory at gpa and identity-pages it for guest code where paging reaches. */
 struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
 void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
+
+/*
+ * A guest-virtual address through which guest code reaches gpa when gpa is
+ * beyond identity paging (past 2^47 on x86_64); one window at a time.
+ */
+uint64_t hvp_window(struct hvp_machine *m, uint64_t gpa, uint64_t size);
 
 /* Creates vCPU id and points it at prog with up to four arguments. */
 struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
@@ -67,11 +73,26 @@ void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu);
  */
 void hvp_guest_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res);
 
+/*
+ * Goes on after a run stopped at an exit the probe handles itself (an MMIO
+ * access, say): read_value is what a read gets. Reports start again at 0.
+ */
+void hvp_guest_resume(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_guest_result *res,
+		      uint64_t read_value);
+
 /* True when the run ended in the program's final report with status 0. */
 static inline bool hvp_guest_ok(const struct hvp_guest_result *r)
 {
 	return r->done && r->done_status == 0;
 }
+
+/*
+ * Runs load_list on a new vCPU: the guest reads a u64 at each of n guest
+ * addresses (staged in the system region's data page) and reports it.
+ * Returns how many values came back into values[] (n when all did).
+ */
+unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint64_t *addrs, unsigned n,
+			     uint64_t *values, struct hvp_guest_result *res);
 
 /* Anonymous zeroed host memory for a guest; aborts the probe if none. */
 void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size);

@@ -11,21 +11,21 @@ vm.two_in_two_threads vm.two_in_two_processes mem.two_maps"
 
 run json --format json
 ok "the default run exits 0 (nothing deviates)" [ "$(rc json)" = 0 ]
-ok "the JSON report parses" jq -e . "$tmp/json.out" >/dev/null
-ok "it has schema_version 1" jq -e '.schema_version == 1' "$tmp/json.out" >/dev/null
-ok "its host block names the backend" jq -e '.host.backend == "kvm"' "$tmp/json.out" >/dev/null
+ok "the JSON report parses" jq -e . "$tmp/json.out"
+ok "it has schema_version 1" jq -e '.schema_version == 1' "$tmp/json.out"
+ok "its host block names the backend" jq -e '.host.backend == "kvm"' "$tmp/json.out"
 for id in $seed; do
 	ok "$id: answered yes, as documented" \
-		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .answer == "yes" and .verdict == "as documented"' "$tmp/json.out" >/dev/null
+		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .answer == "yes" and .verdict == "as documented"' "$tmp/json.out"
 	ok "$id: proven by a guest" \
-		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .guest_verified and (.guest | length) >= 2' "$tmp/json.out" >/dev/null
+		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .guest_verified and (.guest | length) >= 2' "$tmp/json.out"
 	ok "$id: every call is evidence with its native result" \
-		jq -e --arg id "$id" '.findings[] | select(.id == $id) | (.evidence | length) > 3 and all(.evidence[]; .errno == "OK")' "$tmp/json.out" >/dev/null
+		jq -e --arg id "$id" '.findings[] | select(.id == $id) | (.evidence | length) > 3 and all(.evidence[]; .errno == "OK")' "$tmp/json.out"
 done
 ok "mem.two_maps: the guest read each region's own value" \
-	jq -e '.findings[] | select(.id == "mem.two_maps") | [.guest[].value] == ["0x5eed00000000a001", "0x5eed00000000b002"]' "$tmp/json.out" >/dev/null
+	jq -e '.findings[] | select(.id == "mem.two_maps") | [.guest[].value] == ["0x5eed00000000a001", "0x5eed00000000b002"]' "$tmp/json.out"
 ok "vm.two_in_one_thread: VM B did not see VM A's value" \
-	jq -e '.findings[] | select(.id == "vm.two_in_one_thread") | .guest[2].value == "0x0"' "$tmp/json.out" >/dev/null
+	jq -e '.findings[] | select(.id == "vm.two_in_one_thread") | .guest[2].value == "0x0"' "$tmp/json.out"
 
 if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
 	ok "the report validates against docs/report-schema.json" /usr/bin/python3 -c '
@@ -57,5 +57,5 @@ ok "info shows the capabilities" grep -q '^KVM_CAP_NR_MEMSLOTS *[0-9]' "$tmp/inf
 printf '[mem.two_maps]\nexpected = no\ncitation = a deliberately wrong contract\n' >"$tmp/wrong.ini"
 run wrong run mem.two_maps --contract "$tmp/wrong.ini" --format json
 ok "a finding that deviates from the contract exits 1" [ "$(rc wrong)" = 1 ]
-ok "and is reported as deviating" jq -e '.findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$tmp/wrong.out" >/dev/null
+ok "and is reported as deviating" jq -e '.findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$tmp/wrong.out"
 done_testing

@@ -16,7 +16,7 @@ echo "TAP version 13"
 ok() { # ok DESCRIPTION COMMAND...
 	local d=$1; shift
 	n=$((n + 1))
-	if "$@"; then echo "ok $n - $d"; else echo "not ok $n - $d"; failed=$((failed + 1)); fi
+	if "$@" >/dev/null; then echo "ok $n - $d"; else echo "not ok $n - $d"; failed=$((failed + 1)); fi
 }
 
 skip_all() {
