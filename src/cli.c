@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe.h"
 #include "report.h"
 
 void hvp_cli_usage(FILE *out)
@@ -28,6 +29,7 @@ void hvp_cli_usage(FILE *out)
 		"      --contract=FILE  hold findings against this contract file instead of the built-in one\n"
 		"      --color=WHEN     colour the text report: auto (default: on a terminal), always, never;\n"
 		"                       NO_COLOR in the environment also turns it off\n"
+		"      --cap-maps=N     mem.max_maps stops after N maps (default %u)\n"
 		"  -v, --verbose        text report: show each answer's reason and every API call\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -38,7 +40,7 @@ void hvp_cli_usage(FILE *out)
 		"  2  usage error\n"
 		"  3  no usable hypervisor (the message names the cause and the fix)\n"
 		"  130  interrupted (the findings so far are still reported)\n",
-		hvp_report_format_names());
+		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT);
 }
 
 /* The value of an option: "--opt=value", "-ovalue", or the next argument. */
@@ -61,6 +63,20 @@ static int parse_timeout(const char *v, unsigned *out, char *err, size_t err_siz
 
 	if (*v == '\0' || *end != '\0' || *v == '-' || n < 1 || n > 3600) {
 		snprintf(err, err_size, "invalid timeout '%s': give whole seconds from 1 to 3600", v);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_count(const char *v, const char *name, unsigned min, unsigned max, unsigned *out, char *err,
+		       size_t err_size)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || *v == '-' || n < min || n > max) {
+		snprintf(err, err_size, "invalid %s '%s': give a whole number from %u to %u", name, v, min, max);
 		return -1;
 	}
 	*out = (unsigned)n;
@@ -93,6 +109,7 @@ static const struct option_def options[] = {
 	{ "format", 'f', 1, 'f' },   { "output", 'o', 1, 'o' },  { "timeout", 't', 1, 't' },
 	{ "kvm-device", 0, 1, 'k' }, { "contract", 0, 1, 'c' },  { "color", 0, 1, 'C' },
 	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
+	{ "cap-maps", 0, 1, 'm' },
 };
 
 /* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
@@ -130,6 +147,7 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 	case 'o': c->output = v; return 0;
 	case 't': return parse_timeout(v, &c->timeout_s, err, err_size);
 	case 'k': c->kvm_device = v; return 0;
+	case 'm': return parse_count(v, "--cap-maps", 1, 1u << 20, &c->cap_maps, err, err_size);
 	case 'c': c->contract_file = v; return 0;
 	case 'C': return parse_color(v, &c->color, err, err_size);
 	case 'v': c->verbose = true; return 0;
@@ -180,6 +198,7 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 	memset(c, 0, sizeof(*c));
 	c->format = "text";
 	c->kvm_device = "/dev/kvm";
+	c->cap_maps = HVP_CAP_MAPS_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *inline_value, *v = NULL;
 		const struct option_def *o;

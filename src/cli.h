@@ -20,6 +20,7 @@ struct hvp_cli {
 	const char *kvm_device;    /* "/dev/kvm" unless given */
 	const char *contract_file; /* NULL: the built-in contract */
 	enum hvp_color color;
+	unsigned cap_maps;
 	bool verbose;
 	unsigned n_patterns;
 	const char *patterns[HVP_PATTERNS_MAX];

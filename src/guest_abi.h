@@ -19,15 +19,15 @@
 #define HVP_PORT_FAIL 0x0a02
 
 #define HVP_SYS_GPA 0x0
-#define HVP_SYS_SIZE 0x100000
+#define HVP_SYS_SIZE 0x200000        /* one 2 MiB page of guest paging */
 #define HVP_SYS_GDT 0x1000
 #define HVP_SYS_TSS 0x2000
 #define HVP_SYS_PML4 0x3000
-#define HVP_SYS_PT_POOL 0x4000
-#define HVP_SYS_PT_POOL_PAGES 64
 #define HVP_SYS_CODE 0x80000
 #define HVP_SYS_CODE_SIZE 0x10000
-#define HVP_SYS_DATA 0x90000
-#define HVP_SYS_STACK_TOP 0x100000
+#define HVP_SYS_DATA 0x90000         /* 64 KiB of scratch for programs' inputs */
+#define HVP_SYS_STACK_TOP 0x100000   /* 16 vCPU stacks of 4 KiB below this */
+#define HVP_SYS_PT_POOL 0x100000     /* page-table pages, enough to page 250 GiB in 2 MiB pages */
+#define HVP_SYS_PT_POOL_PAGES 256
 
 #endif

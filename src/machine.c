@@ -117,6 +117,22 @@ void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, uns
 		   st.call, m->ctx->be->native_name(st.native));
 }
 
+struct hvp_status hvp_unmap_try(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	struct hvp_status st = m->ctx->be->mem_unmap(m->vm, gpa, size);
+
+	st.evidence = hvp_record(m->ctx, st, "%s unmap gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
+	return st;
+}
+
+void hvp_unmap(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	struct hvp_status st = hvp_unmap_try(m, gpa, size);
+
+	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: unmapping gpa 0x%" PRIx64 " failed: %s %s", m->label, gpa, st.call,
+		   m->ctx->be->native_name(st.native));
+}
+
 uint64_t hvp_window(struct hvp_machine *m, uint64_t gpa, uint64_t size)
 {
 	uint64_t va = HVP_GUEST_WINDOW_VA + (gpa & ((2ull << 20) - 1));

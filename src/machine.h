@@ -53,6 +53,9 @@ void hvp_machine_destroy(struct hvp_machine *m);
 struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
 void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
 
+struct hvp_status hvp_unmap_try(struct hvp_machine *m, uint64_t gpa, uint64_t size);
+void hvp_unmap(struct hvp_machine *m, uint64_t gpa, uint64_t size);
+
 /*
  * A guest-virtual address through which guest code reaches gpa when gpa is
  * beyond identity paging (past 2^47 on x86_64); one window at a time.

@@ -238,7 +238,8 @@ static int write_report(const struct hvp_cli *c, struct hvp_report *r)
 static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 {
 	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
-	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s };
+	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s,
+				   .caps = { .maps = c->cap_maps } };
 	struct hvp_finding *findings;
 	struct hvp_contract contract;
 	struct hvp_facts facts = { 0 };

@@ -19,6 +19,13 @@
 
 struct hvp_ctx;
 
+/* Caps for probes that search for a maximum: they stop there, never taking the machine down. */
+struct hvp_caps {
+	unsigned maps; /* mem.max_maps */
+};
+
+#define HVP_CAP_MAPS_DEFAULT 32768
+
 struct hvp_probe {
 	const char *id;
 	const char *question;
@@ -31,6 +38,7 @@ struct hvp_ctx {
 	const struct hvp_backend *be;
 	struct hvp_hv *hv;
 	const struct hvp_open_opts *open; /* how hv was opened, for probes that open again */
+	const struct hvp_caps *caps;
 	struct hvp_finding *f;
 	pthread_mutex_t lock; /* serializes evidence from a probe's threads */
 	int result_fd;        /* where the finding goes; used by hvp_probe_abort */

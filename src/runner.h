@@ -20,6 +20,7 @@ struct hvp_run_opts {
 	const struct hvp_backend *be;  /* NULL: probes get no hypervisor (runner tests) */
 	struct hvp_open_opts open;
 	unsigned timeout_s;            /* 0: each probe's own default */
+	struct hvp_caps caps;
 	/* Called in the parent after each finding, e.g. for progress; may be NULL. */
 	void (*progress)(void *arg, const struct hvp_finding *f, unsigned i, unsigned n);
 	void *progress_arg;

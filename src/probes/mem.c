@@ -10,11 +10,11 @@
 
 #include "../machine.h"
 
-#define REGION_SIZE 0x10000ull
-#define GPA_A 0x10000000ull
-#define GPA_B 0x20000000ull
-#define VALUE_A 0x5eed00000000a001ull
-#define VALUE_B 0x5eed00000000b002ull
+#define REGION_SIZE UINT64_C(0x10000)
+#define GPA_A UINT64_C(0x10000000)
+#define GPA_B UINT64_C(0x20000000)
+#define VALUE_A UINT64_C(0x5eed00000000a001)
+#define VALUE_B UINT64_C(0x5eed00000000b002)
 
 static void run_two_maps(struct hvp_ctx *ctx)
 {

@@ -18,9 +18,9 @@
 
 #include "../machine.h"
 
-#define VALUE_A 0xa11ce0000000000aull
-#define VALUE_B 0xb0b000000000000bull
-#define VALUE_C 0xc0ffee000000000cull
+#define VALUE_A UINT64_C(0xa11ce0000000000a)
+#define VALUE_B UINT64_C(0xb0b000000000000b)
+#define VALUE_C UINT64_C(0xc0ffee000000000c)
 
 /*
  * Runs load_store in m's own data page with value v: the guest reports what
@@ -281,7 +281,7 @@ static void run_two_in_two_processes(struct hvp_ctx *ctx)
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		/* The second process records into shared memory; its own hypervisor handle. */
-		struct hvp_ctx cc = { .probe = ctx->probe, .be = ctx->be, .open = ctx->open,
+		struct hvp_ctx cc = { .probe = ctx->probe, .be = ctx->be, .open = ctx->open, .caps = ctx->caps,
 				      .f = &other->f, .result_fd = -1 };
 		pthread_mutex_init(&cc.lock, NULL);
 		if (ctx->be->open(ctx->open, &cc.hv).err != HVP_OK)

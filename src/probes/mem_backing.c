@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What host memory may back guest memory: private and shared anonymous
+ * memory, a memfd, transparent and hugetlbfs huge pages, and a range far
+ * larger than the host's RAM of which the guest touches a few pages. For
+ * each, the guest stores a value and reads it back, and the host reads it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../machine.h"
+
+#define PAGE 0x1000ull
+#define SIZE_2M 0x200000ull
+#define GPA_A UINT64_C(0x40000000)
+#define VALUE UINT64_C(0xbacced0000000042)
+
+/*
+ * The guest stores VALUE at gpa + offset and reads it back; the host then
+ * reads host + offset. Returns 1 when all three agree.
+ */
+static int guest_store_host_sees(struct hvp_machine *m, unsigned vcpu_id, uint8_t *host, uint64_t gpa,
+				 uint64_t offset)
+{
+	uint64_t arg[4] = { gpa + offset, VALUE, 0, 0 };
+	struct hvp_vcpu *vcpu = hvp_vcpu_start(m, vcpu_id, &hvp_prog_load_store, arg);
+	struct hvp_guest_result r;
+	uint64_t seen;
+
+	hvp_guest_run(m, vcpu, &r);
+	hvp_vcpu_destroy(m, vcpu);
+	memcpy(&seen, host + offset, sizeof(seen));
+	if (r.n == 2) {
+		char label[48];
+		snprintf(label, sizeof(label), "read back at +0x%" PRIx64, offset);
+		hvp_guest_value(m->ctx, label, r.value[1]);
+	}
+	return hvp_guest_ok(&r) && r.n == 2 && r.value[1] == VALUE && seen == VALUE;
+}
+
+/* Maps host memory of one kind and answers whether the guest used it. */
+static void answer_backing(struct hvp_ctx *ctx, uint8_t *host, uint64_t size, const char *kind, const char *extra)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	struct hvp_status st = hvp_map_try(m, host, GPA_A, size, HVP_PROT_RWX);
+
+	hvp_decisive(ctx, st.evidence);
+	if (st.err != HVP_OK) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s memory could not be mapped: %s %s", kind, st.call,
+				   ctx->be->native_name(st.native));
+		return;
+	}
+	ctx->f->guest_verified = guest_store_host_sees(m, 0, host, GPA_A, 0) &&
+				 guest_store_host_sees(m, 1, host, GPA_A, size - 8);
+	if (ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "%s memory backs the guest: its writes at both ends were read back by it and by the host%s",
+				   kind, extra);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s memory was mapped, but the guest's writes did not come back",
+				   kind);
+}
+
+static void *map_or_abort(struct hvp_ctx *ctx, uint64_t size, int flags, int fd, const char *what)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+	HVP_ASSERT(ctx, p != MAP_FAILED, "mmap of %s: %s", what, strerror(errno));
+	return p;
+}
+
+static void run_backing_private(struct hvp_ctx *ctx)
+{
+	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS, -1, "private memory"),
+		       16 * PAGE, "private anonymous (MAP_PRIVATE)", "");
+}
+
+static void run_backing_shared(struct hvp_ctx *ctx)
+{
+	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_SHARED | MAP_ANONYMOUS, -1, "shared memory"),
+		       16 * PAGE, "shared anonymous (MAP_SHARED)", "");
+}
+
+static void run_backing_memfd(struct hvp_ctx *ctx)
+{
+	int fd = memfd_create("hvprobe-guest", MFD_CLOEXEC);
+
+	HVP_ASSERT(ctx, fd >= 0, "memfd_create: %s", strerror(errno));
+	HVP_ASSERT(ctx, ftruncate(fd, 16 * PAGE) == 0, "ftruncate: %s", strerror(errno));
+	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_SHARED, fd, "a memfd"), 16 * PAGE,
+		       "memfd (MAP_SHARED of memfd_create)", "");
+	close(fd);
+}
+
+/* Kilobytes of AnonHugePages in the mapping that contains addr, from /proc/self/smaps; -1 if unknown. */
+static long thp_kb(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	int inside = 0;
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+			continue;
+		}
+		if (inside && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void run_backing_hugepages(struct hvp_ctx *ctx)
+{
+	uint8_t *raw, *host;
+	long thp, hugetlb_pages = 0;
+	char extra[160];
+	void *huge;
+	FILE *f;
+
+	/* hugetlbfs first, where the administrator configured pages for it. */
+	f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	if (f && fscanf(f, "%ld", &hugetlb_pages) != 1)
+		hugetlb_pages = 0;
+	if (f)
+		fclose(f);
+	if (hugetlb_pages > 0) {
+		huge = mmap(NULL, SIZE_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (huge != MAP_FAILED) {
+			answer_backing(ctx, huge, SIZE_2M, "hugetlbfs 2 MiB page (MAP_HUGETLB)", "; backed by a huge page: yes");
+			return;
+		}
+	}
+	/* Transparent huge pages: a 2 MiB-aligned region with MADV_HUGEPAGE. */
+	raw = map_or_abort(ctx, 2 * SIZE_2M, MAP_PRIVATE | MAP_ANONYMOUS, -1, "THP memory");
+	host = (uint8_t *)(((uintptr_t)raw + SIZE_2M - 1) & ~(uintptr_t)(SIZE_2M - 1));
+	madvise(host, SIZE_2M, MADV_HUGEPAGE);
+	host[0] = 1; /* fault it in so that the kernel can give a huge page now */
+	thp = thp_kb(host);
+	snprintf(extra, sizeof(extra), "; backed by a huge page: %s (AnonHugePages %ld kB%s)",
+		 thp >= 2048 ? "yes" : thp >= 0 ? "no" : "unknown", thp,
+		 hugetlb_pages > 0 ? "" : "; no hugetlbfs pages configured (vm.nr_hugepages = 0)");
+	answer_backing(ctx, host, SIZE_2M, "transparent huge page (MADV_HUGEPAGE)", extra);
+}
+
+const struct hvp_probe probe_mem_backing_private = {
+	.id = "mem.backing_private",
+	.question = "Can private anonymous host memory back guest memory?",
+	.timeout_s = 10,
+	.run = run_backing_private,
+};
+
+const struct hvp_probe probe_mem_backing_shared = {
+	.id = "mem.backing_shared",
+	.question = "Can shared anonymous host memory back guest memory?",
+	.timeout_s = 10,
+	.run = run_backing_shared,
+};
+
+const struct hvp_probe probe_mem_backing_memfd = {
+	.id = "mem.backing_memfd",
+	.question = "Can a memfd back guest memory?",
+	.timeout_s = 10,
+	.run = run_backing_memfd,
+};
+
+const struct hvp_probe probe_mem_backing_hugepages = {
+	.id = "mem.backing_hugepages",
+	.question = "Can huge pages (hugetlbfs where configured, else THP) back guest memory, and are they really huge?",
+	.timeout_s = 10,
+	.run = run_backing_hugepages,
+};
+
+static void run_sparse_large(struct hvp_ctx *ctx)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 1ull << 32;
+	uint64_t size = ((2 * ram) + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+	uint8_t *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct hvp_machine *m;
+	struct hvp_status st;
+	int ok_all = 1;
+
+	HVP_ASSERT(ctx, host != MAP_FAILED, "mmap of %" PRIu64 " GiB with MAP_NORESERVE: %s", size >> 30, strerror(errno));
+	m = hvp_machine_create(ctx, "VM");
+	st = hvp_map_try(m, host, GPA_A, size, HVP_PROT_RWX);
+	hvp_decisive(ctx, st.evidence);
+	if (st.err != HVP_OK) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "a %" PRIu64 " GiB map (twice the host's RAM) was refused: %s %s",
+				   size >> 30, st.call, ctx->be->native_name(st.native));
+		return;
+	}
+	/* The first page, one in the middle, the last: far apart. */
+	ok_all &= guest_store_host_sees(m, 0, host, GPA_A, 0);
+	ok_all &= guest_store_host_sees(m, 1, host, GPA_A, (size / 2) & ~(PAGE - 1));
+	ok_all &= guest_store_host_sees(m, 2, host, GPA_A, size - 8);
+	ctx->f->guest_verified = ok_all;
+	if (ok_all)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "a %" PRIu64 " GiB region (twice the host's RAM, MAP_NORESERVE) was mapped; the guest "
+				   "wrote and read pages at its start, middle and end", size >> 30);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "a %" PRIu64 " GiB region was mapped, but the guest's accesses far apart did not all work",
+				   size >> 30);
+}
+
+const struct hvp_probe probe_mem_sparse_large = {
+	.id = "mem.sparse_large",
+	.question = "Can a guest-physical range larger than host RAM be mapped, with the guest touching pages far apart?",
+	.timeout_s = 20,
+	.run = run_sparse_large,
+};

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How many separate maps one VM takes: single pages, mapped until the API
+ * refuses or the cap (--cap-maps) is reached. The guest then reads the
+ * first and the last region. Only the first, the last accepted and the
+ * refused call are kept as evidence; the rest are counted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../machine.h"
+
+#define PAGE 0x1000ull
+#define GPA_A UINT64_C(0x100000000)
+
+static uint64_t page_value(unsigned i)
+{
+	return 0x6d61707300000000ull | i;
+}
+
+static void run_max_maps(struct hvp_ctx *ctx)
+{
+	unsigned cap = ctx->caps && ctx->caps->maps ? ctx->caps->maps : HVP_CAP_MAPS_DEFAULT;
+	uint8_t *pool = mmap(NULL, (uint64_t)cap * PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	struct hvp_status st = hvp_ok(""), refused = hvp_ok("");
+	uint64_t addrs[2], got[2] = { 0, 0 };
+	struct hvp_guest_result r;
+	unsigned n = 0;
+	int decisive = -1;
+
+	HVP_ASSERT(ctx, pool != MAP_FAILED, "mmap of the host pages: %s", strerror(errno));
+	for (; n < cap; n++) {
+		uint64_t gpa = GPA_A + n * PAGE;
+		/* Only the first page is written now; the last is written below, once known. */
+		if (n == 0)
+			memcpy(pool, &(uint64_t){ page_value(0) }, 8);
+		st = ctx->be->mem_map(m->vm, pool + (uint64_t)n * PAGE, gpa, PAGE, HVP_PROT_RWX);
+		if (st.err != HVP_OK) {
+			refused = st;
+			decisive = hvp_record(ctx, st, "map %u gpa=0x%" PRIx64 " refused", n + 1, gpa);
+			break;
+		}
+		if (n == 0)
+			hvp_record(ctx, st, "map 1 gpa=0x%" PRIx64, gpa);
+	}
+	if (n > 1)
+		hvp_record(ctx, hvp_ok(st.call), "maps 2..%u accepted, each one page", n);
+	ctx->f->evidence_omitted += n > 2 ? n - 2 : 0;
+	HVP_ASSERT(ctx, n > 0, "not even one map was accepted: %s %s", refused.call,
+		   ctx->be->native_name(refused.native));
+	memcpy(pool + (uint64_t)(n - 1) * PAGE, &(uint64_t){ page_value(n - 1) }, 8);
+	/* Guest paging for the whole run of pages at once: the maps went around the helper. */
+	HVP_ASSERT(ctx, hvp_guest_arch_map(m->sys, &m->paging, GPA_A, GPA_A, (uint64_t)n * PAGE) == 0,
+		   "no room to page %u maps", n);
+	addrs[0] = GPA_A;
+	addrs[1] = GPA_A + (uint64_t)(n - 1) * PAGE;
+	hvp_guest_read_list(m, 0, addrs, 2, got, &r);
+	hvp_guest_value(ctx, "first region", got[0]);
+	hvp_guest_value(ctx, "last region", got[1]);
+	ctx->f->guest_verified = hvp_guest_ok(&r) && got[0] == page_value(0) && got[1] == page_value(n - 1);
+	hvp_decisive(ctx, decisive);
+	if (refused.err != HVP_OK)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "%u maps were accepted, map %u was refused with %s; the guest %s the first and the last",
+				   n, n + 1, ctx->be->native_name(refused.native),
+				   ctx->f->guest_verified ? "read" : "did not read");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "at least %u maps: all were accepted up to the cap (--cap-maps); the guest %s the first and the last",
+				   n, ctx->f->guest_verified ? "read" : "did not read");
+}
+
+const struct hvp_probe probe_mem_max_maps = {
+	.id = "mem.max_maps",
+	.question = "Does the API refuse maps beyond a limit (found by mapping single pages up to --cap-maps)?",
+	.timeout_s = 60,
+	.run = run_max_maps,
+};

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory the host and a running guest share: is a write on one side seen by
+ * the other with no API call between, and does dirty logging name exactly
+ * the pages the guest wrote?
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../machine.h"
+
+#define PAGE 0x1000ull
+#define GPA_A UINT64_C(0x10000000)
+#define MARKER UINT64_C(0x9e57900000000001)
+#define FLAG UINT64_C(0x4057000000000002)
+#define WAIT_NS 3000000000ll
+
+struct coherence_vcpu {
+	struct hvp_machine *m;
+	struct hvp_guest_result r;
+};
+
+/* The vCPU is created and run on this thread: the HVF rule, harmless elsewhere. */
+static void *coherence_vcpu_main(void *arg)
+{
+	struct coherence_vcpu *c = arg;
+	uint64_t prog_arg[4] = { GPA_A, GPA_A + 8, MARKER, 0 };
+	struct hvp_vcpu *vcpu = hvp_vcpu_start(c->m, 0, &hvp_prog_handshake, prog_arg);
+
+	hvp_guest_run(c->m, vcpu, &c->r);
+	hvp_vcpu_destroy(c->m, vcpu);
+	return NULL;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Waits for the guest's marker in host memory, with no API call; returns 1 if it came. */
+static int host_sees(volatile uint64_t *word, uint64_t want)
+{
+	const struct timespec ms = { 0, 1000000 };
+	int64_t deadline = now_ns() + WAIT_NS;
+
+	while (now_ns() < deadline) {
+		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == want)
+			return 1;
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
+static void run_coherence(struct hvp_ctx *ctx)
+{
+	struct coherence_vcpu c = { .m = hvp_machine_create(ctx, "VM") };
+	uint64_t *mem = hvp_guest_memory(ctx, PAGE);
+	int host_saw;
+	pthread_t tid;
+
+	hvp_map(c.m, mem, GPA_A, PAGE, HVP_PROT_RWX);
+	HVP_ASSERT(ctx, pthread_create(&tid, NULL, coherence_vcpu_main, &c) == 0, "pthread_create failed");
+	host_saw = host_sees(&mem[1], MARKER);
+	/* Released whatever happened, so that the guest always finishes. */
+	__atomic_store_n(&mem[0], FLAG, __ATOMIC_RELEASE);
+	pthread_join(tid, NULL);
+	hvp_guest_value(ctx, "host read of the guest's marker", mem[1]);
+	if (c.r.n)
+		hvp_guest_value(ctx, "guest read of the host's flag", c.r.value[0]);
+	ctx->f->guest_verified = host_saw && hvp_guest_ok(&c.r) && c.r.n == 1 && c.r.value[0] == FLAG;
+	if (ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "while the guest ran, the host read the guest's write and the guest read the host's, "
+				   "through the same map with no call in between");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "host saw the guest's write: %s; guest saw the host's: %s (last exit %s)",
+				   host_saw ? "yes" : "no", c.r.n && c.r.value[0] == FLAG ? "yes" : "no",
+				   hvp_exit_kind_name(c.r.last.kind));
+}
+
+const struct hvp_probe probe_mem_coherence = {
+	.id = "mem.coherence",
+	.question = "While the guest runs, does each side see the other's writes through one map with no call in between?",
+	.timeout_s = 15,
+	.run = run_coherence,
+};
+
+#define DIRTY_PAGES 16
+#define WRITTEN_PAGES 4 /* the guest writes pages 0, 2, 4, 6 */
+#define HOST_PAGE 11    /* the host writes this one */
+
+static void run_dirty_log(struct hvp_ctx *ctx)
+{
+	const uint64_t want = 0x55; /* bits 0, 2, 4, 6 */
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	uint8_t *mem = hvp_guest_memory(ctx, DIRTY_PAGES * PAGE);
+	uint64_t arg[4] = { GPA_A, WRITTEN_PAGES, 2 * PAGE, 0 }, log1 = 0, log2 = ~0ull;
+	struct hvp_guest_result r;
+	struct hvp_status st;
+	struct hvp_vcpu *vcpu;
+
+	hvp_map(m, mem, GPA_A, DIRTY_PAGES * PAGE, HVP_PROT_RWX);
+	st = ctx->be->dirty_log_enable(m->vm, GPA_A, DIRTY_PAGES * PAGE, true);
+	hvp_record(ctx, st, "start dirty logging on 16 pages");
+	if (st.err != HVP_OK) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "dirty logging could not be turned on: %s %s", st.call,
+				   ctx->be->native_name(st.native));
+		return;
+	}
+	mem[HOST_PAGE * PAGE] = 1;
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_store_pages, arg);
+	hvp_guest_run(m, vcpu, &r);
+	hvp_vcpu_destroy(m, vcpu);
+	st = ctx->be->dirty_log_get(m->vm, GPA_A, DIRTY_PAGES * PAGE, &log1);
+	hvp_decisive(ctx, hvp_record(ctx, st, "first read: pages 0x%" PRIx64, log1));
+	st = ctx->be->dirty_log_get(m->vm, GPA_A, DIRTY_PAGES * PAGE, &log2);
+	hvp_record(ctx, st, "second read: pages 0x%" PRIx64, log2);
+	ctx->f->guest_verified = hvp_guest_ok(&r) && mem[6 * PAGE] == WRITTEN_PAGES;
+	if (ctx->f->guest_verified && log1 == want && log2 == 0)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "the log named exactly the 4 pages the guest wrote (0x%" PRIx64 "), not the page the host "
+				   "wrote; a second read was empty", log1);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "guest wrote pages 0x%" PRIx64 " and the host page %d; the log said 0x%" PRIx64
+				   ", then 0x%" PRIx64 " (guest ran: %s)", want, HOST_PAGE, log1, log2,
+				   ctx->f->guest_verified ? "yes" : "no");
+}
+
+const struct hvp_probe probe_mem_dirty_log = {
+	.id = "mem.dirty_log",
+	.question = "Does dirty logging name exactly the pages the guest wrote (not the host's), and clear on read?",
+	.timeout_s = 10,
+	.run = run_dirty_log,
+};
