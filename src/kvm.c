@@ -166,6 +166,11 @@ static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	kvm_arch_facts(hv, out);
 }
 
+static unsigned slot_table_size(const struct hvp_hv *hv)
+{
+	return hv->nr_memslots + 16;
+}
+
 static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 {
 	struct hvp_vm *vm;
@@ -177,7 +182,7 @@ static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 		return kvm_status("KVM_CREATE_VM", errno);
 	vm = calloc(1, sizeof(*vm));
 	if (vm)
-		vm->slot_used = calloc(hv->nr_memslots, 1);
+		vm->slot_used = calloc(slot_table_size(hv), 1);
 	if (!vm || !vm->slot_used) {
 		free(vm);
 		close(fd);
@@ -213,12 +218,23 @@ static struct hvp_status set_region(struct hvp_vm *vm, uint32_t slot, uint32_t f
 	return KVM_CALL("KVM_SET_USER_MEMORY_REGION", ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
 }
 
+/*
+ * The lowest unused slot id. Past KVM_CAP_NR_MEMSLOTS it still returns an
+ * id, so that KVM itself, not this table, refuses the map that is one too many.
+ */
 static int free_slot(struct hvp_vm *vm)
 {
-	for (unsigned i = 0; i < vm->hv->nr_memslots; i++)
+	for (unsigned i = vm->slot_hint; i < slot_table_size(vm->hv); i++)
 		if (!vm->slot_used[i])
-			return (int)i;
+			return (int)(vm->slot_hint = i);
 	return -1;
+}
+
+static void release_slot(struct hvp_vm *vm, uint32_t slot)
+{
+	vm->slot_used[slot] = 0;
+	if (slot < vm->slot_hint)
+		vm->slot_hint = slot;
 }
 
 static struct kvm_region *find_region(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
@@ -236,8 +252,7 @@ static struct hvp_status kvm_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa
 	int slot = free_slot(vm);
 	struct hvp_status st;
 
-	/* KVM itself refuses when its slots run out; this is the same limit, counted here. */
-	if (slot < 0)
+	if (slot < 0) /* KVM refused a slot id past its limit, and this one is past that too */
 		return kvm_status("KVM_SET_USER_MEMORY_REGION", ENOSPC);
 	if (vm->n_regions == vm->cap_regions) {
 		unsigned cap = vm->cap_regions ? vm->cap_regions * 2 : 16;
@@ -266,7 +281,7 @@ static struct hvp_status kvm_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t
 	st = set_region(vm, r->slot, r->flags, r->gpa, 0, r->host);
 	if (st.err != HVP_OK)
 		return st;
-	vm->slot_used[r->slot] = 0;
+	release_slot(vm, r->slot);
 	*r = vm->regions[--vm->n_regions];
 	return st;
 }
@@ -292,7 +307,7 @@ static struct hvp_status kvm_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64
 		return st;
 	st = set_region(vm, r->slot, flags, r->gpa, r->size, r->host);
 	if (st.err != HVP_OK) {
-		vm->slot_used[r->slot] = 0;
+		release_slot(vm, r->slot);
 		*r = vm->regions[--vm->n_regions];
 		return st;
 	}

@@ -39,7 +39,8 @@ struct hvp_vm {
 	int fd;
 	unsigned n_regions, cap_regions;
 	struct kvm_region *regions;
-	uint8_t *slot_used;       /* nr_memslots bytes */
+	uint8_t *slot_used;       /* one byte per slot id, a few past nr_memslots */
+	unsigned slot_hint;       /* no slot below this is free */
 };
 
 struct hvp_vcpu {

@@ -274,12 +274,21 @@ const struct hvp_probe probe_mem_readonly = {
 static void run_host_unmapped_while_mapped(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
-	uint64_t *mem = page_with(ctx, VALUE_X), addr = GPA_A, got = 0;
+	uint64_t *mem = page_with(ctx, VALUE_X), addr = GPA_A;
+	uint64_t arg[4] = { HVP_SYS_DATA, 1, 0, 0 };
 	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
 
 	hvp_map(m, mem, GPA_A, PAGE, HVP_PROT_RWX);
-	munmap(mem, PAGE); /* the slot still points at it */
-	hvp_guest_read_list(m, 0, &addr, 1, &got, &r);
+	memcpy(m->sys + HVP_SYS_DATA - HVP_SYS_GPA, &addr, sizeof(addr));
+	/*
+	 * Everything the run needs is set up before the munmap, so that no later
+	 * mmap (a vCPU's run area, say) can reuse the address the slot still names.
+	 */
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_load_list, arg);
+	munmap(mem, PAGE);
+	hvp_guest_run(m, vcpu, &r);
+	hvp_vcpu_destroy(m, vcpu);
 	hvp_decisive(ctx, r.st.evidence);
 	ctx->f->guest_verified = false; /* the guest's access is what failed: nothing for it to prove */
 	if (r.st.err != HVP_OK)
@@ -291,7 +300,8 @@ static void run_host_unmapped_while_mapped(struct hvp_ctx *ctx)
 				   hvp_exit_kind_name(r.last.kind), r.last.addr);
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
-				   "the guest read 0x%" PRIx64 " from memory the host had unmapped, with no error", got);
+				   "the guest read 0x%" PRIx64 " from memory the host had unmapped, with no error",
+				   r.n ? r.value[0] : 0);
 }
 
 const struct hvp_probe probe_mem_host_unmapped_while_mapped = {

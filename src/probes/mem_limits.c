@@ -6,6 +6,7 @@
  * refused call are kept as evidence; the rest are counted.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,8 +21,23 @@ static uint64_t page_value(unsigned i)
 	return 0x6d61707300000000ull | i;
 }
 
+/* What the API itself says its limit is, where it says (KVM: KVM_CAP_NR_MEMSLOTS). */
+static void reported_limit(struct hvp_ctx *ctx, char *out, size_t size)
+{
+	struct hvp_facts facts = { 0 };
+	const char *v;
+
+	ctx->be->facts(ctx->hv, &facts);
+	v = hvp_facts_get(&facts, "KVM_CAP_NR_MEMSLOTS");
+	if (v)
+		snprintf(out, size, " (KVM_CAP_NR_MEMSLOTS says %s)", v);
+	else
+		out[0] = '\0';
+}
+
 static void run_max_maps(struct hvp_ctx *ctx)
 {
+	char said[64];
 	unsigned cap = ctx->caps && ctx->caps->maps ? ctx->caps->maps : HVP_CAP_MAPS_DEFAULT;
 	uint8_t *pool = mmap(NULL, (uint64_t)cap * PAGE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -41,7 +57,6 @@ static void run_max_maps(struct hvp_ctx *ctx)
 		st = ctx->be->mem_map(m->vm, pool + (uint64_t)n * PAGE, gpa, PAGE, HVP_PROT_RWX);
 		if (st.err != HVP_OK) {
 			refused = st;
-			decisive = hvp_record(ctx, st, "map %u gpa=0x%" PRIx64 " refused", n + 1, gpa);
 			break;
 		}
 		if (n == 0)
@@ -49,6 +64,8 @@ static void run_max_maps(struct hvp_ctx *ctx)
 	}
 	if (n > 1)
 		hvp_record(ctx, hvp_ok(st.call), "maps 2..%u accepted, each one page", n);
+	if (refused.err != HVP_OK)
+		decisive = hvp_record(ctx, refused, "map %u gpa=0x%" PRIx64 " refused", n + 1, GPA_A + n * PAGE);
 	ctx->f->evidence_omitted += n > 2 ? n - 2 : 0;
 	HVP_ASSERT(ctx, n > 0, "not even one map was accepted: %s %s", refused.call,
 		   ctx->be->native_name(refused.native));
@@ -63,15 +80,18 @@ static void run_max_maps(struct hvp_ctx *ctx)
 	hvp_guest_value(ctx, "last region", got[1]);
 	ctx->f->guest_verified = hvp_guest_ok(&r) && got[0] == page_value(0) && got[1] == page_value(n - 1);
 	hvp_decisive(ctx, decisive);
+	reported_limit(ctx, said, sizeof(said));
 	if (refused.err != HVP_OK)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
-				   "%u maps were accepted, map %u was refused with %s; the guest %s the first and the last",
-				   n, n + 1, ctx->be->native_name(refused.native),
+				   "%u maps were accepted besides the VM's system memory (%u in all), map %u was refused "
+				   "with %s%s; the guest %s the first and the last",
+				   n, n + 1, n + 1, ctx->be->native_name(refused.native), said,
 				   ctx->f->guest_verified ? "read" : "did not read");
 	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
-				   "at least %u maps: all were accepted up to the cap (--cap-maps); the guest %s the first and the last",
-				   n, ctx->f->guest_verified ? "read" : "did not read");
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED,
+				   "at least %u maps besides the VM's system memory: the cap stopped the search before any "
+				   "refusal (raise --cap-maps)%s; the guest %s the first and the last",
+				   n, said, ctx->f->guest_verified ? "read" : "did not read");
 }
 
 const struct hvp_probe probe_mem_max_maps = {
