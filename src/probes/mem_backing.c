@@ -16,8 +16,8 @@
 
 #include "../machine.h"
 
-#define PAGE 0x1000ull
-#define SIZE_2M 0x200000ull
+#define PAGE UINT64_C(0x1000)
+#define SIZE_2M UINT64_C(0x200000)
 #define GPA_A UINT64_C(0x40000000)
 #define VALUE UINT64_C(0xbacced0000000042)
 

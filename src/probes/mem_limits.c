@@ -13,7 +13,7 @@
 
 #include "../machine.h"
 
-#define PAGE 0x1000ull
+#define PAGE UINT64_C(0x1000)
 #define GPA_A UINT64_C(0x100000000)
 
 static uint64_t page_value(unsigned i)

@@ -12,7 +12,7 @@
 
 #include "../machine.h"
 
-#define PAGE 0x1000ull
+#define PAGE UINT64_C(0x1000)
 #define GPA_A UINT64_C(0x10000000)
 #define MARKER UINT64_C(0x9e57900000000001)
 #define FLAG UINT64_C(0x4057000000000002)
