@@ -46,6 +46,7 @@ SEED_NAMES := test_two_vms_in_main_thread test_two_vms_in_two_threads \
 	test_two_vms_in_two_processes test_two_mmap
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
@@ -81,7 +82,7 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) -Itests $(HVP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(BUILD)/libhvprobe.a
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
 
 check: all check-clang check-unit check-e2e check-asan

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A mock backend for testing probes without a hypervisor. It keeps guest
+ * memory maps as KVM does (refusing what KVM refuses, with KVM's errno
+ * values) and runs the guest programs through small models of what each
+ * program does: loads, stores and reports go through the mock's maps and
+ * walk the guest page tables that hvprobe built, so a probe sees the same
+ * exits it would see on real hardware. Faults can be injected to check
+ * that a probe classifies a misbehaving API correctly.
+ *
+ * It lives with the tests: no finding a user sees ever comes from it.
+ */
+#define _GNU_SOURCE
+#include "mock_backend.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "errname.h"
+#include "guest.h"
+
+struct mock_faults mock_faults;
+
+#define MOCK_SLOTS_DEFAULT 512
+#define MOCK_GPA_BITS 40
+#define PAGE 0x1000ull
+
+struct hvp_hv {
+	int unused;
+};
+
+struct region {
+	uint64_t gpa, size;
+	uint8_t *host;
+	unsigned prot;
+	int dirty_logging;
+	uint64_t *dirty; /* one bit per page */
+};
+
+struct hvp_vm {
+	unsigned n, cap;
+	struct region *r;
+};
+
+enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE };
+
+struct hvp_vcpu {
+	struct hvp_vm *vm;
+	struct hvp_boot boot;
+	enum program prog;
+	unsigned step;
+	uint64_t i, acc, addr;
+	int waiting_read; /* the last exit was an MMIO read: the next run brings its value */
+	int kicked;
+};
+
+static struct hvp_status st_of(const char *call, int err)
+{
+	static const enum hvp_err map[] = { [0] = HVP_OK, [EEXIST] = HVP_ERR_EXISTS, [EINVAL] = HVP_ERR_INVALID,
+					    [ENOSPC] = HVP_ERR_NOMEM, [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED };
+	enum hvp_err e = (unsigned)err < sizeof(map) / sizeof(map[0]) ? map[err] : HVP_ERR_OTHER;
+	return (struct hvp_status){ err && e == HVP_OK ? HVP_ERR_OTHER : e, err, call, -1 };
+}
+
+static struct hvp_status mock_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
+{
+	(void)opts;
+	*out = calloc(1, sizeof(**out));
+	return st_of("mock_open", *out ? 0 : ENOMEM);
+}
+
+static void mock_close(struct hvp_hv *hv)
+{
+	free(hv);
+}
+
+static const char *mock_advice(const struct hvp_open_opts *opts, struct hvp_status st)
+{
+	(void)opts;
+	(void)st;
+	return "the mock never fails to open";
+}
+
+static void mock_facts(struct hvp_hv *hv, struct hvp_facts *out)
+{
+	(void)hv;
+	hvp_facts_add(out, "backend", "mock");
+}
+
+static const char *mock_native_name(int64_t native)
+{
+	return hvp_errno_name((int)native);
+}
+
+static unsigned mock_gpa_bits(struct hvp_hv *hv)
+{
+	(void)hv;
+	return MOCK_GPA_BITS;
+}
+
+static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+{
+	(void)hv;
+	*out = calloc(1, sizeof(**out));
+	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
+}
+
+static struct hvp_status mock_vm_destroy(struct hvp_vm *vm)
+{
+	for (unsigned i = 0; i < vm->n; i++)
+		free(vm->r[i].dirty);
+	free(vm->r);
+	free(vm);
+	return st_of("mock_vm_destroy", 0);
+}
+
+static struct region *region_at(struct hvp_vm *vm, uint64_t gpa)
+{
+	for (unsigned i = 0; i < vm->n; i++)
+		if (gpa >= vm->r[i].gpa && gpa - vm->r[i].gpa < vm->r[i].size)
+			return &vm->r[i];
+	return NULL;
+}
+
+static struct region *region_exact(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < vm->n; i++)
+		if (vm->r[i].gpa == gpa && vm->r[i].size == size)
+			return &vm->r[i];
+	return NULL;
+}
+
+static int overlaps(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < vm->n; i++)
+		if (gpa < vm->r[i].gpa + vm->r[i].size && vm->r[i].gpa < gpa + size)
+			return 1;
+	return 0;
+}
+
+/* The checks KVM_SET_USER_MEMORY_REGION makes, with its errno values. */
+static struct hvp_status mock_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	const char *call = "mock_map";
+	unsigned limit = mock_faults.max_slots ? mock_faults.max_slots : MOCK_SLOTS_DEFAULT;
+
+	if ((gpa | size | (uintptr_t)host) & (PAGE - 1) || size == 0 || gpa + size < gpa ||
+	    gpa + size > (1ull << MOCK_GPA_BITS))
+		return st_of(call, EINVAL);
+	if (vm->n >= limit)
+		return st_of(call, EINVAL);
+	if (overlaps(vm, gpa, size) && !mock_faults.allow_overlap)
+		return st_of(call, EEXIST);
+	if (vm->n == vm->cap) {
+		unsigned cap = vm->cap ? vm->cap * 2 : 16;
+		struct region *grown = realloc(vm->r, cap * sizeof(*grown));
+		if (!grown)
+			return st_of(call, ENOMEM);
+		vm->r = grown;
+		vm->cap = cap;
+	}
+	/* A later map wins lookups where a faulty API let maps overlap. */
+	memmove(&vm->r[1], &vm->r[0], vm->n * sizeof(vm->r[0]));
+	vm->r[0] = (struct region){ gpa, size, host, prot, 0, NULL };
+	vm->n++;
+	return st_of(call, 0);
+}
+
+static struct hvp_status mock_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	struct region *r = region_exact(vm, gpa, size);
+
+	if (!r)
+		return st_of("mock_unmap", EINVAL);
+	free(r->dirty);
+	*r = vm->r[--vm->n];
+	return st_of("mock_unmap", 0);
+}
+
+static struct hvp_status mock_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	struct region *r = region_exact(vm, gpa, size);
+
+	if (!r)
+		return st_of("mock_protect", EINVAL);
+	r->prot = prot;
+	return st_of("mock_protect", 0);
+}
+
+static struct hvp_status mock_dirty_enable(struct hvp_vm *vm, uint64_t gpa, uint64_t size, bool on)
+{
+	struct region *r = region_exact(vm, gpa, size);
+
+	if (!r)
+		return st_of("mock_dirty_log_enable", EINVAL);
+	r->dirty_logging = on;
+	free(r->dirty);
+	r->dirty = on ? calloc((size / PAGE + 63) / 64, 8) : NULL;
+	return st_of("mock_dirty_log_enable", on && !r->dirty ? ENOMEM : 0);
+}
+
+static struct hvp_status mock_dirty_get(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	struct region *r = region_exact(vm, gpa, size);
+	size_t words = (size / PAGE + 63) / 64;
+
+	if (!r || !r->dirty)
+		return st_of("mock_dirty_log_get", EINVAL);
+	memcpy(bitmap, r->dirty, words * 8);
+	if (!mock_faults.dirty_log_sticky)
+		memset(r->dirty, 0, words * 8);
+	return st_of("mock_dirty_log_get", 0);
+}
+
+static const struct {
+	const struct hvp_program *prog;
+	enum program id;
+} programs[] = {
+	{ &hvp_prog_report_args, P_REPORT_ARGS }, { &hvp_prog_load2, P_LOAD2 },
+	{ &hvp_prog_load_store, P_LOAD_STORE },   { &hvp_prog_wait_flag, P_WAIT_FLAG },
+	{ &hvp_prog_load_list, P_LOAD_LIST },     { &hvp_prog_store_pages, P_STORE_PAGES },
+	{ &hvp_prog_handshake, P_HANDSHAKE },
+};
+
+static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
+{
+	(void)id;
+	*out = calloc(1, sizeof(**out));
+	if (*out)
+		(*out)->vm = vm;
+	return st_of("mock_vcpu_create", *out ? 0 : ENOMEM);
+}
+
+static struct hvp_status mock_vcpu_destroy(struct hvp_vcpu *vcpu)
+{
+	free(vcpu);
+	return st_of("mock_vcpu_destroy", 0);
+}
+
+/* Host memory behind a guest-physical address, or NULL if none (or if the host unmapped it). */
+static uint8_t *host_of(struct hvp_vm *vm, uint64_t gpa, struct region **out)
+{
+	struct region *r = region_at(vm, gpa);
+	uint8_t *p;
+
+	if (out)
+		*out = r;
+	if (!r)
+		return NULL;
+	p = r->host + (gpa - r->gpa);
+	return p;
+}
+
+static int host_page_gone(const uint8_t *p)
+{
+	return msync((void *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1)), PAGE, MS_ASYNC) != 0;
+}
+
+/* Walks the guest's 4-level tables (2 MiB leaves, as guest_x86_64.c builds them). */
+static int translate(struct hvp_vcpu *v, uint64_t va, uint64_t *gpa)
+{
+	uint64_t table = v->boot.page_table, e = 0;
+	static const int shift[3] = { 39, 30, 21 };
+
+	for (int level = 0; level < 3; level++) {
+		uint8_t *p = host_of(v->vm, (table & 0x000ffffffffff000ull) + 8 * ((va >> shift[level]) & 511), NULL);
+		if (!p)
+			return -1;
+		memcpy(&e, p, 8);
+		if (!(e & 1))
+			return -1;
+		table = e;
+	}
+	*gpa = (e & 0x000fffffffe00000ull) + (va & 0x1fffff);
+	return 0;
+}
+
+static enum program identify(struct hvp_vcpu *v)
+{
+	uint64_t gpa;
+	uint8_t *code;
+
+	if (translate(v, v->boot.entry, &gpa) || !(code = host_of(v->vm, gpa, NULL)))
+		return P_UNKNOWN;
+	for (unsigned i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		size_t len = (size_t)(programs[i].prog->end - programs[i].prog->start);
+		if (memcmp(code, programs[i].prog->start, len) == 0)
+			return programs[i].id;
+	}
+	return P_UNKNOWN;
+}
+
+static struct hvp_status mock_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	vcpu->boot = *boot;
+	vcpu->step = 0;
+	vcpu->i = 0;
+	vcpu->prog = identify(vcpu);
+	return st_of("mock_vcpu_boot", vcpu->prog == P_UNKNOWN ? EINVAL : 0);
+}
+
+/* Outcomes of one guest memory access in the model. */
+enum access { DONE_ACCESS, EXITED, FAULTED };
+
+/*
+ * The host bytes behind an 8-byte access at gpa, one lookup per byte, since
+ * an access may span two maps. Returns 0, or -1 if any byte is unbacked.
+ */
+static int bytes_of(struct hvp_vm *vm, uint64_t gpa, uint8_t *p[8], struct region *r[8])
+{
+	for (int i = 0; i < 8; i++)
+		if (!(p[i] = host_of(vm, gpa + i, &r[i])))
+			return -1;
+	return 0;
+}
+
+static enum access guest_load(struct hvp_vcpu *v, uint64_t va, uint64_t *val, struct hvp_exit *x)
+{
+	struct region *r[8];
+	uint8_t *p[8];
+	uint64_t gpa;
+
+	if (v->waiting_read) { /* the VMM answered the read that exited */
+		v->waiting_read = 0;
+		*val = x->value;
+		return DONE_ACCESS;
+	}
+	if (translate(v, va, &gpa))
+		return FAULTED;
+	if (bytes_of(v->vm, gpa, p, r)) {
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_MMIO, .addr = gpa, .size = 8, .write = false };
+		v->waiting_read = 1;
+		return EXITED;
+	}
+	if (host_page_gone(p[0]) || host_page_gone(p[7]))
+		return FAULTED;
+	*val = 0;
+	for (int i = 0; i < 8; i++)
+		*val |= (uint64_t)*p[i] << (8 * i);
+	return DONE_ACCESS;
+}
+
+static void log_dirty(struct region *r, uint64_t gpa)
+{
+	uint64_t page = (gpa - r->gpa) / PAGE;
+
+	if (r->dirty_logging && r->dirty)
+		r->dirty[page / 64] |= 1ull << (page % 64);
+}
+
+static enum access guest_store(struct hvp_vcpu *v, uint64_t va, uint64_t val, struct hvp_exit *x, int *resumed)
+{
+	struct region *r[8];
+	uint8_t *p[8];
+	uint64_t gpa;
+	int readonly = 0;
+
+	if (*resumed) { /* the VMM absorbed the write that exited */
+		*resumed = 0;
+		return DONE_ACCESS;
+	}
+	if (translate(v, va, &gpa))
+		return FAULTED;
+	int unbacked = bytes_of(v->vm, gpa, p, r);
+	for (int i = 0; !unbacked && i < 8; i++)
+		readonly |= !(r[i]->prot & HVP_PROT_WRITE) && !mock_faults.readonly_writes_land;
+	if (unbacked || readonly) {
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_MMIO, .addr = gpa, .size = 8, .write = true, .value = val };
+		*resumed = 1;
+		return EXITED;
+	}
+	if (host_page_gone(p[0]) || host_page_gone(p[7]))
+		return FAULTED;
+	for (int i = 0; i < 8; i++) {
+		*p[i] = (uint8_t)(val >> (8 * i));
+		log_dirty(r[i], gpa + i);
+	}
+	return DONE_ACCESS;
+}
+
+static void io_exit(struct hvp_exit *x, uint16_t port, uint64_t value)
+{
+	*x = (struct hvp_exit){ .kind = HVP_EXIT_IO, .addr = port, .size = 4, .write = true, .value = value & 0xffffffff };
+}
+
+/* Waits for host memory to change, as a spinning guest would; a kick ends the wait. */
+static int spin_until_nonzero(struct hvp_vcpu *v, uint64_t va, uint64_t *val, struct hvp_exit *x)
+{
+	const struct timespec pause = { 0, 100000 };
+
+	for (;;) {
+		enum access a = guest_load(v, va, val, x);
+		if (a != DONE_ACCESS)
+			return a;
+		if (*val)
+			return DONE_ACCESS;
+		if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST)) {
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
+			return EXITED;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int store_resumed_flag(struct hvp_vcpu *v)
+{
+	return v->step & 0x100 ? 1 : 0;
+}
+
+/*
+ * One step of a program: returns 1 when it produced an exit (in x), 0 to go
+ * on, -1 on a fault. A step that exits is retried after the VMM answers.
+ */
+static int step(struct hvp_vcpu *v, struct hvp_exit *x)
+{
+	const uint64_t *a = v->boot.arg;
+	int resumed = store_resumed_flag(v);
+	unsigned s = v->step & 0xff;
+	enum access r = DONE_ACCESS;
+
+	v->step &= 0xff;
+#define LOAD(va) do { r = guest_load(v, (va), &v->acc, x); if (r != DONE_ACCESS) goto out; } while (0)
+#define STORE(va, val) do { r = guest_store(v, (va), (val), x, &resumed); if (r != DONE_ACCESS) goto out; } while (0)
+#define REPORT(val, next) do { v->acc = (val); io_exit(x, HVP_PORT_REPORT, v->acc); v->step = (next); return 1; } while (0)
+#define FINISH() do { v->acc = 0; io_exit(x, HVP_PORT_DONE, 0); v->step = 0xff; return 1; } while (0)
+	switch (v->prog) {
+	case P_REPORT_ARGS:
+		if (s == 0) REPORT(a[0], 1);
+		if (s == 1) REPORT(a[1], 2);
+		FINISH();
+	case P_LOAD2:
+		if (s == 0) { LOAD(a[0]); REPORT(v->acc, 1); }
+		if (s == 1) { LOAD(a[1]); REPORT(v->acc, 2); }
+		FINISH();
+	case P_LOAD_STORE:
+		if (s == 0) { LOAD(a[0]); REPORT(v->acc, 1); }
+		if (s == 1) { STORE(a[0], a[1]); v->step = s = 2; }
+		if (s == 2) { LOAD(a[0]); REPORT(v->acc, 3); }
+		FINISH();
+	case P_LOAD_LIST:
+		if (v->i >= a[1])
+			FINISH();
+		if (s == 0) { LOAD(a[0] + 8 * v->i); v->addr = v->acc; v->step = s = 1; }
+		LOAD(v->addr);
+		v->i++;
+		REPORT(v->acc, 0);
+	case P_STORE_PAGES:
+		for (; v->i < a[1]; v->i++)
+			STORE(a[0] + v->i * a[2], v->i + 1);
+		FINISH();
+	case P_HANDSHAKE:
+		if (s == 0) { STORE(a[1], a[2]); v->step = s = 1; }
+		if (s == 1) {
+			r = spin_until_nonzero(v, a[0], &v->acc, x);
+			if (r != DONE_ACCESS) goto out;
+			REPORT(v->acc, 2);
+		}
+		FINISH();
+	case P_WAIT_FLAG:
+		if (s == 0) {
+			r = spin_until_nonzero(v, a[0], &v->acc, x);
+			if (r != DONE_ACCESS) goto out;
+			REPORT(v->acc, 1);
+		}
+		FINISH();
+	case P_UNKNOWN:
+		return -1;
+	}
+out:
+	if (r == EXITED && x->kind == HVP_EXIT_MMIO && x->write)
+		v->step |= 0x100; /* the next run finishes this store */
+	return r == EXITED ? 1 : -1;
+#undef LOAD
+#undef STORE
+#undef REPORT
+#undef FINISH
+}
+
+static struct hvp_status mock_vcpu_run(struct hvp_vcpu *v, struct hvp_exit *x)
+{
+	if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST)) {
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
+		return st_of("mock_run", EINTR);
+	}
+	if ((v->step & 0xff) == 0xff) { /* past the final report: the guest halts */
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_HLT };
+		return st_of("mock_run", 0);
+	}
+	for (int n = 0; n < 1 << 20; n++) {
+		int r = step(v, x);
+		if (r > 0)
+			return st_of("mock_run", x->kind == HVP_EXIT_INTERRUPTED ? EINTR : 0);
+		if (r < 0) {
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERNAL_ERROR };
+			return st_of("mock_run", EFAULT);
+		}
+	}
+	*x = (struct hvp_exit){ .kind = HVP_EXIT_UNKNOWN };
+	return st_of("mock_run", 0);
+}
+
+static struct hvp_status mock_regs_get(struct hvp_vcpu *v, struct hvp_regs *regs)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->gpr[HVP_X86_RAX] = v->acc;
+	regs->pc = v->boot.entry;
+	return st_of("mock_regs_get", 0);
+}
+
+static struct hvp_status mock_regs_set(struct hvp_vcpu *v, const struct hvp_regs *regs)
+{
+	v->acc = regs->gpr[HVP_X86_RAX];
+	return st_of("mock_regs_set", 0);
+}
+
+static struct hvp_status mock_kick(struct hvp_vcpu *v)
+{
+	__atomic_store_n(&v->kicked, 1, __ATOMIC_SEQ_CST);
+	return st_of("mock_kick", 0);
+}
+
+const struct hvp_backend hvp_backend_mock = {
+	.name = "mock",
+	.arch = "x86_64",
+	.open = mock_open,
+	.close = mock_close,
+	.open_advice = mock_advice,
+	.facts = mock_facts,
+	.native_name = mock_native_name,
+	.vm_create = mock_vm_create,
+	.vm_destroy = mock_vm_destroy,
+	.mem_map = mock_mem_map,
+	.mem_unmap = mock_mem_unmap,
+	.mem_protect = mock_mem_protect,
+	.dirty_log_enable = mock_dirty_enable,
+	.dirty_log_get = mock_dirty_get,
+	.gpa_bits = mock_gpa_bits,
+	.vcpu_create = mock_vcpu_create,
+	.vcpu_destroy = mock_vcpu_destroy,
+	.vcpu_boot = mock_vcpu_boot,
+	.vcpu_run = mock_vcpu_run,
+	.regs_get = mock_regs_get,
+	.regs_set = mock_regs_set,
+	.vcpu_kick = mock_kick,
+};
