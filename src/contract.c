@@ -20,7 +20,7 @@ static const char *trim(char *s)
 
 static int check_entry(const struct hvp_contract_entry *e, int line, char *err, size_t err_size)
 {
-	if (e->expected == HVP_ANSWER_NONE) {
+	if (e->expected == HVP_ANSWER_NONE && !e->silent) {
 		snprintf(err, err_size, "entry [%s] ending before line %d has no valid 'expected'", e->id, line);
 		return -1;
 	}
@@ -36,8 +36,10 @@ static int set_key(struct hvp_contract_entry *e, const char *key, const char *va
 {
 	if (strcmp(key, "expected") == 0) {
 		e->expected = hvp_answer_parse(val);
-		if (e->expected == HVP_ANSWER_NONE) {
-			snprintf(err, err_size, "line %d: expected must be yes, no, crashed, hung or skipped, not '%s'",
+		e->silent = strcmp(val, "undocumented") == 0;
+		if (e->expected == HVP_ANSWER_NONE && !e->silent) {
+			snprintf(err, err_size,
+				 "line %d: expected must be yes, no, crashed, hung, skipped or undocumented, not '%s'",
 				 line, val);
 			return -1;
 		}
@@ -168,12 +170,13 @@ void hvp_contract_judge(const struct hvp_contract *c, struct hvp_finding *f)
 	f->expected[0] = '\0';
 	f->citation[0] = '\0';
 	if (e) {
-		hvp_copy_str(f->expected, sizeof(f->expected), hvp_answer_name(e->expected));
+		if (!e->silent)
+			hvp_copy_str(f->expected, sizeof(f->expected), hvp_answer_name(e->expected));
 		hvp_copy_str(f->citation, sizeof(f->citation), e->citation);
 	}
 	if (f->answer == HVP_ANSWER_SKIPPED && (!e || e->expected != HVP_ANSWER_SKIPPED))
 		f->verdict = HVP_VERDICT_NOT_CHECKED;
-	else if (!e)
+	else if (!e || e->silent)
 		f->verdict = HVP_VERDICT_UNDOCUMENTED;
 	else
 		f->verdict = e->expected == f->answer ? HVP_VERDICT_AS_DOCUMENTED : HVP_VERDICT_DEVIATES;

@@ -10,17 +10,23 @@
  *   expected = yes
  *   citation = Documentation/virt/kvm/api.rst, 4.2 KVM_CREATE_VM
  *   says = one process may hold several VM file descriptors
+ *
+ * "expected = undocumented" records that the cited document was read and
+ * is silent on the question: the verdict stays "undocumented", and the
+ * citation says where one looked.
  */
 #ifndef HVP_CONTRACT_H
 #define HVP_CONTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "finding.h"
 
 struct hvp_contract_entry {
 	char id[HVP_ID_MAX];
-	enum hvp_answer expected;
+	enum hvp_answer expected; /* HVP_ANSWER_NONE when silent */
+	bool silent;              /* the document says nothing on this */
 	char citation[HVP_TEXT_MAX];
 	char says[HVP_TEXT_MAX];
 };
