@@ -25,13 +25,13 @@ ARCH := $(if $(filter arm64 aarch64,$(UNAME_M)),arm64,$(UNAME_M))
 HVP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -pthread
 HVP_CPPFLAGS := -Isrc -DHVP_VERSION='"$(VERSION)"'
-HVP_LDLIBS := -pthread
+HVP_LDLIBS := -pthread -lm
 
 CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/output.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/machine.c src/registry.c \
-	src/builtin_contract.c src/contracts.S \
-	src/probes/vm.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c
+	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
+	src/probes/vm.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
 
 ifeq ($(UNAME_S),Linux)
 BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
@@ -50,7 +50,7 @@ TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all check check-unit check-e2e check-asan check-clang check-vm install uninstall clean
+.PHONY: all bench check check-unit check-e2e check-asan check-clang check-vm install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -84,6 +84,10 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
+
+# What each hypervisor operation costs on this machine (about 25 s).
+bench: all
+	./hvprobe bench
 
 check: all check-clang check-unit check-e2e check-asan
 

@@ -100,6 +100,7 @@ struct hvp_boot {
 	uint64_t page_table; /* x86_64 CR3 */
 	uint64_t gdt;        /* x86_64 GDT base (code 0x08, data 0x10) */
 	uint16_t gdt_limit;
+	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
 };
 
@@ -162,6 +163,14 @@ struct hvp_backend {
 	struct hvp_status (*regs_set)(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
 	/* Forces a vCPU out of run; safe from any thread. */
 	struct hvp_status (*vcpu_kick)(struct hvp_vcpu *vcpu);
+	/* The guest's TSC frequency in kHz, 0 if the API does not say. */
+	uint64_t (*tsc_khz)(struct hvp_vcpu *vcpu);
+	/*
+	 * Benchmarks' yardstick: runs the vCPU n times with nothing but the host
+	 * API's own run call in the loop (no decoding, no checks) and returns the
+	 * elapsed nanoseconds, or -errno. NULL where the API cannot do that.
+	 */
+	int64_t (*raw_run_loop)(struct hvp_vcpu *vcpu, uint64_t n);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

@@ -18,7 +18,8 @@ void hvp_cli_usage(FILE *out)
 		"Commands:\n"
 		"  run [PATTERN]...     run the probes whose ids match the shell-style PATTERNs\n"
 		"                       (all probes if none), e.g. 'vm.*'; the default command\n"
-		"  list [PATTERN]...    list probe ids and their questions\n"
+		"  bench [PATTERN]...   run the benchmarks (ids bench.*) matching the PATTERNs (all if none)\n"
+		"  list [PATTERN]...    list probe and benchmark ids and their questions\n"
 		"  info                 show the host's hypervisor facts (backend, module, capabilities)\n"
 		"\n"
 		"Options:\n"
@@ -30,6 +31,9 @@ void hvp_cli_usage(FILE *out)
 		"      --color=WHEN     colour the text report: auto (default: on a terminal), always, never;\n"
 		"                       NO_COLOR in the environment also turns it off\n"
 		"      --cap-maps=N     mem.max_maps stops after N maps (default %u)\n"
+		"      --duration=SEC   bench: time budget per benchmark (default 1)\n"
+		"      --samples=N      bench: exactly N timed batches per benchmark (at most 256)\n"
+		"      --pin=CPU        bench: run each benchmark on CPU number CPU\n"
 		"  -v, --verbose        text report: show each answer's reason and every API call\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -109,7 +113,8 @@ static const struct option_def options[] = {
 	{ "format", 'f', 1, 'f' },   { "output", 'o', 1, 'o' },  { "timeout", 't', 1, 't' },
 	{ "kvm-device", 0, 1, 'k' }, { "contract", 0, 1, 'c' },  { "color", 0, 1, 'C' },
 	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
-	{ "cap-maps", 0, 1, 'm' },
+	{ "cap-maps", 0, 1, 'm' },   { "duration", 0, 1, 'd' },  { "samples", 0, 1, 's' },
+	{ "pin", 0, 1, 'p' },
 };
 
 /* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
@@ -148,6 +153,23 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 	case 't': return parse_timeout(v, &c->timeout_s, err, err_size);
 	case 'k': c->kvm_device = v; return 0;
 	case 'm': return parse_count(v, "--cap-maps", 1, 1u << 20, &c->cap_maps, err, err_size);
+	case 's': return parse_count(v, "--samples", 5, 256, &c->samples, err, err_size);
+	case 'p': {
+		unsigned cpu;
+		if (parse_count(v, "--pin", 0, 4095, &cpu, err, err_size))
+			return -1;
+		c->pin_cpu = (int)cpu;
+		return 0;
+	}
+	case 'd': {
+		char *end;
+		c->duration_s = strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || !(c->duration_s >= 0.05 && c->duration_s <= 600)) {
+			snprintf(err, err_size, "invalid --duration '%s': give seconds from 0.05 to 600", v);
+			return -1;
+		}
+		return 0;
+	}
 	case 'c': c->contract_file = v; return 0;
 	case 'C': return parse_color(v, &c->color, err, err_size);
 	case 'v': c->verbose = true; return 0;
@@ -163,6 +185,10 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 		*seen_command = 1;
 		if (strcmp(w, "run") == 0)
 			return 0;
+		if (strcmp(w, "bench") == 0) {
+			c->cmd = HVP_CMD_BENCH;
+			return 0;
+		}
 		if (strcmp(w, "list") == 0) {
 			c->cmd = HVP_CMD_LIST;
 			return 0;
@@ -175,7 +201,7 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 			c->cmd = HVP_CMD_HELP;
 			return 0;
 		}
-		snprintf(err, err_size, "unknown command '%s': use run, list or info", w);
+		snprintf(err, err_size, "unknown command '%s': use run, bench, list or info", w);
 		return -1;
 	}
 	if (c->cmd == HVP_CMD_INFO) {
@@ -199,6 +225,8 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 	c->format = "text";
 	c->kvm_device = "/dev/kvm";
 	c->cap_maps = HVP_CAP_MAPS_DEFAULT;
+	c->duration_s = 1.0;
+	c->pin_cpu = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *inline_value, *v = NULL;
 		const struct option_def *o;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum hvp_command { HVP_CMD_RUN, HVP_CMD_LIST, HVP_CMD_INFO, HVP_CMD_HELP, HVP_CMD_VERSION };
+enum hvp_command { HVP_CMD_RUN, HVP_CMD_BENCH, HVP_CMD_LIST, HVP_CMD_INFO, HVP_CMD_HELP, HVP_CMD_VERSION };
 enum hvp_color { HVP_COLOR_AUTO, HVP_COLOR_ALWAYS, HVP_COLOR_NEVER };
 
 #define HVP_PATTERNS_MAX 64
@@ -21,6 +21,9 @@ struct hvp_cli {
 	const char *contract_file; /* NULL: the built-in contract */
 	enum hvp_color color;
 	unsigned cap_maps;
+	unsigned samples;          /* bench: 0 = as the duration allows */
+	double duration_s;         /* bench: budget per benchmark */
+	int pin_cpu;               /* bench: -1 = not pinned */
 	bool verbose;
 	unsigned n_patterns;
 	const char *patterns[HVP_PATTERNS_MAX];

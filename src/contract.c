@@ -176,6 +176,8 @@ void hvp_contract_judge(const struct hvp_contract *c, struct hvp_finding *f)
 	}
 	if (f->answer == HVP_ANSWER_SKIPPED && (!e || e->expected != HVP_ANSWER_SKIPPED))
 		f->verdict = HVP_VERDICT_NOT_CHECKED;
+	else if (!e && f->bench.present)
+		f->verdict = HVP_VERDICT_NOT_CHECKED; /* a measurement: nothing documented to hold it against */
 	else if (!e || e->silent)
 		f->verdict = HVP_VERDICT_UNDOCUMENTED;
 	else

@@ -51,6 +51,26 @@ struct hvp_guest_value {
 	uint64_t value;
 };
 
+#define HVP_SAMPLES_MAX 256
+
+/*
+ * A benchmark's measurement: each sample is one timed batch of
+ * ops_per_sample operations, stored as the cost of one operation in unit.
+ */
+struct hvp_bench {
+	bool present;
+	char unit[8];            /* "ns" */
+	char per[48];            /* what one operation is: "exit round trip", "page" */
+	char ring[16];           /* "guest ring 0", "guest ring 3", "host" */
+	char pinned[16];         /* "cpu 1", or "no" */
+	double tsc_khz;          /* > 0 when the guest timed itself with its TSC */
+	uint64_t ops_per_sample;
+	unsigned n;
+	double sample[HVP_SAMPLES_MAX];
+	double min, median, p90, p99, max, mean, cv; /* cv: stddev / mean */
+	double harness_ratio;    /* raw baseline only: hvprobe's loop / the raw loop, interleaved */
+};
+
 struct hvp_finding {
 	char id[HVP_ID_MAX];
 	char question[HVP_TEXT_MAX];
@@ -67,6 +87,7 @@ struct hvp_finding {
 	struct hvp_guest_value guest[HVP_GUEST_MAX];
 	bool guest_verified;        /* a guest really ran and its reports prove the answer */
 	int64_t elapsed_ns;
+	struct hvp_bench bench;     /* benchmarks only */
 };
 
 const char *hvp_answer_name(enum hvp_answer a);

@@ -26,6 +26,13 @@ extern const struct hvp_program hvp_prog_load_list;   /* reports *a for each add
 extern const struct hvp_program hvp_prog_store_pages; /* stores i + 1 at arg0 + i * arg2, i < arg1 */
 extern const struct hvp_program hvp_prog_handshake;   /* *arg1 = arg2; spins until *arg0 != 0, reports it */
 
+/* Benchmark loops: one exit per iteration, forever (arg0: port or address). */
+extern const struct hvp_program hvp_prog_loop_pio_out, hvp_prog_loop_pio_in;
+extern const struct hvp_program hvp_prog_loop_mmio_write, hvp_prog_loop_mmio_read, hvp_prog_loop_hlt;
+/* arg0 iterations of an exit the kernel handles; reports the TSC cycles taken (arg1: nr or MSR). */
+extern const struct hvp_program hvp_prog_timed_cpuid, hvp_prog_timed_vmcall, hvp_prog_timed_vmmcall;
+extern const struct hvp_program hvp_prog_timed_rdmsr;
+
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {
 	unsigned pages_used; /* of HVP_SYS_PT_POOL_PAGES */

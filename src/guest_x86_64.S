@@ -119,6 +119,88 @@ PROGRAM handshake
 	DONE
 END_PROGRAM handshake
 
+/*
+ * Benchmark loops: one exit per iteration, forever; the host re-enters at
+ * once and counts. rdi is the port or the address.
+ */
+PROGRAM loop_pio_out
+	mov %rdi, %rdx
+1:	out %al, (%dx)
+	jmp 1b
+END_PROGRAM loop_pio_out
+
+PROGRAM loop_pio_in
+	mov %rdi, %rdx
+1:	in (%dx), %al
+	jmp 1b
+END_PROGRAM loop_pio_in
+
+PROGRAM loop_mmio_write
+1:	mov %al, (%rdi)
+	jmp 1b
+END_PROGRAM loop_mmio_write
+
+PROGRAM loop_mmio_read
+1:	mov (%rdi), %al
+	jmp 1b
+END_PROGRAM loop_mmio_read
+
+PROGRAM loop_hlt
+1:	hlt
+	jmp 1b
+END_PROGRAM loop_hlt
+
+/* rax = TSC, ordered after earlier instructions */
+.macro TSC_NOW
+	lfence
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+.endm
+
+/*
+ * Exits the kernel handles, timed by the guest: rdi iterations, then report
+ * the TSC cycles they took; done. rsi is the hypercall number or the MSR.
+ */
+.macro TIMED_LOOP name, body:vararg
+PROGRAM \name
+	mov %rdi, %r9
+	mov %rsi, %r10
+	TSC_NOW
+	mov %rax, %r8
+1:	\body
+	dec %r9
+	jnz 1b
+	TSC_NOW
+	sub %r8, %rax
+	REPORT
+	DONE
+END_PROGRAM \name
+.endm
+
+.macro CPUID_BODY
+	xor %eax, %eax
+	xor %ecx, %ecx
+	cpuid
+.endm
+.macro VMCALL_BODY
+	mov %r10, %rax
+	vmcall
+.endm
+.macro VMMCALL_BODY
+	mov %r10, %rax
+	vmmcall
+.endm
+.macro RDMSR_BODY
+	mov %r10, %rcx
+	rdmsr
+.endm
+
+TIMED_LOOP timed_cpuid, CPUID_BODY
+TIMED_LOOP timed_vmcall, VMCALL_BODY
+TIMED_LOOP timed_vmmcall, VMMCALL_BODY
+TIMED_LOOP timed_rdmsr, RDMSR_BODY
+
 #ifndef __APPLE__
 	.section .note.GNU-stack, "", @progbits
 #endif

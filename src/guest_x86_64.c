@@ -29,6 +29,15 @@ PROGRAM(wait_flag);
 PROGRAM(load_list);
 PROGRAM(store_pages);
 PROGRAM(handshake);
+PROGRAM(loop_pio_out);
+PROGRAM(loop_pio_in);
+PROGRAM(loop_mmio_write);
+PROGRAM(loop_mmio_read);
+PROGRAM(loop_hlt);
+PROGRAM(timed_cpuid);
+PROGRAM(timed_vmcall);
+PROGRAM(timed_vmmcall);
+PROGRAM(timed_rdmsr);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
@@ -46,6 +55,8 @@ void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg)
 	gdt[2] = gdt_entry(0, 0xfffff, 0x93, 0xc); /* 0x10: data, present, D/B=1, G=1 */
 	gdt[3] = gdt_entry(HVP_SYS_TSS, 0x67, 0x8b, 0x0); /* 0x18: busy 64-bit TSS */
 	gdt[4] = 0;                                /* upper half of the TSS descriptor */
+	gdt[5] = gdt_entry(0, 0xfffff, 0xf3, 0xc); /* 0x28: user data, DPL 3 */
+	gdt[6] = gdt_entry(0, 0xfffff, 0xfb, 0xa); /* 0x30: user code, DPL 3, L=1 */
 	memset(sys + HVP_SYS_TSS, 0, 0x68);
 	memset(sys + HVP_SYS_PML4, 0, 4096);
 	pg->pages_used = 0;
@@ -96,7 +107,7 @@ void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t a
 	boot->stack = HVP_SYS_STACK_TOP;
 	boot->page_table = HVP_SYS_PML4;
 	boot->gdt = HVP_SYS_GDT;
-	boot->gdt_limit = 5 * 8 - 1;
+	boot->gdt_limit = 7 * 8 - 1;
 	for (int i = 0; i < 4; i++)
 		boot->arg[i] = arg ? arg[i] : 0;
 }

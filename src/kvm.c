@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errname.h"
@@ -65,7 +66,7 @@ static int check_ext(int fd, long cap)
 static struct hvp_status kvm_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
 {
 	const char *dev = opts && opts->kvm_device ? opts->kvm_device : "/dev/kvm";
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = { .sa_handler = kick_handler, .sa_flags = SA_RESTART };
 	struct hvp_hv *hv;
 	int fd, version;
 
@@ -102,7 +103,7 @@ static struct hvp_status kvm_open(const struct hvp_open_opts *opts, struct hvp_h
 		free(hv);
 		return st;
 	}
-	/* No SA_RESTART: the kick must interrupt the ioctl. */
+	/* KVM_RUN returns EINTR whatever SA_RESTART says; other calls just resume. */
 	sigaction(KVM_KICK_SIGNAL, &sa, NULL);
 	*out = hv;
 	return hvp_ok("open");
@@ -467,12 +468,14 @@ static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
 	int r, err;
 
-	complete_pending_read(vcpu, x);
-	vcpu->thread = pthread_self();
-	__atomic_store_n(&vcpu->in_run, 1, __ATOMIC_SEQ_CST);
+	if (vcpu->pending_read)
+		complete_pending_read(vcpu, x);
+	if (!vcpu->has_thread || !pthread_equal(vcpu->thread, pthread_self())) {
+		vcpu->thread = pthread_self();
+		__atomic_store_n(&vcpu->has_thread, 1, __ATOMIC_RELEASE);
+	}
 	r = ioctl(vcpu->fd, KVM_RUN, 0);
 	err = errno;
-	__atomic_store_n(&vcpu->in_run, 0, __ATOMIC_SEQ_CST);
 	if (r < 0) {
 		/* A kick or a signal: KVM_RUN returns EINTR (api.rst, KVM_EXIT_INTR). */
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -488,17 +491,40 @@ static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 /*
  * immediate_exit makes a KVM_RUN that has not started yet return at once;
  * the signal interrupts one that is already in the guest. Both are needed
- * to kick without a race (api.rst, 5. The kvm_run structure).
+ * to kick without a race (api.rst, 5. The kvm_run structure), and so the
+ * run path itself needs no atomics. The signal goes to the last thread that
+ * ran the vCPU, which must still be alive; elsewhere its handler does
+ * nothing and SA_RESTART resumes what that thread was doing.
  */
 static struct hvp_status kvm_vcpu_kick(struct hvp_vcpu *vcpu)
 {
 	int err;
 
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&vcpu->in_run, __ATOMIC_SEQ_CST))
+	if (!__atomic_load_n(&vcpu->has_thread, __ATOMIC_ACQUIRE))
 		return hvp_ok("immediate_exit");
 	err = pthread_kill(vcpu->thread, KVM_KICK_SIGNAL);
 	return err ? kvm_status("pthread_kill", err) : hvp_ok("pthread_kill");
+}
+
+static uint64_t kvm_tsc_khz(struct hvp_vcpu *vcpu)
+{
+	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+
+	return khz > 0 ? (uint64_t)khz : 0;
+}
+
+/* The leanest KVM_RUN loop there is: the yardstick for the harness's own cost. */
+static int64_t kvm_raw_run_loop(struct hvp_vcpu *vcpu, uint64_t n)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (uint64_t i = 0; i < n; i++)
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
 }
 
 static struct hvp_status kvm_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
@@ -538,6 +564,8 @@ const struct hvp_backend hvp_backend_kvm = {
 	.regs_get = kvm_regs_get,
 	.regs_set = kvm_regs_set,
 	.vcpu_kick = kvm_vcpu_kick,
+	.tsc_khz = kvm_tsc_khz,
+	.raw_run_loop = kvm_raw_run_loop,
 };
 
 const struct hvp_backend *hvp_host_backend(void)

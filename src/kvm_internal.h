@@ -49,8 +49,8 @@ struct hvp_vcpu {
 	unsigned id;
 	struct kvm_run *run;
 	size_t run_size;
-	pthread_t thread;        /* the thread inside KVM_RUN, valid while in_run */
-	int in_run;              /* accessed atomically */
+	pthread_t thread;        /* the last thread that ran the vCPU: kicks signal it */
+	int has_thread;          /* thread is valid; accessed atomically */
 	int pending_read;        /* the last exit asked for data: 1 io, 2 mmio */
 };
 

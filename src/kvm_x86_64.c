@@ -158,11 +158,11 @@ void kvm_arch_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	hvp_facts_add(out, "host_hypervisor", "%s", buf);
 }
 
-static void seg64(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
+static void seg64(struct kvm_segment *s, uint16_t sel, uint8_t type, int code, unsigned dpl)
 {
 	*s = (struct kvm_segment){
 		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+		.present = 1, .dpl = (uint8_t)dpl, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
 	};
 }
 
@@ -176,8 +176,14 @@ static struct hvp_status set_long_mode(struct hvp_vcpu *vcpu, const struct hvp_b
 	s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	s.efer = X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
 	s.cr3 = boot->page_table;
-	seg64(&s.cs, 0x08, 11, 1);  /* execute/read, accessed */
-	seg64(&s.ds, 0x10, 3, 0);   /* read/write, accessed */
+	/* Ring 0: GDT 0x08/0x10; ring 3: 0x30/0x28 with RPL 3 (see guest_x86_64.c). */
+	if (boot->ring == 3) {
+		seg64(&s.cs, 0x33, 11, 1, 3);
+		seg64(&s.ds, 0x2b, 3, 0, 3);
+	} else {
+		seg64(&s.cs, 0x08, 11, 1, 0); /* execute/read, accessed */
+		seg64(&s.ds, 0x10, 3, 0, 0);  /* read/write, accessed */
+	}
 	s.es = s.fs = s.gs = s.ss = s.ds;
 	/* A busy 64-bit TSS: VMX requires a usable TR even where nothing uses it. */
 	s.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x18, .type = 11,
@@ -204,7 +210,8 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 		return st;
 	r.rip = boot->entry;
 	r.rsp = boot->stack;
-	r.rflags = 0x2; /* bit 1 is reserved and must be set; interrupts off */
+	/* Bit 1 is reserved and set; interrupts off; IOPL 3 lets ring-3 programs report with out. */
+	r.rflags = 0x2 | (boot->ring == 3 ? 0x3000 : 0);
 	r.rdi = boot->arg[0];
 	r.rsi = boot->arg[1];
 	r.rdx = boot->arg[2];

@@ -133,6 +133,12 @@ void hvp_unmap(struct hvp_machine *m, uint64_t gpa, uint64_t size)
 		   m->ctx->be->native_name(st.native));
 }
 
+void hvp_page(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	HVP_ASSERT(m->ctx, hvp_guest_arch_map(m->sys, &m->paging, gpa, gpa, size) == 0,
+		   "cannot page gpa 0x%" PRIx64 " for the guest", gpa);
+}
+
 uint64_t hvp_window(struct hvp_machine *m, uint64_t gpa, uint64_t size)
 {
 	uint64_t va = HVP_GUEST_WINDOW_VA + (gpa & ((2ull << 20) - 1));
@@ -165,6 +171,12 @@ static uint64_t load_program(struct hvp_machine *m, const struct hvp_program *pr
 struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 				     const uint64_t arg[4], struct hvp_vcpu **out)
 {
+	return hvp_vcpu_start_ring_try(m, id, prog, arg, 0, out);
+}
+
+struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+					  const uint64_t arg[4], unsigned ring, struct hvp_vcpu **out)
+{
 	struct hvp_ctx *ctx = m->ctx;
 	struct hvp_boot boot;
 	struct hvp_status st;
@@ -174,10 +186,11 @@ struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const s
 	if (st.err != HVP_OK)
 		return st;
 	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
+	boot.ring = ring;
 	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
 	boot.stack -= 4096ull * (id % 16);
 	st = ctx->be->vcpu_boot(*out, &boot);
-	st.evidence = hvp_record(ctx, st, "%s vcpu %u entry=%s", m->label, id, prog->name);
+	st.evidence = hvp_record(ctx, st, "%s vcpu %u entry=%s ring %u", m->label, id, prog->name, ring);
 	if (st.err != HVP_OK) {
 		ctx->be->vcpu_destroy(*out);
 		*out = NULL;
@@ -194,6 +207,24 @@ struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct
 	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: starting vcpu %u failed: %s %s", m->label, id, st.call,
 		   m->ctx->be->native_name(st.native));
 	return vcpu;
+}
+
+struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned id,
+				     const struct hvp_program *prog, const uint64_t arg[4], unsigned ring)
+{
+	struct hvp_regs regs;
+	struct hvp_boot boot;
+
+	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
+	memset(&regs, 0, sizeof(regs));
+	regs.pc = boot.entry;
+	regs.sp = boot.stack - 4096ull * (id % 16);
+	regs.flags = 0x2 | (ring == 3 ? 0x3000 : 0);
+	regs.gpr[HVP_X86_RDI] = boot.arg[0];
+	regs.gpr[HVP_X86_RSI] = boot.arg[1];
+	regs.gpr[HVP_X86_RDX] = boot.arg[2];
+	regs.gpr[HVP_X86_RCX] = boot.arg[3];
+	return m->ctx->be->regs_set(vcpu, &regs);
 }
 
 void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu)

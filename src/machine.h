@@ -56,6 +56,9 @@ void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, uns
 struct hvp_status hvp_unmap_try(struct hvp_machine *m, uint64_t gpa, uint64_t size);
 void hvp_unmap(struct hvp_machine *m, uint64_t gpa, uint64_t size);
 
+/* Identity-pages a range the guest may touch that is not mapped: where MMIO exits happen. */
+void hvp_page(struct hvp_machine *m, uint64_t gpa, uint64_t size);
+
 /*
  * A guest-virtual address through which guest code reaches gpa when gpa is
  * beyond identity paging (past 2^47 on x86_64); one window at a time.
@@ -67,6 +70,15 @@ struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const s
 				     const uint64_t arg[4], struct hvp_vcpu **out);
 struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 				const uint64_t arg[4]);
+/* The same at a privilege level: 0, or 3 (user mode, IOPL 3 so that reports work). */
+struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
+					  const uint64_t arg[4], unsigned ring, struct hvp_vcpu **out);
+/*
+ * Points a vCPU that ran before at a program again, with new arguments, by
+ * setting its registers only (not recorded: benchmarks do it per batch).
+ */
+struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned id,
+				     const struct hvp_program *prog, const uint64_t arg[4], unsigned ring);
 void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu);
 
 /*

@@ -63,6 +63,14 @@ static const struct seed_alias *seed_alias(const char *argv0)
 	return found;
 }
 
+/* Whether a command takes this probe: run takes questions, bench benchmarks, list both. */
+static int takes(const struct hvp_cli *c, const struct hvp_probe *p)
+{
+	if (c->cmd == HVP_CMD_LIST)
+		return 1;
+	return (c->cmd == HVP_CMD_BENCH) == (p->kind == HVP_PROBE_BENCH);
+}
+
 /* Selects the probes matching any pattern (all if none); returns the count or -1. */
 static int select_probes(const struct hvp_cli *c, const struct hvp_probe **out)
 {
@@ -71,16 +79,20 @@ static int select_probes(const struct hvp_cli *c, const struct hvp_probe **out)
 	for (unsigned p = 0; p < c->n_patterns; p++) {
 		int matched = 0;
 		for (unsigned i = 0; i < hvp_n_probes; i++)
-			matched |= fnmatch(c->patterns[p], hvp_probes[i]->id, 0) == 0;
+			matched |= takes(c, hvp_probes[i]) && fnmatch(c->patterns[p], hvp_probes[i]->id, 0) == 0;
 		if (!matched) {
 			char msg[256];
-			snprintf(msg, sizeof(msg), "no probe matches '%s' (see 'hvprobe list')", c->patterns[p]);
+			snprintf(msg, sizeof(msg), "no %s matches '%s' (see 'hvprobe list'%s)",
+				 c->cmd == HVP_CMD_BENCH ? "benchmark" : "probe", c->patterns[p],
+				 c->cmd == HVP_CMD_RUN ? "; benchmarks run with 'hvprobe bench'" : "");
 			usage_error(msg);
 			return -1;
 		}
 	}
 	for (unsigned i = 0; i < hvp_n_probes; i++) {
 		int take = c->n_patterns == 0;
+		if (!takes(c, hvp_probes[i]))
+			continue;
 		for (unsigned p = 0; !take && p < c->n_patterns; p++)
 			take = fnmatch(c->patterns[p], hvp_probes[i]->id, 0) == 0;
 		if (take)
@@ -99,7 +111,8 @@ static int write_list_text(FILE *out, const void *arg)
 	const struct probe_list *l = arg;
 
 	for (int i = 0; i < l->n; i++)
-		fprintf(out, "%-36s %s\n", l->probes[i]->id, l->probes[i]->question);
+		fprintf(out, "%-36s %-6s %s\n", l->probes[i]->id,
+			l->probes[i]->kind == HVP_PROBE_BENCH ? "bench" : "probe", l->probes[i]->question);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -113,7 +126,8 @@ static int write_list_json(FILE *out, const void *arg)
 		hvp_json_string(out, l->probes[i]->id);
 		fputs(",\"question\":", out);
 		hvp_json_string(out, l->probes[i]->question);
-		fprintf(out, ",\"timeout_s\":%u}", l->probes[i]->timeout_s);
+		fprintf(out, ",\"kind\":\"%s\",\"timeout_s\":%u}",
+			l->probes[i]->kind == HVP_PROBE_BENCH ? "bench" : "probe", l->probes[i]->timeout_s);
 	}
 	fputs("\n]\n", out);
 	return ferror(out) ? -1 : 0;
@@ -239,7 +253,8 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 {
 	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
 	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s,
-				   .caps = { .maps = c->cap_maps } };
+				   .caps = { .maps = c->cap_maps },
+				   .bench = { .samples = c->samples, .duration_s = c->duration_s, .pin_cpu = c->pin_cpu } };
 	struct hvp_finding *findings;
 	struct hvp_contract contract;
 	struct hvp_facts facts = { 0 };
@@ -263,6 +278,8 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 	}
 	if (isatty(STDERR_FILENO))
 		ro.progress = progress;
+	if (c->cmd == HVP_CMD_BENCH && isatty(STDERR_FILENO))
+		fprintf(stderr, "measuring %d benchmarks, about %.0f s each at most...\n", n, c->duration_s * 1.5);
 	r.n = hvp_run_probes(sel, (unsigned)n, &ro, findings, &interrupted);
 	for (unsigned i = 0; i < r.n; i++)
 		hvp_contract_judge(&contract, &findings[i]);
@@ -328,6 +345,7 @@ int main(int argc, char **argv)
 		return cmd_list(&c);
 	case HVP_CMD_INFO:
 	case HVP_CMD_RUN:
+	case HVP_CMD_BENCH:
 		if (!be) {
 			fprintf(stderr, "hvprobe: this build has no backend for this operating system and architecture\n");
 			return EXIT_NO_HYPERVISOR;

@@ -26,9 +26,22 @@ struct hvp_caps {
 
 #define HVP_CAP_MAPS_DEFAULT 32768
 
+enum hvp_probe_kind {
+	HVP_PROBE_QUESTION = 0, /* answers yes/no; in the default run */
+	HVP_PROBE_BENCH,        /* measures a cost; run by `hvprobe bench` */
+};
+
+/* How benchmarks measure: --samples, --duration, --pin. */
+struct hvp_bench_opts {
+	unsigned samples;   /* 0: as many as the duration allows, up to 50 */
+	double duration_s;  /* time budget per benchmark */
+	int pin_cpu;        /* -1: not pinned */
+};
+
 struct hvp_probe {
 	const char *id;
 	const char *question;
+	enum hvp_probe_kind kind;
 	unsigned timeout_s;  /* default deadline; --timeout overrides */
 	void (*run)(struct hvp_ctx *ctx);
 };
@@ -39,6 +52,7 @@ struct hvp_ctx {
 	struct hvp_hv *hv;
 	const struct hvp_open_opts *open; /* how hv was opened, for probes that open again */
 	const struct hvp_caps *caps;
+	const struct hvp_bench_opts *bench;
 	struct hvp_finding *f;
 	pthread_mutex_t lock; /* serializes evidence from a probe's threads */
 	int result_fd;        /* where the finding goes; used by hvp_probe_abort */

@@ -60,6 +60,35 @@ static void write_guest(FILE *out, const struct hvp_finding *f)
 	fputs("],", out);
 }
 
+/* Statistics with their unit in the key: median_ns, and median_cycles where the guest's TSC timed it. */
+static void write_bench(FILE *out, const struct hvp_bench *b)
+{
+	const struct { const char *name; double v; } stat[] = {
+		{ "min", b->min }, { "median", b->median }, { "p90", b->p90 }, { "p99", b->p99 },
+		{ "max", b->max }, { "mean", b->mean },
+	};
+
+	key(out, "bench");
+	fputc('{', out);
+	str_member(out, "per", b->per, 1);
+	str_member(out, "ring", b->ring, 1);
+	str_member(out, "pinned", b->pinned, 1);
+	fprintf(out, "\"ops_per_sample\":%" PRIu64 ",\"samples\":%u,", b->ops_per_sample, b->n);
+	for (unsigned i = 0; i < sizeof(stat) / sizeof(stat[0]); i++) {
+		fprintf(out, "\"%s_ns\":%.3f,", stat[i].name, stat[i].v);
+		if (b->tsc_khz > 0)
+			fprintf(out, "\"%s_cycles\":%.1f,", stat[i].name, stat[i].v * b->tsc_khz / 1e6);
+	}
+	if (b->tsc_khz > 0)
+		fprintf(out, "\"tsc_khz\":%.0f,", b->tsc_khz);
+	if (b->harness_ratio > 0)
+		fprintf(out, "\"harness_ratio\":%.4f,", b->harness_ratio);
+	fprintf(out, "\"cv\":%.6f,\"samples_ns\":[", b->cv);
+	for (unsigned i = 0; i < b->n; i++)
+		fprintf(out, "%s%.3f", i ? "," : "", b->sample[i]);
+	fputs("]},", out);
+}
+
 static void write_finding(FILE *out, const struct hvp_finding *f)
 {
 	fputc('{', out);
@@ -79,6 +108,8 @@ static void write_finding(FILE *out, const struct hvp_finding *f)
 	write_guest(out, f);
 	key(out, "guest_verified");
 	fputs(f->guest_verified ? "true," : "false,", out);
+	if (f->bench.present)
+		write_bench(out, &f->bench);
 	key(out, "elapsed_ns");
 	fprintf(out, "%" PRId64 "}", f->elapsed_ns);
 }

@@ -83,16 +83,100 @@ static void write_details(FILE *out, const struct hvp_finding *f)
 		fprintf(out, "      guest: %s = 0x%" PRIx64 "\n", f->guest[i].label, f->guest[i].value);
 }
 
+/* A duration given in (fractional) nanoseconds, in the unit that reads best. */
+static void format_ns(char *buf, size_t size, double ns)
+{
+	if (ns < 1e3)
+		snprintf(buf, size, "%.1f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, size, "%.2f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, size, "%.2f ms", ns / 1e6);
+	else
+		snprintf(buf, size, "%.2f s", ns / 1e9);
+}
+
+static void write_bench_line(FILE *out, int w, const struct hvp_finding *f)
+{
+	const struct hvp_bench *b = &f->bench;
+	char median[32], p99[32], n[32];
+
+	if (f->answer != HVP_ANSWER_YES) {
+		fprintf(out, "%-*s  %-12s  %s: %s\n", w, f->id, b->ring[0] ? b->ring : "-", hvp_answer_name(f->answer),
+			f->reason);
+		return;
+	}
+	format_ns(median, sizeof(median), b->median);
+	format_ns(p99, sizeof(p99), b->p99);
+	snprintf(n, sizeof(n), "%ux%" PRIu64, b->n, b->ops_per_sample);
+	fprintf(out, "%-*s  %-12s  %10s  %10s  %5.1f%%  %12s  %s", w, f->id, b->ring, median, p99, 100 * b->cv, n, b->per);
+	if (b->tsc_khz > 0)
+		fprintf(out, " (%.0f cycles)", b->median * b->tsc_khz / 1e6);
+	fputc('\n', out);
+}
+
+static const struct hvp_finding *find_id(const struct hvp_report *r, const char *id)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (strcmp(r->findings[i].id, id) == 0)
+			return &r->findings[i];
+	return NULL;
+}
+
+/*
+ * The harness's own cost: hvprobe's exit loop against the same loop with
+ * nothing but the API's run call, measured interleaved by the baseline.
+ */
+static void write_overhead(FILE *out, const struct hvp_report *r)
+{
+	const struct hvp_finding *raw = find_id(r, "bench.exit.raw_baseline");
+
+	if (!raw || raw->answer != HVP_ANSWER_YES || raw->bench.harness_ratio <= 0)
+		return;
+	fprintf(out, "harness overhead: hvprobe's pio_out loop / the raw KVM_RUN loop = %.3f "
+		     "(medians of interleaved batches; goal: at most 1.02)\n", raw->bench.harness_ratio);
+}
+
+static void write_benches(FILE *out, const struct hvp_report *r, int w)
+{
+	const char *pinned = NULL;
+
+	fprintf(out, "%-*s  %-12s  %10s  %10s  %6s  %12s  %s\n", w, "BENCHMARK", "WHERE", "MEDIAN", "P99", "CV",
+		"SAMPLES", "PER");
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->findings[i].bench.present || strncmp(r->findings[i].id, "bench.", 6) == 0) {
+			write_bench_line(out, w, &r->findings[i]);
+			if (r->findings[i].bench.pinned[0])
+				pinned = r->findings[i].bench.pinned;
+		}
+	write_overhead(out, r);
+	if (pinned)
+		fprintf(out, "pinned: %s; samples are batches of N operations (SAMPLES = batches x N)\n", pinned);
+}
+
+static int is_bench(const struct hvp_finding *f)
+{
+	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
+}
+
 int hvp_report_text(FILE *out, const struct hvp_report *r)
 {
-	int w = id_width(r);
+	int w = id_width(r), questions = 0, benches = 0;
 	struct hvp_tally t;
 	char time[32], ev[96];
 
 	write_host(out, r);
-	fprintf(out, "%-*s  %-7s  %-13s  %9s  %-34s  %s\n", w, "PROBE", "ANSWER", "VERDICT", "TIME", "EVIDENCE", "QUESTION");
+	for (unsigned i = 0; i < r->n; i++)
+		is_bench(&r->findings[i]) ? benches++ : questions++;
+	if (benches)
+		write_benches(out, r, w);
+	if (questions)
+		fprintf(out, "%-*s  %-7s  %-13s  %9s  %-34s  %s\n", w, "PROBE", "ANSWER", "VERDICT", "TIME", "EVIDENCE",
+			"QUESTION");
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct hvp_finding *f = &r->findings[i];
+		if (is_bench(f))
+			continue;
 		format_time(time, sizeof(time), f->elapsed_ns);
 		format_evidence(ev, sizeof(ev), f);
 		fprintf(out, "%-*s  %s%-7s  %-13s%s  %9s  %-34s  %s\n", w, f->id, r->color ? verdict_color(f) : "",

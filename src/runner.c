@@ -67,7 +67,8 @@ int hvp_finding_send(int fd, const struct hvp_finding *f)
 static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, int fd)
 {
 	struct hvp_finding *f = calloc(1, sizeof(*f));
-	struct hvp_ctx ctx = { .probe = p, .be = o->be, .open = &o->open, .caps = &o->caps, .f = f, .result_fd = fd };
+	struct hvp_ctx ctx = { .probe = p, .be = o->be, .open = &o->open, .caps = &o->caps,
+			       .bench = &o->bench, .f = f, .result_fd = fd };
 	int64_t t0;
 
 	if (!f)

@@ -21,6 +21,7 @@ struct hvp_run_opts {
 	struct hvp_open_opts open;
 	unsigned timeout_s;            /* 0: each probe's own default */
 	struct hvp_caps caps;
+	struct hvp_bench_opts bench;
 	/* Called in the parent after each finding, e.g. for progress; may be NULL. */
 	void (*progress)(void *arg, const struct hvp_finding *f, unsigned i, unsigned n);
 	void *progress_arg;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "wire.h"
 
+#include "stats.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -89,6 +91,20 @@ long hvp_wire_encode(const struct hvp_finding *f, char *buf, size_t size)
 		put_fmt(&o, "gv %" PRIx64 "\t", f->guest[i].value);
 		put_escaped(&o, f->guest[i].label);
 		put_char(&o, '\n');
+	}
+	if (f->bench.present) {
+		const struct hvp_bench *b = &f->bench;
+		put_raw(&o, "bench ");
+		put_escaped(&o, b->unit);
+		put_char(&o, '\t');
+		put_escaped(&o, b->per);
+		put_char(&o, '\t');
+		put_escaped(&o, b->ring);
+		put_char(&o, '\t');
+		put_escaped(&o, b->pinned);
+		put_fmt(&o, "\t%.17g\t%" PRIu64 "\t%.17g\n", b->tsc_khz, b->ops_per_sample, b->harness_ratio);
+		for (unsigned i = 0; i < b->n; i++)
+			put_fmt(&o, "s %.17g\n", b->sample[i]);
 	}
 	put_raw(&o, "end\n");
 	if (o.overflow)
@@ -183,6 +199,34 @@ static int decode_guest(const char *s, const char *end, struct hvp_finding *f)
 	return 0;
 }
 
+static int parse_double(const char *s, const char *end, double *out)
+{
+	char tmp[40];
+	char *stop;
+
+	if (end - s <= 0 || end - s >= (long)sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, (size_t)(end - s));
+	tmp[end - s] = '\0';
+	*out = strtod(tmp, &stop);
+	return *stop == '\0' ? 0 : -1;
+}
+
+static int decode_bench(const char *s, const char *end, struct hvp_bench *b)
+{
+	const char *fld[7], *fe[7];
+	int64_t ops;
+
+	if (split_tabs(s, end, fld, fe, 7) != 7 || parse_double(fld[6], fe[6], &b->harness_ratio) || unescape(fld[0], fe[0], b->unit, sizeof(b->unit)) ||
+	    unescape(fld[1], fe[1], b->per, sizeof(b->per)) || unescape(fld[2], fe[2], b->ring, sizeof(b->ring)) ||
+	    unescape(fld[3], fe[3], b->pinned, sizeof(b->pinned)) || parse_double(fld[4], fe[4], &b->tsc_khz) ||
+	    parse_i64(fld[5], fe[5], 10, &ops))
+		return -1;
+	b->ops_per_sample = (uint64_t)ops;
+	b->present = true;
+	return 0;
+}
+
 static int decode_line(const char *key, size_t klen, const char *v, const char *end,
 		       struct hvp_finding *f)
 {
@@ -206,6 +250,13 @@ static int decode_line(const char *key, size_t klen, const char *v, const char *
 		return decode_evidence(v, end, f);
 	if (KEY("gv"))
 		return decode_guest(v, end, f);
+	if (KEY("bench"))
+		return decode_bench(v, end, &f->bench);
+	if (KEY("s")) {
+		if (!f->bench.present || f->bench.n >= HVP_SAMPLES_MAX)
+			return -1;
+		return parse_double(v, end, &f->bench.sample[f->bench.n++]);
+	}
 	if (parse_i64(v, end, 10, &n))
 		return -1;
 	if (KEY("decisive"))
@@ -245,6 +296,8 @@ int hvp_wire_decode(const char *buf, size_t len, struct hvp_finding *f, const ch
 		} else if (nl - p == 3 && memcmp(p, "end", 3) == 0) {
 			if (f->decisive >= (int)f->n_evidence)
 				f->decisive = -1;
+			if (f->bench.present)
+				hvp_bench_summarize(&f->bench);
 			return 0;
 		} else {
 			const char *sp = memchr(p, ' ', (size_t)(nl - p));

@@ -281,7 +281,7 @@ static void run_two_in_two_processes(struct hvp_ctx *ctx)
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		/* The second process records into shared memory; its own hypervisor handle. */
-		struct hvp_ctx cc = { .probe = ctx->probe, .be = ctx->be, .open = ctx->open, .caps = ctx->caps,
+		struct hvp_ctx cc = { .probe = ctx->probe, .be = ctx->be, .open = ctx->open, .caps = ctx->caps, .bench = ctx->bench,
 				      .f = &other->f, .result_fd = -1 };
 		pthread_mutex_init(&cc.lock, NULL);
 		if (ctx->be->open(ctx->open, &cc.hv).err != HVP_OK)

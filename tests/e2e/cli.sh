@@ -35,6 +35,12 @@ if [ "$HVPROBE" = "$top/hvprobe" ] || [ "${HVPROBE_KVM:-}" != 1 ]; then
 	ok "an unwritable -o exits 1" [ "$(rc listbadout)" = 1 ]
 	ok "and names the file and the error" grep -q 'cannot write /nonexistent-dir/list.txt: No such file' "$tmp/listbadout.err"
 fi
+run benchnomatch bench 'vm.*'
+ok "bench refuses a pattern that names no benchmark" [ "$(rc benchnomatch)" = 2 ]
+run runbench run 'bench.*'
+ok "run points benchmarks to 'hvprobe bench'" grep -q "benchmarks run with 'hvprobe bench'" "$tmp/runbench.err"
+run baddur bench --duration=0
+ok "a zero --duration exits 2" [ "$(rc baddur)" = 2 ]
 run nomatch run 'nothing.*'
 ok "a pattern matching no probe exits 2" [ "$(rc nomatch)" = 2 ]
 ok "and names the pattern" grep -q "no probe matches 'nothing.\*'" "$tmp/nomatch.err"

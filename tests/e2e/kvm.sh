@@ -72,6 +72,23 @@ ok "info judges by a guest that ran" grep -q '^guest_runs *yes' "$tmp/info.out"
 ok "info names the KVM module" grep -q '^kvm_modules ' "$tmp/info.out"
 ok "info shows the capabilities" grep -q '^KVM_CAP_NR_MEMSLOTS *[0-9]' "$tmp/info.out"
 
+run bench bench --duration 0.2 --format json 'bench.exit.pio_out' 'bench.exit.raw_baseline' 'bench.exit.cpuid' 'bench.vm.create_destroy'
+ok "bench exits 0" [ "$(rc bench)" = 0 ]
+ok "bench runs only the benchmarks asked for" jq -e '.findings | length == 4' "$tmp/bench.out"
+ok "every benchmark measured: samples, ordered statistics" \
+	jq -e 'all(.findings[]; .answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns and .bench.median_ns <= .bench.p99_ns and .bench.p99_ns <= .bench.max_ns)' "$tmp/bench.out"
+ok "the guest-timed CPUID exit comes in cycles too, with the TSC frequency" \
+	jq -e '.findings[] | select(.id == "bench.exit.cpuid") | .bench.tsc_khz > 0 and .bench.median_cycles > 0' "$tmp/bench.out"
+ok "the raw baseline gives the harness ratio" \
+	jq -e '.findings[] | select(.id == "bench.exit.raw_baseline") | .bench.harness_ratio > 0' "$tmp/bench.out"
+if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+	ok "the bench report validates against the schema" /usr/bin/python3 -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$tmp/bench.out" "$top/docs/report-schema.json"
+fi
+run benchtext bench --duration 0.1 'bench.exit.raw_baseline'
+ok "the text bench report prints the harness overhead" grep -q '^harness overhead: .* = [0-9.]*' "$tmp/benchtext.out"
+
 printf '[mem.two_maps]\nexpected = no\ncitation = a deliberately wrong contract\n' >"$tmp/wrong.ini"
 run wrong run mem.two_maps --contract "$tmp/wrong.ini" --format json
 ok "a finding that deviates from the contract exits 1" [ "$(rc wrong)" = 1 ]
