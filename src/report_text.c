@@ -159,6 +159,17 @@ static int is_bench(const struct hvp_finding *f)
 	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
 }
 
+/* Benchmarks that measured: answered yes with statistics (verdict "not checked"). */
+static unsigned benches_measured(const struct hvp_report *r)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->n; i++)
+		n += is_bench(&r->findings[i]) && r->findings[i].answer == HVP_ANSWER_YES &&
+		     r->findings[i].verdict == HVP_VERDICT_NOT_CHECKED;
+	return n;
+}
+
 int hvp_report_text(FILE *out, const struct hvp_report *r)
 {
 	int w = id_width(r), questions = 0, benches = 0;
@@ -187,10 +198,16 @@ int hvp_report_text(FILE *out, const struct hvp_report *r)
 	}
 	hvp_tally(r, &t);
 	format_time(time, sizeof(time), r->elapsed_ns);
-	fprintf(out, "%u probes in %s: %u as documented, %u deviate, %u undocumented, %u not checked; "
-		     "%u yes, %u no, %u crashed, %u hung, %u skipped%s\n",
-		r->n, time, t.as_documented, t.deviates, t.undocumented, t.not_checked, t.yes, t.no, t.crashed, t.hung,
-		t.skipped, r->interrupted ? " (interrupted: later probes did not run)" : "");
+	if (questions)
+		fprintf(out, "%u probes in %s: %u as documented, %u deviate, %u undocumented, %u not checked; "
+			     "%u yes, %u no, %u crashed, %u hung, %u skipped%s\n",
+			r->n - benches, time, t.as_documented, t.deviates, t.undocumented, t.not_checked - benches_measured(r),
+			t.yes - benches_measured(r), t.no, t.crashed, t.hung, t.skipped,
+			r->interrupted ? " (interrupted: later probes did not run)" : "");
+	if (benches)
+		fprintf(out, "%d benchmarks%s%s: %u measured, %d not%s\n", benches, questions ? "" : " in ",
+			questions ? "" : time, benches_measured(r), benches - (int)benches_measured(r),
+			r->interrupted ? " (interrupted: later benchmarks did not run)" : "");
 	return ferror(out) ? -1 : 0;
 }
 
