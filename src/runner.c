@@ -94,6 +94,32 @@ static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, 
 	_exit(hvp_finding_send(fd, f) == 0 ? 0 : 71);
 }
 
+/* "SIGSEGV": the name users search for. glibc knows all; elsewhere the ones a probe dies of. */
+static const char *signal_name(int sig)
+{
+	static char buf[16];
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	const char *abbrev = sigabbrev_np(sig);
+	if (abbrev) {
+		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+		return buf;
+	}
+#else
+	switch (sig) {
+	case SIGSEGV: return "SIGSEGV";
+	case SIGBUS: return "SIGBUS";
+	case SIGABRT: return "SIGABRT";
+	case SIGILL: return "SIGILL";
+	case SIGFPE: return "SIGFPE";
+	case SIGKILL: return "SIGKILL";
+	case SIGTERM: return "SIGTERM";
+	case SIGSYS: return "SIGSYS";
+	}
+#endif
+	snprintf(buf, sizeof(buf), "signal %d", sig);
+	return buf;
+}
+
 struct child {
 	pid_t pid;
 	int fd;
@@ -180,8 +206,7 @@ static void finding_from_child(const struct hvp_probe *p, struct child *c, int o
 		hvp_finding_answer(f, HVP_ANSWER_HUNG, "no answer within the %u s deadline; the probe was killed",
 				   timeout_s);
 	else if (WIFSIGNALED(c->status))
-		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe process died by SIG%s (%s)",
-				   sigabbrev_np(WTERMSIG(c->status)) ? sigabbrev_np(WTERMSIG(c->status)) : "?",
+		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe process died by %s (%s)", signal_name(WTERMSIG(c->status)),
 				   strsignal(WTERMSIG(c->status)));
 	else if (c->len == 0)
 		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe process exited with status %d without a finding",
