@@ -71,8 +71,10 @@ static void write_host(FILE *out, const struct hvp_report *r)
 static void write_details(FILE *out, const struct hvp_finding *f)
 {
 	fprintf(out, "    %s\n", f->reason);
-	if (f->citation[0])
+	if (f->citation[0] && f->expected[0])
 		fprintf(out, "    contract: %s (%s)\n", f->expected, f->citation);
+	else if (f->citation[0])
+		fprintf(out, "    contract: the document is silent (%s)\n", f->citation);
 	for (unsigned i = 0; i < f->n_evidence; i++) {
 		const struct hvp_evidence *e = &f->evidence[i];
 		fprintf(out, "    %s %-28s %-10s %s\n", (int)i == f->decisive ? "*" : " ", e->call, e->errname, e->detail);

@@ -14,6 +14,9 @@
 #include "mock_backend.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +46,8 @@ struct region {
 struct hvp_vm {
 	unsigned n, cap;
 	struct region *r;
+	unsigned n_ids;
+	unsigned ids[64]; /* vCPU ids in use (the first 64) */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE };
@@ -55,6 +60,8 @@ struct hvp_vcpu {
 	uint64_t i, acc, addr;
 	int waiting_read; /* the last exit was an MMIO read: the next run brings its value */
 	int kicked;
+	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
+	sigset_t guest_mask;  /* the caller's signal mask: signals arrive only while "in the guest" */
 };
 
 static struct hvp_status st_of(const char *call, int err)
@@ -84,10 +91,14 @@ static const char *mock_advice(const struct hvp_open_opts *opts, struct hvp_stat
 	return "the mock never fails to open";
 }
 
+#define MOCK_MAX_VCPU_ID 1024
+
 static void mock_facts(struct hvp_hv *hv, struct hvp_facts *out)
 {
 	(void)hv;
 	hvp_facts_add(out, "backend", "mock");
+	/* Under KVM's name, so that probes reading KVM's limits read the mock's. */
+	hvp_facts_add(out, "KVM_CAP_MAX_VCPU_ID", "%d", MOCK_MAX_VCPU_ID);
 }
 
 static const char *mock_native_name(int64_t native)
@@ -227,15 +238,25 @@ static const struct {
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
 {
-	(void)id;
+	*out = NULL;
+	if (id >= MOCK_MAX_VCPU_ID)
+		return st_of("mock_vcpu_create", EINVAL);
+	for (unsigned i = 0; i < vm->n_ids; i++)
+		if (vm->ids[i] == id)
+			return st_of("mock_vcpu_create", EEXIST);
+	if (vm->n_ids < sizeof(vm->ids) / sizeof(vm->ids[0]))
+		vm->ids[vm->n_ids++] = id;
 	*out = calloc(1, sizeof(**out));
-	if (*out)
+	if (*out) {
 		(*out)->vm = vm;
+		pthread_mutex_init(&(*out)->lock, NULL);
+	}
 	return st_of("mock_vcpu_create", *out ? 0 : ENOMEM);
 }
 
 static struct hvp_status mock_vcpu_destroy(struct hvp_vcpu *vcpu)
 {
+	pthread_mutex_destroy(&vcpu->lock);
 	free(vcpu);
 	return st_of("mock_vcpu_destroy", 0);
 }
@@ -397,11 +418,15 @@ static int spin_until_nonzero(struct hvp_vcpu *v, uint64_t va, uint64_t *val, st
 			return a;
 		if (*val)
 			return DONE_ACCESS;
-		if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST)) {
+		/*
+		 * A kick, or a signal to this thread, ends the run. Signals are blocked
+		 * in the model and let in only by ppoll while the guest "spins", so
+		 * none is lost between checks (KVM checks on every entry).
+		 */
+		if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST) || ppoll(NULL, 0, &pause, &v->guest_mask) != 0) {
 			*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
 			return EXITED;
 		}
-		nanosleep(&pause, NULL);
 	}
 }
 
@@ -479,7 +504,23 @@ out:
 #undef FINISH
 }
 
+static struct hvp_status vcpu_run_locked(struct hvp_vcpu *v, struct hvp_exit *x);
+
 static struct hvp_status mock_vcpu_run(struct hvp_vcpu *v, struct hvp_exit *x)
+{
+	struct hvp_status st;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_mutex_lock(&v->lock);
+	pthread_sigmask(SIG_BLOCK, &all, &v->guest_mask);
+	st = vcpu_run_locked(v, x);
+	pthread_sigmask(SIG_SETMASK, &v->guest_mask, NULL);
+	pthread_mutex_unlock(&v->lock);
+	return st;
+}
+
+static struct hvp_status vcpu_run_locked(struct hvp_vcpu *v, struct hvp_exit *x)
 {
 	if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST)) {
 		*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
@@ -504,16 +545,37 @@ static struct hvp_status mock_vcpu_run(struct hvp_vcpu *v, struct hvp_exit *x)
 
 static struct hvp_status mock_regs_get(struct hvp_vcpu *v, struct hvp_regs *regs)
 {
+	pthread_mutex_lock(&v->lock);
 	memset(regs, 0, sizeof(*regs));
 	regs->gpr[HVP_X86_RAX] = v->acc;
+	regs->gpr[HVP_X86_RDI] = v->boot.arg[0];
+	regs->gpr[HVP_X86_RSI] = v->boot.arg[1];
+	regs->gpr[HVP_X86_RDX] = v->boot.arg[2];
+	regs->gpr[HVP_X86_RCX] = v->boot.arg[3];
 	regs->pc = v->boot.entry;
+	regs->sp = v->boot.stack;
+	pthread_mutex_unlock(&v->lock);
 	return st_of("mock_regs_get", 0);
 }
 
+/* Setting the registers restarts the program model where pc points, with the new arguments. */
 static struct hvp_status mock_regs_set(struct hvp_vcpu *v, const struct hvp_regs *regs)
 {
+	pthread_mutex_lock(&v->lock);
 	v->acc = regs->gpr[HVP_X86_RAX];
-	return st_of("mock_regs_set", 0);
+	v->boot.arg[0] = regs->gpr[HVP_X86_RDI];
+	v->boot.arg[1] = regs->gpr[HVP_X86_RSI];
+	v->boot.arg[2] = regs->gpr[HVP_X86_RDX];
+	v->boot.arg[3] = regs->gpr[HVP_X86_RCX];
+	if (regs->pc != v->boot.entry || (v->step & 0xff) == 0xff) {
+		v->boot.entry = regs->pc;
+		v->boot.stack = regs->sp;
+		v->step = 0;
+		v->i = 0;
+		v->prog = identify(v);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return st_of("mock_regs_set", v->prog == P_UNKNOWN ? EINVAL : 0);
 }
 
 static struct hvp_status mock_kick(struct hvp_vcpu *v)
