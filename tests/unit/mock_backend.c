@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "errname.h"
 #include "guest.h"
@@ -48,6 +49,7 @@ struct hvp_vm {
 	struct region *r;
 	unsigned n_ids;
 	unsigned ids[64]; /* vCPU ids in use (the first 64) */
+	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE };
@@ -67,7 +69,7 @@ struct hvp_vcpu {
 static struct hvp_status st_of(const char *call, int err)
 {
 	static const enum hvp_err map[] = { [0] = HVP_OK, [EEXIST] = HVP_ERR_EXISTS, [EINVAL] = HVP_ERR_INVALID,
-					    [ENOSPC] = HVP_ERR_NOMEM, [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED };
+					    [ENOSPC] = HVP_ERR_NOMEM, [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED, [EIO] = HVP_ERR_IO };
 	enum hvp_err e = (unsigned)err < sizeof(map) / sizeof(map[0]) ? map[err] : HVP_ERR_OTHER;
 	return (struct hvp_status){ err && e == HVP_OK ? HVP_ERR_OTHER : e, err, call, -1 };
 }
@@ -116,6 +118,8 @@ static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 {
 	(void)hv;
 	*out = calloc(1, sizeof(**out));
+	if (*out)
+		(*out)->owner = getpid();
 	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
 }
 
@@ -158,6 +162,8 @@ static struct hvp_status mock_mem_map(struct hvp_vm *vm, void *host, uint64_t gp
 	const char *call = "mock_map";
 	unsigned limit = mock_faults.max_slots ? mock_faults.max_slots : MOCK_SLOTS_DEFAULT;
 
+	if (vm->owner != getpid())
+		return st_of(call, EIO);
 	if ((gpa | size | (uintptr_t)host) & (PAGE - 1) || size == 0 || gpa + size < gpa ||
 	    gpa + size > (1ull << MOCK_GPA_BITS))
 		return st_of(call, EINVAL);
@@ -239,6 +245,8 @@ static const struct {
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
 {
 	*out = NULL;
+	if (vm->owner != getpid())
+		return st_of("mock_vcpu_create", EIO);
 	if (id >= MOCK_MAX_VCPU_ID)
 		return st_of("mock_vcpu_create", EINVAL);
 	for (unsigned i = 0; i < vm->n_ids; i++)

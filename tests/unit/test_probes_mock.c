@@ -65,6 +65,11 @@ int main(void)
 		if (hvp_probes[i]->kind == HVP_PROBE_BENCH)
 			continue; /* the mock runs no benchmark loops; see below for the framework */
 		f = run(id, 600);
+		if (strcmp(id, "fork.vm_used_in_child") == 0) { /* KVM's answer, which the mock keeps */
+			ok(&t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "EIO"), "%s: no, EIO in the child (%s)", id,
+			   f.reason);
+			continue;
+		}
 		ok(&t, f.answer == HVP_ANSWER_YES && (f.guest_verified || guest_unprovable(id)),
 		   "%s on a well-behaved API: %s%s (%s)", id, hvp_answer_name(f.answer),
 		   f.guest_verified ? ", guest-verified" : "", f.reason);

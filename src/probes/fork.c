@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VMs and fork(). KVM ties a VM to the address space that created it: its
+ * ioctls "must be issued from the same process". What a forked child can
+ * do with its parent's VM, whether it can make its own, and what happens to
+ * guest memory that fork() turned copy-on-write, are answered here with
+ * guests running on each side. A child's calls are recorded into shared
+ * memory and merged into the finding.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../machine.h"
+
+#define GPA_R UINT64_C(0x10000000)
+#define VALUE_BEFORE UINT64_C(0x0f0f0f0f00000001)
+#define VALUE_CHILD UINT64_C(0xc41dc41d00000002)
+#define VALUE_PARENT UINT64_C(0x9a4e479a00000003)
+#define VALUE_GUEST UINT64_C(0x6e576e5700000004)
+
+/* What a child process reports back through shared memory. */
+struct child_report {
+	struct hvp_finding f;
+	int ran;
+	struct hvp_status first_failure;
+};
+
+static struct child_report *shared_report(struct hvp_ctx *ctx)
+{
+	struct child_report *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	HVP_ASSERT(ctx, c != MAP_FAILED, "mmap: %s", strerror(errno));
+	hvp_finding_init(&c->f, ctx->f->id, "");
+	c->first_failure = hvp_ok("");
+	return c;
+}
+
+/* The child's own context: evidence goes to shared memory, and an abort just exits. */
+static struct hvp_ctx child_ctx(struct hvp_ctx *ctx, struct child_report *c)
+{
+	struct hvp_ctx cc = *ctx;
+
+	cc.f = &c->f;
+	cc.result_fd = -1;
+	pthread_mutex_init(&cc.lock, NULL);
+	return cc;
+}
+
+static int merge_child(struct hvp_ctx *ctx, const struct child_report *c, const char *who)
+{
+	int base = (int)ctx->f->n_evidence;
+
+	for (unsigned i = 0; i < c->f.n_evidence; i++) {
+		const struct hvp_evidence *e = &c->f.evidence[i];
+		char detail[HVP_DETAIL_MAX];
+		snprintf(detail, sizeof(detail), "%s: %s", who, e->detail);
+		hvp_record(ctx, (struct hvp_status){ e->result ? HVP_ERR_OTHER : HVP_OK, e->result, e->call, -1 }, "%s",
+			   detail);
+	}
+	for (unsigned i = 0; i < c->f.n_guest; i++)
+		hvp_guest_value(ctx, c->f.guest[i].label, c->f.guest[i].value);
+	return base;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs report_args on a new vCPU of m; returns 1 if the guest reported v. */
+static int guest_reports(struct hvp_machine *m, unsigned id, uint64_t v, struct hvp_status *failure)
+{
+	uint64_t arg[4] = { v, v, 0, 0 };
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st = hvp_vcpu_start_try(m, id, &hvp_prog_report_args, arg, &vcpu);
+
+	if (st.err != HVP_OK) {
+		if (failure->err == HVP_OK) /* keep the first failure: it is the one that matters */
+			*failure = st;
+		return 0;
+	}
+	hvp_guest_run(m, vcpu, &r);
+	if (r.st.err != HVP_OK && failure->err == HVP_OK)
+		*failure = r.st;
+	hvp_vcpu_destroy(m, vcpu);
+	return hvp_guest_ok(&r) && r.n == 2 && r.value[0] == v;
+}
+
+static void run_vm_used_in_child(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
+	struct child_report *c = shared_report(ctx);
+	pid_t pid;
+	int base;
+
+	pid = fork();
+	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct hvp_ctx cc = child_ctx(ctx, c);
+		struct hvp_machine mc = *m;
+		uint64_t *page = hvp_guest_memory(&cc, 0x1000);
+		struct hvp_status st;
+
+		mc.ctx = &cc;
+		st = hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX);
+		if (st.err != HVP_OK)
+			c->first_failure = st;
+		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
+		_exit(0);
+	}
+	wait_child(pid);
+	base = merge_child(ctx, c, "child");
+	for (unsigned i = 0; i < c->f.n_evidence; i++)
+		if (c->f.evidence[i].result != 0) {
+			hvp_decisive(ctx, base + (int)i); /* the child's first refused call */
+			break;
+		}
+	ctx->f->guest_verified = c->ran;
+	if (c->ran)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the child mapped memory into its parent's VM and ran a guest in it");
+	else if (c->first_failure.err != HVP_OK)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child could not use its parent's VM: %s failed with %s",
+				   c->first_failure.call, ctx->be->native_name(c->first_failure.native));
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's calls returned OK, but no guest ran");
+	munmap(c, sizeof(*c));
+}
+
+const struct hvp_probe probe_fork_vm_used_in_child = {
+	.id = "fork.vm_used_in_child",
+	.question = "Can a forked child map memory into, create a vCPU in and run its parent's VM?",
+	.timeout_s = 10,
+	.run = run_vm_used_in_child,
+};
+
+static void run_child_own_vm(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
+	struct child_report *c = shared_report(ctx);
+	struct hvp_status failure = hvp_ok("");
+	int parent_before = guest_reports(m, 0, VALUE_PARENT, &failure), parent_after, status;
+	pid_t pid;
+
+	pid = fork();
+	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct hvp_ctx cc = child_ctx(ctx, c);
+		struct hvp_machine *mc;
+		struct hvp_status st;
+
+		/* The parent's hypervisor handle came along; a child opens its own as a VMM would. */
+		if ((st = ctx->be->open(ctx->open, &cc.hv)).err != HVP_OK) {
+			c->first_failure = st;
+			_exit(0);
+		}
+		st = hvp_machine_create_try(&cc, "child's VM", &mc);
+		if (st.err != HVP_OK)
+			c->first_failure = st;
+		else
+			c->ran = guest_reports(mc, 0, VALUE_CHILD, &c->first_failure);
+		_exit(0);
+	}
+	parent_after = guest_reports(m, 1, VALUE_PARENT, &failure);
+	status = wait_child(pid);
+	merge_child(ctx, c, "child");
+	ctx->f->guest_verified = c->ran && parent_before && parent_after;
+	if (ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "after fork the child created and ran its own VM while the parent ran its VM's guest again");
+	else if (!c->ran)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's own VM did not run (%s %s, exit status %d)",
+				   c->first_failure.call ? c->first_failure.call : "-",
+				   ctx->be->native_name(c->first_failure.native), status);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's VM ran, but the parent's guest did not run %s fork",
+				   parent_before ? "after" : "before");
+	munmap(c, sizeof(*c));
+}
+
+const struct hvp_probe probe_fork_child_own_vm = {
+	.id = "fork.child_own_vm",
+	.question = "After fork, can the child create and run its own VM while the parent keeps running its own?",
+	.timeout_s = 10,
+	.run = run_child_own_vm,
+};
+
+/*
+ * Guest memory across fork: the guest reads the region before the fork (so
+ * the hypervisor has it mapped), the child writes word 0, the parent's host
+ * writes word 1, then the parent's guest reads both and writes word 2.
+ */
+static void guest_memory_after_fork(struct hvp_ctx *ctx, int shared)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
+	uint64_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+	uint64_t addrs[2] = { GPA_R, GPA_R + 8 }, got[2] = { 0, 0 }, arg[4] = { GPA_R + 16, VALUE_GUEST, 0, 0 };
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	pid_t pid;
+	int child_seen, parent_seen, host_sees_guest;
+
+	HVP_ASSERT(ctx, mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	mem[0] = mem[1] = mem[2] = VALUE_BEFORE;
+	hvp_map(m, mem, GPA_R, 0x1000, HVP_PROT_RWX);
+	hvp_guest_read_list(m, 0, addrs, 2, got, &r); /* the page is in the guest's mapping before the fork */
+	pid = fork();
+	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		mem[0] = VALUE_CHILD;
+		_exit(0);
+	}
+	wait_child(pid);
+	mem[1] = VALUE_PARENT;
+	hvp_guest_read_list(m, 1, addrs, 2, got, &r);
+	hvp_guest_value(ctx, "guest read of the child's word", got[0]);
+	hvp_guest_value(ctx, "guest read of the parent's word", got[1]);
+	vcpu = hvp_vcpu_start(m, 2, &hvp_prog_load_store, arg);
+	hvp_guest_run(m, vcpu, &r);
+	host_sees_guest = hvp_guest_ok(&r) && mem[2] == VALUE_GUEST;
+	child_seen = got[0] == VALUE_CHILD;
+	parent_seen = got[1] == VALUE_PARENT;
+	ctx->f->guest_verified = true;
+	if (shared ? child_seen && parent_seen && host_sees_guest : !child_seen && parent_seen && host_sees_guest)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "after fork the parent's guest saw %sthe parent's host write, and the parent's host saw the "
+				   "guest's write", shared ? "the child's write and " : "not the child's write but ");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "after fork (%s memory) the parent's guest saw the child's write: %s, the parent's: %s; "
+				   "the parent's host saw the guest's: %s", shared ? "MAP_SHARED" : "MAP_PRIVATE",
+				   child_seen ? "yes" : "no", parent_seen ? "yes" : "no", host_sees_guest ? "yes" : "no");
+}
+
+static void run_guest_memory_private(struct hvp_ctx *ctx)
+{
+	guest_memory_after_fork(ctx, 0);
+}
+
+static void run_guest_memory_shared(struct hvp_ctx *ctx)
+{
+	guest_memory_after_fork(ctx, 1);
+}
+
+const struct hvp_probe probe_fork_guest_memory_private = {
+	.id = "fork.guest_memory_private",
+	.question = "After fork, does the parent's guest see its host's writes to MAP_PRIVATE memory but not the child's?",
+	.timeout_s = 10,
+	.run = run_guest_memory_private,
+};
+
+const struct hvp_probe probe_fork_guest_memory_shared = {
+	.id = "fork.guest_memory_shared",
+	.question = "After fork, does the parent's guest see both the child's and its host's writes to MAP_SHARED memory?",
+	.timeout_s = 10,
+	.run = run_guest_memory_shared,
+};
