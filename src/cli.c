@@ -31,6 +31,8 @@ void hvp_cli_usage(FILE *out)
 		"      --color=WHEN     colour the text report: auto (default: on a terminal), always, never;\n"
 		"                       NO_COLOR in the environment also turns it off\n"
 		"      --cap-maps=N     mem.max_maps stops after N maps (default %u)\n"
+		"      --cap-vms=N      limits.vms_per_process stops after N VMs (default %u)\n"
+		"      --cap-vcpus=N    limits.vcpus_per_vm stops after N vCPUs (default %u)\n"
 		"      --duration=SEC   bench: time budget per benchmark (default 1)\n"
 		"      --samples=N      bench: exactly N timed batches per benchmark (at most 256)\n"
 		"      --pin=CPU        bench: run each benchmark on CPU number CPU\n"
@@ -44,7 +46,7 @@ void hvp_cli_usage(FILE *out)
 		"  2  usage error\n"
 		"  3  no usable hypervisor (the message names the cause and the fix)\n"
 		"  130  interrupted (the findings so far are still reported)\n",
-		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT);
+		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT, HVP_CAP_VMS_DEFAULT, HVP_CAP_VCPUS_DEFAULT);
 }
 
 /* The value of an option: "--opt=value", "-ovalue", or the next argument. */
@@ -114,7 +116,7 @@ static const struct option_def options[] = {
 	{ "kvm-device", 0, 1, 'k' }, { "contract", 0, 1, 'c' },  { "color", 0, 1, 'C' },
 	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
 	{ "cap-maps", 0, 1, 'm' },   { "duration", 0, 1, 'd' },  { "samples", 0, 1, 's' },
-	{ "pin", 0, 1, 'p' },
+	{ "pin", 0, 1, 'p' },        { "cap-vms", 0, 1, 'n' },   { "cap-vcpus", 0, 1, 'u' },
 };
 
 /* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
@@ -154,6 +156,8 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 	case 'k': c->kvm_device = v; return 0;
 	case 'm': return parse_count(v, "--cap-maps", 1, 1u << 20, &c->cap_maps, err, err_size);
 	case 's': return parse_count(v, "--samples", 5, 256, &c->samples, err, err_size);
+	case 'n': return parse_count(v, "--cap-vms", 1, 1u << 16, &c->cap_vms, err, err_size);
+	case 'u': return parse_count(v, "--cap-vcpus", 1, 1u << 16, &c->cap_vcpus, err, err_size);
 	case 'p': {
 		unsigned cpu;
 		if (parse_count(v, "--pin", 0, 4095, &cpu, err, err_size))
@@ -225,6 +229,8 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 	c->format = "text";
 	c->kvm_device = "/dev/kvm";
 	c->cap_maps = HVP_CAP_MAPS_DEFAULT;
+	c->cap_vms = HVP_CAP_VMS_DEFAULT;
+	c->cap_vcpus = HVP_CAP_VCPUS_DEFAULT;
 	c->duration_s = 1.0;
 	c->pin_cpu = -1;
 	for (int i = 1; i < argc; i++) {

@@ -20,7 +20,7 @@ struct hvp_cli {
 	const char *kvm_device;    /* "/dev/kvm" unless given */
 	const char *contract_file; /* NULL: the built-in contract */
 	enum hvp_color color;
-	unsigned cap_maps;
+	unsigned cap_maps, cap_vms, cap_vcpus;
 	unsigned samples;          /* bench: 0 = as the duration allows */
 	double duration_s;         /* bench: budget per benchmark */
 	int pin_cpu;               /* bench: -1 = not pinned */

@@ -119,6 +119,16 @@ PROGRAM handshake
 	DONE
 END_PROGRAM handshake
 
+/* lock incq (rdi); spin until *(u64 *)rdi >= rsi; report it; done: all rsi vCPUs were in together */
+PROGRAM rendezvous
+	lock incq (%rdi)
+1:	mov (%rdi), %rax
+	cmp %rsi, %rax
+	jb 1b
+	REPORT
+	DONE
+END_PROGRAM rendezvous
+
 /*
  * Benchmark loops: one exit per iteration, forever; the host re-enters at
  * once and counts. rdi is the port or the address.

@@ -29,6 +29,7 @@ PROGRAM(wait_flag);
 PROGRAM(load_list);
 PROGRAM(store_pages);
 PROGRAM(handshake);
+PROGRAM(rendezvous);
 PROGRAM(loop_pio_out);
 PROGRAM(loop_pio_in);
 PROGRAM(loop_mmio_write);

@@ -178,23 +178,32 @@ struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, co
 					  const uint64_t arg[4], unsigned ring, struct hvp_vcpu **out)
 {
 	struct hvp_ctx *ctx = m->ctx;
-	struct hvp_boot boot;
 	struct hvp_status st;
 
 	st = ctx->be->vcpu_create(m->vm, id, out);
 	st.evidence = hvp_record(ctx, st, "%s vcpu %u", m->label, id);
 	if (st.err != HVP_OK)
 		return st;
-	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	boot.ring = ring;
-	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
-	boot.stack -= 4096ull * (id % 16);
-	st = ctx->be->vcpu_boot(*out, &boot);
-	st.evidence = hvp_record(ctx, st, "%s vcpu %u entry=%s ring %u", m->label, id, prog->name, ring);
+	st = hvp_vcpu_boot_try(m, *out, id, prog, arg, ring);
 	if (st.err != HVP_OK) {
 		ctx->be->vcpu_destroy(*out);
 		*out = NULL;
 	}
+	return st;
+}
+
+struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned id,
+				    const struct hvp_program *prog, const uint64_t arg[4], unsigned ring)
+{
+	struct hvp_boot boot;
+	struct hvp_status st;
+
+	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
+	boot.ring = ring;
+	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
+	boot.stack -= 4096ull * (id % 16);
+	st = m->ctx->be->vcpu_boot(vcpu, &boot);
+	st.evidence = hvp_record(m->ctx, st, "%s vcpu %u entry=%s ring %u", m->label, id, prog->name, ring);
 	return st;
 }
 

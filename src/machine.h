@@ -73,6 +73,9 @@ struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct
 /* The same at a privilege level: 0, or 3 (user mode, IOPL 3 so that reports work). */
 struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 					  const uint64_t arg[4], unsigned ring, struct hvp_vcpu **out);
+/* Puts a vCPU created without the helpers into the guest mode, at prog. */
+struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned id,
+				    const struct hvp_program *prog, const uint64_t arg[4], unsigned ring);
 /*
  * Points a vCPU that ran before at a program again, with new arguments, by
  * setting its registers only (not recorded: benchmarks do it per batch).

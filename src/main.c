@@ -253,7 +253,7 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 {
 	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
 	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s,
-				   .caps = { .maps = c->cap_maps },
+				   .caps = { .maps = c->cap_maps, .vms = c->cap_vms, .vcpus = c->cap_vcpus },
 				   .bench = { .samples = c->samples, .duration_s = c->duration_s, .pin_cpu = c->pin_cpu } };
 	struct hvp_finding *findings;
 	struct hvp_contract contract;

@@ -21,10 +21,14 @@ struct hvp_ctx;
 
 /* Caps for probes that search for a maximum: they stop there, never taking the machine down. */
 struct hvp_caps {
-	unsigned maps; /* mem.max_maps */
+	unsigned maps;  /* mem.max_maps */
+	unsigned vms;   /* limits.vms_per_process */
+	unsigned vcpus; /* limits.vcpus_per_vm */
 };
 
 #define HVP_CAP_MAPS_DEFAULT 32768
+#define HVP_CAP_VMS_DEFAULT 256
+#define HVP_CAP_VCPUS_DEFAULT 1024
 
 enum hvp_probe_kind {
 	HVP_PROBE_QUESTION = 0, /* answers yes/no; in the default run */

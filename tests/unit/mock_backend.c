@@ -29,6 +29,7 @@
 struct mock_faults mock_faults;
 
 #define MOCK_SLOTS_DEFAULT 512
+#define MOCK_VMS_PER_PROCESS 100
 #define MOCK_GPA_BITS 40
 #define PAGE 0x1000ull
 
@@ -52,7 +53,8 @@ struct hvp_vm {
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
 };
 
-enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE };
+enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
+	       P_RENDEZVOUS };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -116,10 +118,17 @@ static unsigned mock_gpa_bits(struct hvp_hv *hv)
 
 static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 {
+	static unsigned live_vms; /* per process, like a kernel's accounting */
+
 	(void)hv;
+	*out = NULL;
+	if (live_vms >= MOCK_VMS_PER_PROCESS)
+		return st_of("mock_vm_create", ENOMEM);
 	*out = calloc(1, sizeof(**out));
-	if (*out)
+	if (*out) {
 		(*out)->owner = getpid();
+		live_vms++;
+	}
 	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
 }
 
@@ -239,7 +248,7 @@ static const struct {
 	{ &hvp_prog_report_args, P_REPORT_ARGS }, { &hvp_prog_load2, P_LOAD2 },
 	{ &hvp_prog_load_store, P_LOAD_STORE },   { &hvp_prog_wait_flag, P_WAIT_FLAG },
 	{ &hvp_prog_load_list, P_LOAD_LIST },     { &hvp_prog_store_pages, P_STORE_PAGES },
-	{ &hvp_prog_handshake, P_HANDSHAKE },
+	{ &hvp_prog_handshake, P_HANDSHAKE },     { &hvp_prog_rendezvous, P_RENDEZVOUS },
 };
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
@@ -415,8 +424,27 @@ static void io_exit(struct hvp_exit *x, uint16_t port, uint64_t value)
 	*x = (struct hvp_exit){ .kind = HVP_EXIT_IO, .addr = port, .size = 4, .write = true, .value = value & 0xffffffff };
 }
 
-/* Waits for host memory to change, as a spinning guest would; a kick ends the wait. */
+/* Waits for host memory to reach at least min, as a spinning guest would; a kick ends the wait. */
+static int spin_until_at_least(struct hvp_vcpu *v, uint64_t va, uint64_t min, uint64_t *val, struct hvp_exit *x);
+
 static int spin_until_nonzero(struct hvp_vcpu *v, uint64_t va, uint64_t *val, struct hvp_exit *x)
+{
+	return spin_until_at_least(v, va, 1, val, x);
+}
+
+/* lock incq: atomic on the host memory the guest address names. */
+static enum access guest_atomic_inc(struct hvp_vcpu *v, uint64_t va)
+{
+	uint64_t gpa;
+	uint8_t *p;
+
+	if (translate(v, va, &gpa) || !(p = host_of(v->vm, gpa, NULL)))
+		return FAULTED;
+	__atomic_add_fetch((uint64_t *)(void *)p, 1, __ATOMIC_SEQ_CST);
+	return DONE_ACCESS;
+}
+
+static int spin_until_at_least(struct hvp_vcpu *v, uint64_t va, uint64_t min, uint64_t *val, struct hvp_exit *x)
 {
 	const struct timespec pause = { 0, 100000 };
 
@@ -424,7 +452,7 @@ static int spin_until_nonzero(struct hvp_vcpu *v, uint64_t va, uint64_t *val, st
 		enum access a = guest_load(v, va, val, x);
 		if (a != DONE_ACCESS)
 			return a;
-		if (*val)
+		if (*val >= min)
 			return DONE_ACCESS;
 		/*
 		 * A kick, or a signal to this thread, ends the run. Signals are blocked
@@ -488,6 +516,18 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		if (s == 0) { STORE(a[1], a[2]); v->step = s = 1; }
 		if (s == 1) {
 			r = spin_until_nonzero(v, a[0], &v->acc, x);
+			if (r != DONE_ACCESS) goto out;
+			REPORT(v->acc, 2);
+		}
+		FINISH();
+	case P_RENDEZVOUS:
+		if (s == 0) {
+			if (guest_atomic_inc(v, a[0]) != DONE_ACCESS)
+				return -1;
+			v->step = s = 1;
+		}
+		if (s == 1) {
+			r = spin_until_at_least(v, a[0], a[1], &v->acc, x);
 			if (r != DONE_ACCESS) goto out;
 			REPORT(v->acc, 2);
 		}

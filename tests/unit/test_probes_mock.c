@@ -21,10 +21,11 @@ static const struct hvp_probe *find(const char *id)
 	return NULL;
 }
 
-static struct hvp_finding run(const char *id, unsigned cap_maps)
+static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
 {
 	const struct hvp_probe *p = find(id);
-	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10, .caps = { .maps = cap_maps },
+	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10,
+				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 2000 },
 				  .bench = { .duration_s = 0.1, .pin_cpu = -1 } };
 	struct hvp_finding f;
 	int interrupted;
@@ -33,6 +34,11 @@ static struct hvp_finding run(const char *id, unsigned cap_maps)
 	if (p)
 		hvp_run_probes(&p, 1, &o, &f, &interrupted);
 	return f;
+}
+
+static struct hvp_finding run(const char *id, unsigned cap_maps)
+{
+	return run_capped(id, cap_maps, 600);
 }
 
 /* Probes whose "yes" the guest cannot prove: its access failing is the answer, or nothing ran. */
@@ -92,6 +98,16 @@ int main(void)
 		   "%s measures through the runner: %u samples of %llu ops, median %.0f ns", benches[i], f.bench.n,
 		   (unsigned long long)f.bench.ops_per_sample, f.bench.median);
 	}
+
+	f = run_capped("limits.vms_per_process", 0, 600);
+	ok(&t, strstr(f.reason, "100 VMs were created in one process; VM 101 was refused with ENOMEM") != NULL,
+	   "limits.vms_per_process counts to the refusal: %s", f.reason);
+	f = run_capped("limits.vms_per_process", 0, 10);
+	ok(&t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "at least 10 VMs") && f.guest_verified,
+	   "and says 'at least' at the cap, the first and last VM still running guests: %s", f.reason);
+	f = run("limits.vcpus_per_vm", 0);
+	ok(&t, strstr(f.reason, "1024 vCPUs were created, vCPU 1024 was refused with EINVAL") && f.guest_verified,
+	   "limits.vcpus_per_vm counts to the refusal and the last vCPU runs: %s", f.reason);
 
 	mock_faults.allow_overlap = true;
 	expect(&t, "mem.overlap_partial", HVP_ANSWER_NO, "an API that accepts overlapping maps");
