@@ -28,7 +28,7 @@ struct hvp_caps {
 
 #define HVP_CAP_MAPS_DEFAULT 32768
 #define HVP_CAP_VMS_DEFAULT 256
-#define HVP_CAP_VCPUS_DEFAULT 1024
+#define HVP_CAP_VCPUS_DEFAULT 4097 /* one past the largest KVM_MAX_VCPUS of common kernels */
 
 enum hvp_probe_kind {
 	HVP_PROBE_QUESTION = 0, /* answers yes/no; in the default run */

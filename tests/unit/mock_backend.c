@@ -30,6 +30,8 @@ struct mock_faults mock_faults;
 
 #define MOCK_SLOTS_DEFAULT 512
 #define MOCK_VMS_PER_PROCESS 100
+
+static unsigned live_vms; /* VMs alive in this process, as a kernel would account them */
 #define MOCK_GPA_BITS 40
 #define PAGE 0x1000ull
 
@@ -118,8 +120,6 @@ static unsigned mock_gpa_bits(struct hvp_hv *hv)
 
 static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 {
-	static unsigned live_vms; /* per process, like a kernel's accounting */
-
 	(void)hv;
 	*out = NULL;
 	if (live_vms >= MOCK_VMS_PER_PROCESS)
@@ -134,6 +134,7 @@ static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 
 static struct hvp_status mock_vm_destroy(struct hvp_vm *vm)
 {
+	live_vms--;
 	for (unsigned i = 0; i < vm->n; i++)
 		free(vm->r[i].dirty);
 	free(vm->r);

@@ -25,7 +25,7 @@ static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned
 {
 	const struct hvp_probe *p = find(id);
 	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10,
-				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 2000 },
+				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 0 },
 				  .bench = { .duration_s = 0.1, .pin_cpu = -1 } };
 	struct hvp_finding f;
 	int interrupted;
