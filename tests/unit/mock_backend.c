@@ -53,6 +53,7 @@ struct hvp_vm {
 	unsigned n_ids;
 	unsigned ids[64]; /* vCPU ids in use (the first 64) */
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
+	unsigned refs;    /* the VM handle and each vCPU: KVM's vcpu fds hold the VM too */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
@@ -127,18 +128,26 @@ static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->owner = getpid();
+		(*out)->refs = 1;
 		live_vms++;
 	}
 	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
 }
 
-static struct hvp_status mock_vm_destroy(struct hvp_vm *vm)
+static void vm_put(struct hvp_vm *vm)
 {
+	if (--vm->refs)
+		return;
 	live_vms--;
 	for (unsigned i = 0; i < vm->n; i++)
 		free(vm->r[i].dirty);
 	free(vm->r);
 	free(vm);
+}
+
+static struct hvp_status mock_vm_destroy(struct hvp_vm *vm)
+{
+	vm_put(vm);
 	return st_of("mock_vm_destroy", 0);
 }
 
@@ -267,6 +276,7 @@ static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->vm = vm;
+		vm->refs++;
 		pthread_mutex_init(&(*out)->lock, NULL);
 	}
 	return st_of("mock_vcpu_create", *out ? 0 : ENOMEM);
@@ -275,6 +285,7 @@ static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct
 static struct hvp_status mock_vcpu_destroy(struct hvp_vcpu *vcpu)
 {
 	pthread_mutex_destroy(&vcpu->lock);
+	vm_put(vcpu->vm);
 	free(vcpu);
 	return st_of("mock_vcpu_destroy", 0);
 }
