@@ -147,6 +147,16 @@ static void run_mmio_read(struct hvp_ctx *ctx)
 	bench_exit_loop(ctx, &hvp_prog_loop_mmio_read, MMIO_GPA, HVP_EXIT_MMIO, 0, 0);
 }
 
+static void run_mmio_read_ring3(struct hvp_ctx *ctx)
+{
+	bench_exit_loop(ctx, &hvp_prog_loop_mmio_read, MMIO_GPA, HVP_EXIT_MMIO, 3, 0);
+}
+
+static void run_pio_in_ring3(struct hvp_ctx *ctx)
+{
+	bench_exit_loop(ctx, &hvp_prog_loop_pio_in, BENCH_PORT, HVP_EXIT_IO, 3, 0);
+}
+
 static void run_hlt(struct hvp_ctx *ctx)
 {
 	bench_exit_loop(ctx, &hvp_prog_loop_hlt, 0, HVP_EXIT_HLT, 0, 0);
@@ -170,6 +180,11 @@ EXIT_BENCH(probe_bench_exit_mmio_write_ring3, "bench.exit.mmio_write.ring3",
 	   "MMIO write exit to userspace and back, guest ring 3", run_mmio_write_ring3);
 EXIT_BENCH(probe_bench_exit_mmio_read, "bench.exit.mmio_read", "MMIO read exit to userspace and back, guest ring 0",
 	   run_mmio_read);
+EXIT_BENCH(probe_bench_exit_pio_in_ring3, "bench.exit.pio_in.ring3",
+	   "Port I/O read exit to userspace and back, guest ring 3", run_pio_in_ring3);
+EXIT_BENCH(probe_bench_exit_mmio_read_ring3, "bench.exit.mmio_read.ring3",
+	   "MMIO read exit to userspace and back, guest ring 3", run_mmio_read_ring3);
+/* HLT and RDMSR fault in ring 3: they are ring-0 instructions, measured there only. */
 EXIT_BENCH(probe_bench_exit_hlt, "bench.exit.hlt", "HLT exit to userspace and back, guest ring 0", run_hlt);
 
 /* Exits the kernel handles, timed by the guest's own TSC. */
