@@ -16,65 +16,13 @@
 #include <unistd.h>
 
 #include "../machine.h"
+#include "../probe_child.h"
 
 #define GPA_R UINT64_C(0x10000000)
 #define VALUE_BEFORE UINT64_C(0x0f0f0f0f00000001)
 #define VALUE_CHILD UINT64_C(0xc41dc41d00000002)
 #define VALUE_PARENT UINT64_C(0x9a4e479a00000003)
 #define VALUE_GUEST UINT64_C(0x6e576e5700000004)
-
-/* What a child process reports back through shared memory. */
-struct child_report {
-	struct hvp_finding f;
-	int ran;
-	struct hvp_status first_failure;
-};
-
-static struct child_report *shared_report(struct hvp_ctx *ctx)
-{
-	struct child_report *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	HVP_ASSERT(ctx, c != MAP_FAILED, "mmap: %s", strerror(errno));
-	hvp_finding_init(&c->f, ctx->f->id, "");
-	c->first_failure = hvp_ok("");
-	return c;
-}
-
-/* The child's own context: evidence goes to shared memory, and an abort just exits. */
-static struct hvp_ctx child_ctx(struct hvp_ctx *ctx, struct child_report *c)
-{
-	struct hvp_ctx cc = *ctx;
-
-	cc.f = &c->f;
-	cc.result_fd = -1;
-	pthread_mutex_init(&cc.lock, NULL);
-	return cc;
-}
-
-static int merge_child(struct hvp_ctx *ctx, const struct child_report *c, const char *who)
-{
-	int base = (int)ctx->f->n_evidence;
-
-	for (unsigned i = 0; i < c->f.n_evidence; i++) {
-		const struct hvp_evidence *e = &c->f.evidence[i];
-		char detail[HVP_DETAIL_MAX];
-		snprintf(detail, sizeof(detail), "%s: %s", who, e->detail);
-		hvp_record(ctx, (struct hvp_status){ e->result ? HVP_ERR_OTHER : HVP_OK, e->result, e->call, -1 }, "%s",
-			   detail);
-	}
-	for (unsigned i = 0; i < c->f.n_guest; i++)
-		hvp_guest_value(ctx, c->f.guest[i].label, c->f.guest[i].value);
-	return base;
-}
-
-static int wait_child(pid_t pid)
-{
-	int status = 0;
-
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 /* Runs report_args on a new vCPU of m; returns 1 if the guest reported v. */
 static int guest_reports(struct hvp_machine *m, unsigned id, uint64_t v, struct hvp_status *failure)
@@ -99,14 +47,14 @@ static int guest_reports(struct hvp_machine *m, unsigned id, uint64_t v, struct 
 static void run_vm_used_in_child(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
-	struct child_report *c = shared_report(ctx);
+	struct hvp_child_report *c = hvp_child_report_new(ctx);
 	pid_t pid;
 	int base;
 
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		struct hvp_ctx cc = child_ctx(ctx, c);
+		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
 		struct hvp_machine mc = *m;
 		uint64_t *page = hvp_guest_memory(&cc, 0x1000);
 		struct hvp_status st;
@@ -118,8 +66,8 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
 		_exit(0);
 	}
-	wait_child(pid);
-	base = merge_child(ctx, c, "child");
+	hvp_child_wait(pid);
+	base = hvp_child_merge(ctx, c, "child");
 	for (unsigned i = 0; i < c->f.n_evidence; i++)
 		if (c->f.evidence[i].result != 0) {
 			hvp_decisive(ctx, base + (int)i); /* the child's first refused call */
@@ -133,7 +81,7 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 				   c->first_failure.call, ctx->be->native_name(c->first_failure.native));
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's calls returned OK, but no guest ran");
-	munmap(c, sizeof(*c));
+	hvp_child_report_free(c);
 }
 
 const struct hvp_probe probe_fork_vm_used_in_child = {
@@ -146,7 +94,7 @@ const struct hvp_probe probe_fork_vm_used_in_child = {
 static void run_child_own_vm(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
-	struct child_report *c = shared_report(ctx);
+	struct hvp_child_report *c = hvp_child_report_new(ctx);
 	struct hvp_status failure = hvp_ok("");
 	int parent_before = guest_reports(m, 0, VALUE_PARENT, &failure), parent_after, status;
 	pid_t pid;
@@ -154,7 +102,7 @@ static void run_child_own_vm(struct hvp_ctx *ctx)
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		struct hvp_ctx cc = child_ctx(ctx, c);
+		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
 		struct hvp_machine *mc;
 		struct hvp_status st;
 
@@ -171,8 +119,8 @@ static void run_child_own_vm(struct hvp_ctx *ctx)
 		_exit(0);
 	}
 	parent_after = guest_reports(m, 1, VALUE_PARENT, &failure);
-	status = wait_child(pid);
-	merge_child(ctx, c, "child");
+	status = hvp_child_wait(pid);
+	hvp_child_merge(ctx, c, "child");
 	ctx->f->guest_verified = c->ran && parent_before && parent_after;
 	if (ctx->f->guest_verified)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
@@ -184,7 +132,7 @@ static void run_child_own_vm(struct hvp_ctx *ctx)
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's VM ran, but the parent's guest did not run %s fork",
 				   parent_before ? "after" : "before");
-	munmap(c, sizeof(*c));
+	hvp_child_report_free(c);
 }
 
 const struct hvp_probe probe_fork_child_own_vm = {
@@ -219,7 +167,7 @@ static void guest_memory_after_fork(struct hvp_ctx *ctx, int shared)
 		mem[0] = VALUE_CHILD;
 		_exit(0);
 	}
-	wait_child(pid);
+	hvp_child_wait(pid);
 	mem[1] = VALUE_PARENT;
 	hvp_guest_read_list(m, 1, addrs, 2, got, &r);
 	hvp_guest_value(ctx, "guest read of the child's word", got[0]);

@@ -14,6 +14,7 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../probe_child.h"
 
 #define VALUE UINT64_C(0x11fec7c1e0000001)
 #define FLAG_GPA UINT64_C(0x10000000)
@@ -87,16 +88,12 @@ static void exiting_child(struct hvp_ctx *ctx)
 static void run_exit_with_running_vcpu(struct hvp_ctx *ctx)
 {
 	const struct timespec ms = { 0, 1000000 };
-	struct hvp_finding scratch;
-	struct hvp_ctx cc = *ctx;
+	struct hvp_child_report *c = hvp_child_report_new(ctx);
+	struct hvp_ctx cc = hvp_child_ctx(ctx, c); /* the child's setup calls are kept apart: its exit is the evidence */
 	int64_t t0, deadline;
 	int status = 0, exited = 0;
 	pid_t pid;
 
-	cc.f = &scratch; /* the child's calls are not evidence: its exit is */
-	cc.result_fd = -1;
-	hvp_finding_init(&scratch, ctx->f->id, "");
-	pthread_mutex_init(&cc.lock, NULL);
 	t0 = hvp_now_ns();
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
@@ -111,6 +108,7 @@ static void run_exit_with_running_vcpu(struct hvp_ctx *ctx)
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
+	hvp_child_report_free(c);
 	hvp_record(ctx, hvp_ok("exit"), "child with a vCPU thread inside run called _exit(0): %s",
 		   !exited ? "still there after 5 s" : WIFEXITED(status) ? "exited" : "killed by a signal");
 	ctx->f->guest_verified = false; /* the guest only spins; the process's end is the answer */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../machine.h"
+#include "../probe_child.h"
 
 #define VALUE_A UINT64_C(0xa11ce0000000000a)
 #define VALUE_B UINT64_C(0xb0b000000000000b)
@@ -246,53 +247,27 @@ static int vm_in_process(struct hvp_ctx *ctx, const char *label, uint64_t value,
 	return ran;
 }
 
-struct shared_result {
-	struct hvp_finding f;
-	struct hvp_status create;
-	int ran;
-};
-
-static void merge_evidence(struct hvp_ctx *ctx, const struct hvp_finding *from)
-{
-	for (unsigned i = 0; i < from->n_evidence; i++) {
-		const struct hvp_evidence *e = &from->evidence[i];
-		char detail[HVP_DETAIL_MAX];
-		snprintf(detail, sizeof(detail), "%s", e->detail);
-		pthread_mutex_lock(&ctx->lock);
-		hvp_finding_add_evidence(ctx->f, e->call, e->result, e->errname, detail);
-		pthread_mutex_unlock(&ctx->lock);
-	}
-	for (unsigned i = 0; i < from->n_guest; i++)
-		hvp_guest_value(ctx, from->guest[i].label, from->guest[i].value);
-}
-
 static void run_two_in_two_processes(struct hvp_ctx *ctx)
 {
-	struct shared_result *other = mmap(NULL, sizeof(*other), PROT_READ | PROT_WRITE,
-					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int to_child[2], to_parent[2], ran, status = 0, base;
+	struct hvp_child_report *other = hvp_child_report_new(ctx);
+	int to_child[2], to_parent[2], ran, status, base;
 	struct hvp_status create;
 	pid_t pid;
 
-	HVP_ASSERT(ctx, other != MAP_FAILED, "mmap: %s", strerror(errno));
 	HVP_ASSERT(ctx, pipe(to_child) == 0 && pipe(to_parent) == 0, "pipe: %s", strerror(errno));
-	hvp_finding_init(&other->f, ctx->f->id, "");
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		/* The second process records into shared memory; its own hypervisor handle. */
-		struct hvp_ctx cc = { .probe = ctx->probe, .be = ctx->be, .open = ctx->open, .caps = ctx->caps, .bench = ctx->bench,
-				      .f = &other->f, .result_fd = -1 };
-		pthread_mutex_init(&cc.lock, NULL);
+		/* The second process records into shared memory, with its own hypervisor handle. */
+		struct hvp_ctx cc = hvp_child_ctx(ctx, other);
 		if (ctx->be->open(ctx->open, &cc.hv).err != HVP_OK)
 			_exit(1);
 		other->ran = vm_in_process(&cc, "process 2 VM", VALUE_B, to_parent[1], to_child[0], &other->create);
 		_exit(0);
 	}
 	ran = vm_in_process(ctx, "process 1 VM", VALUE_A, to_child[1], to_parent[0], &create);
-	waitpid(pid, &status, 0);
-	base = (int)ctx->f->n_evidence;
-	merge_evidence(ctx, &other->f);
+	status = hvp_child_wait(pid);
+	base = hvp_child_merge(ctx, other, "process 2");
 	if (other->create.evidence >= 0)
 		hvp_decisive(ctx, base + other->create.evidence);
 	ctx->f->guest_verified = ran && other->ran;
@@ -300,16 +275,15 @@ static void run_two_in_two_processes(struct hvp_ctx *ctx)
 		struct hvp_status bad = create.err != HVP_OK ? create : other->create;
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "process %d could not create its VM: %s %s",
 				   create.err != HVP_OK ? 1 : 2, bad.call, native(ctx, bad));
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second process did not finish cleanly (status 0x%x)",
-				   status);
+	} else if (status != 0) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second process did not finish cleanly (status %d)", status);
 	} else if (!ctx->f->guest_verified) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "both processes created VMs, but a guest did not run");
 	} else {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "two processes each created a VM, both alive at once, and each ran its guest");
 	}
-	munmap(other, sizeof(*other));
+	hvp_child_report_free(other);
 }
 
 const struct hvp_probe probe_vm_two_in_two_processes = {
