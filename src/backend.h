@@ -9,6 +9,11 @@
  * Nothing KVM-specific (file descriptors, memslot numbers) crosses this
  * line; the KVM backend manages its slots itself.
  *
+ * A destroyed handle stays valid until the backend is closed: calls on it
+ * reach the host API with the dead native object and return whatever the
+ * API answers, so that probes can ask what happens without hvprobe itself
+ * touching freed memory.
+ *
  * Every call returns a struct hvp_status: a portable error class, the native
  * code (errno, hv_return_t) and the native call's name, because the native
  * code is the data a user searches for. Backends never abort on an error.

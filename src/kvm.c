@@ -113,6 +113,18 @@ static void kvm_close(struct hvp_hv *hv)
 {
 	if (!hv)
 		return;
+	while (hv->dead_vcpus) {
+		struct hvp_vcpu *v = hv->dead_vcpus;
+		hv->dead_vcpus = v->next_dead;
+		free(v);
+	}
+	while (hv->dead_vms) {
+		struct hvp_vm *vm = hv->dead_vms;
+		hv->dead_vms = vm->next_dead;
+		free(vm->regions);
+		free(vm->slot_used);
+		free(vm);
+	}
 	kvm_arch_close(hv);
 	close(hv->fd);
 	free(hv);
@@ -195,14 +207,26 @@ static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 	return hvp_ok("KVM_CREATE_VM");
 }
 
-/* Closing the VM fd destroys the VM once its vCPU fds are closed too. */
+/*
+ * Closing the VM fd destroys the VM once its vCPU fds are closed too. The
+ * handle stays (see backend.h): later calls use the closed fd's number.
+ */
 static struct hvp_status kvm_vm_destroy(struct hvp_vm *vm)
 {
-	struct hvp_status st = KVM_CALL("close(vm fd)", close(vm->fd));
+	struct hvp_status st;
 
+	if (vm->dead)
+		return kvm_status("close(vm fd)", EBADF);
+	st = KVM_CALL("close(vm fd)", close(vm->fd));
+	vm->dead = 1;
+	/* The slot table is the big part (one byte per slot): a dead VM has no slots. */
 	free(vm->regions);
 	free(vm->slot_used);
-	free(vm);
+	vm->regions = NULL;
+	vm->slot_used = NULL;
+	vm->n_regions = vm->cap_regions = 0;
+	vm->next_dead = vm->hv->dead_vms;
+	vm->hv->dead_vms = vm;
 	return st;
 }
 
@@ -246,13 +270,22 @@ static struct kvm_region *find_region(struct hvp_vm *vm, uint64_t gpa, uint64_t 
 	return NULL;
 }
 
+/* A memory call on a destroyed VM: what KVM answers for its closed fd. */
+static struct hvp_status dead_vm_region(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size)
+{
+	return set_region(vm, 0, 0, gpa, size, host);
+}
+
 static struct hvp_status kvm_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size,
 				     unsigned prot)
 {
 	uint32_t flags = (prot & HVP_PROT_WRITE) ? 0 : KVM_MEM_READONLY;
-	int slot = free_slot(vm);
+	int slot;
 	struct hvp_status st;
 
+	if (vm->dead)
+		return dead_vm_region(vm, host, gpa, size);
+	slot = free_slot(vm);
 	if (slot < 0) /* KVM refused a slot id past its limit, and this one is past that too */
 		return kvm_status("KVM_SET_USER_MEMORY_REGION", ENOSPC);
 	if (vm->n_regions == vm->cap_regions) {
@@ -276,6 +309,8 @@ static struct hvp_status kvm_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t
 	struct kvm_region *r = find_region(vm, gpa, size);
 	struct hvp_status st;
 
+	if (vm->dead)
+		return dead_vm_region(vm, NULL, gpa, 0);
 	/* KVM deletes whole slots only: a slot is deleted by setting its size to 0. */
 	if (!r)
 		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
@@ -298,6 +333,8 @@ static struct hvp_status kvm_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64
 	struct hvp_status st;
 	uint32_t flags;
 
+	if (vm->dead)
+		return dead_vm_region(vm, NULL, gpa, size);
 	if (!r)
 		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
 	if (!(prot & HVP_PROT_READ))
@@ -322,6 +359,8 @@ static struct hvp_status kvm_dirty_log_enable(struct hvp_vm *vm, uint64_t gpa, u
 	uint32_t flags;
 	struct hvp_status st;
 
+	if (vm->dead)
+		return dead_vm_region(vm, NULL, gpa, size);
 	if (!r)
 		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
 	/* The one flag KVM lets a live slot change (api.rst, KVM_SET_USER_MEMORY_REGION). */
@@ -337,9 +376,9 @@ static struct hvp_status kvm_dirty_log_get(struct hvp_vm *vm, uint64_t gpa, uint
 	struct kvm_region *r = find_region(vm, gpa, size);
 	struct kvm_dirty_log log = { 0 };
 
-	if (!r)
+	if (!r && !vm->dead)
 		return kvm_status("KVM_GET_DIRTY_LOG", EINVAL);
-	log.slot = r->slot;
+	log.slot = r ? r->slot : 0;
 	log.dirty_bitmap = bitmap;
 	return KVM_CALL("KVM_GET_DIRTY_LOG", ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log));
 }
@@ -372,13 +411,23 @@ static struct hvp_status kvm_vcpu_create(struct hvp_vm *vm, unsigned id, struct 
 	return hvp_ok("KVM_CREATE_VCPU");
 }
 
+/*
+ * The run area is unmapped with the fd closed, since the mapping alone
+ * keeps KVM's vCPU alive. A thread still inside KVM_RUN stays there (the
+ * kernel holds its own reference) and on return sees dead and leaves the
+ * run area alone.
+ */
 static struct hvp_status kvm_vcpu_destroy(struct hvp_vcpu *vcpu)
 {
 	struct hvp_status st;
 
-	munmap(vcpu->run, vcpu->run_size);
+	if (__atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE))
+		return kvm_status("close(vcpu fd)", EBADF);
+	__atomic_store_n(&vcpu->dead, 1, __ATOMIC_RELEASE);
 	st = KVM_CALL("close(vcpu fd)", close(vcpu->fd));
-	free(vcpu);
+	munmap(vcpu->run, vcpu->run_size);
+	vcpu->next_dead = vcpu->vm->hv->dead_vcpus;
+	vcpu->vm->hv->dead_vcpus = vcpu;
 	return st;
 }
 
@@ -464,10 +513,23 @@ static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	}
 }
 
+/* Run on a destroyed vCPU: the API's answer for the closed fd, with the run area left alone. */
+static struct hvp_status dead_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x, int r, int err)
+{
+	memset(x, 0, sizeof(*x));
+	x->kind = r < 0 && (err == EINTR || err == EAGAIN) ? HVP_EXIT_INTERRUPTED : HVP_EXIT_INTERNAL_ERROR;
+	(void)vcpu;
+	return r < 0 ? kvm_status("KVM_RUN", err) : hvp_ok("KVM_RUN");
+}
+
 static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
 	int r, err;
 
+	if (__atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE)) {
+		r = ioctl(vcpu->fd, KVM_RUN, 0);
+		return dead_vcpu_run(vcpu, x, r, errno);
+	}
 	if (vcpu->pending_read)
 		complete_pending_read(vcpu, x);
 	if (!vcpu->has_thread || !pthread_equal(vcpu->thread, pthread_self())) {
@@ -476,6 +538,8 @@ static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	}
 	r = ioctl(vcpu->fd, KVM_RUN, 0);
 	err = errno;
+	if (__atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE)) /* destroyed while this thread was inside */
+		return dead_vcpu_run(vcpu, x, r, err);
 	if (r < 0) {
 		/* A kick or a signal: KVM_RUN returns EINTR (api.rst, KVM_EXIT_INTR). */
 		__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
@@ -500,7 +564,8 @@ static struct hvp_status kvm_vcpu_kick(struct hvp_vcpu *vcpu)
 {
 	int err;
 
-	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_load_n(&vcpu->has_thread, __ATOMIC_ACQUIRE))
 		return hvp_ok("immediate_exit");
 	err = pthread_kill(vcpu->thread, KVM_KICK_SIGNAL);

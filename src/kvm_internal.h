@@ -24,7 +24,9 @@ struct hvp_hv {
 	int fd;
 	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
 	unsigned nr_memslots;     /* KVM_CAP_NR_MEMSLOTS */
-	void *arch;               /* kvm_x86.c: the supported CPUID table */
+	void *arch;               /* kvm_x86_64.c: the supported CPUID table */
+	struct hvp_vm *dead_vms;  /* destroyed handles, kept valid until close */
+	struct hvp_vcpu *dead_vcpus;
 };
 
 struct kvm_region {
@@ -41,6 +43,8 @@ struct hvp_vm {
 	struct kvm_region *regions;
 	uint8_t *slot_used;       /* one byte per slot id, a few past nr_memslots */
 	unsigned slot_hint;       /* no slot below this is free */
+	int dead;                 /* destroyed: fd is closed, its number kept */
+	struct hvp_vm *next_dead;
 };
 
 struct hvp_vcpu {
@@ -52,6 +56,8 @@ struct hvp_vcpu {
 	pthread_t thread;        /* the last thread that ran the vCPU: kicks signal it */
 	int has_thread;          /* thread is valid; accessed atomically */
 	int pending_read;        /* the last exit asked for data: 1 io, 2 mmio */
+	int dead;                /* destroyed: fd closed, run area unmapped; accessed atomically */
+	struct hvp_vcpu *next_dead;
 };
 
 /* errno -> portable class */

@@ -129,3 +129,163 @@ const struct hvp_probe probe_lifecycle_exit_with_running_vcpu = {
 	.timeout_s = 15,
 	.run = run_exit_with_running_vcpu,
 };
+
+/* Records a call on a destroyed object; returns 1 if the API refused it (an error, not a crash). */
+static int stale_call(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
+{
+	hvp_record(ctx, st, "%s", what);
+	return st.err != HVP_OK;
+}
+
+static void run_use_after_destroy(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	uint64_t arg[4] = { VALUE, VALUE, 0, 0 };
+	struct hvp_vcpu *dead = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg), *again = NULL, *next = NULL;
+	uint64_t *page = hvp_guest_memory(ctx, 0x1000);
+	struct hvp_guest_result r = { 0 };
+	struct hvp_regs regs;
+	struct hvp_exit x = { 0 };
+	struct hvp_status same_id;
+	int refused = 0, calls = 0, vm_usable;
+
+	hvp_record(ctx, ctx->be->vcpu_destroy(dead), "vcpu 0 destroyed");
+	calls++, refused += stale_call(ctx, ctx->be->vcpu_run(dead, &x), "run on the destroyed vcpu 0");
+	calls++, refused += stale_call(ctx, ctx->be->regs_get(dead, &regs), "register read on the destroyed vcpu 0");
+	same_id = ctx->be->vcpu_create(m->vm, 0, &again);
+	hvp_record(ctx, same_id, "a new vcpu with the destroyed one's id 0");
+	/* The VM itself is still fine: a new vCPU runs a guest. */
+	if (hvp_vcpu_start_try(m, 1, &hvp_prog_report_args, arg, &next).err == HVP_OK)
+		hvp_guest_run(m, next, &r);
+	vm_usable = hvp_guest_ok(&r) && r.value[0] == VALUE;
+	hvp_record(ctx, ctx->be->vm_destroy(m->vm), "VM destroyed");
+	calls++, refused += stale_call(ctx, ctx->be->mem_map(m->vm, page, 0x20000000, 0x1000, HVP_PROT_RWX),
+				       "map on the destroyed VM");
+	calls++, refused += stale_call(ctx, ctx->be->vcpu_create(m->vm, 2, &again), "vcpu create on the destroyed VM");
+	calls++, refused += stale_call(ctx, ctx->be->vm_destroy(m->vm), "destroying the VM again");
+	m->vm = NULL;
+	ctx->f->guest_verified = vm_usable;
+	if (refused == calls && vm_usable)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "all %d calls on destroyed objects failed with an error; a new vCPU with the destroyed "
+				   "one's id was %s; the VM kept running guests on other vCPUs", calls,
+				   same_id.err == HVP_OK ? "accepted" : ctx->be->native_name(same_id.native));
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "%d of %d calls on destroyed objects succeeded; the VM %s usable after a vCPU's destroy",
+				   calls - refused, calls, vm_usable ? "stayed" : "was not");
+}
+
+const struct hvp_probe probe_lifecycle_use_after_destroy = {
+	.id = "lifecycle.use_after_destroy",
+	.question = "Do calls on a destroyed vCPU or VM fail with an error (not a crash), the VM staying usable after a vCPU is destroyed?",
+	.timeout_s = 10,
+	.run = run_use_after_destroy,
+};
+
+/* A vCPU thread spinning in the guest, for destroying things under it. */
+struct spinning_vcpu {
+	struct hvp_machine *m;
+	struct hvp_vcpu *vcpu;
+	uint64_t *flag;
+	struct hvp_guest_result r;
+	int returned; /* accessed atomically */
+	pthread_t tid;
+};
+
+static void *spinning_main(void *arg)
+{
+	struct spinning_vcpu *s = arg;
+
+	hvp_guest_run(s->m, s->vcpu, &s->r);
+	__atomic_store_n(&s->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void start_spinning_vcpu(struct hvp_ctx *ctx, struct spinning_vcpu *s)
+{
+	const struct timespec settle = { 0, 50000000 };
+	uint64_t arg[4] = { FLAG_GPA, 0, 0, 0 };
+
+	s->m = hvp_machine_create(ctx, "VM");
+	s->flag = hvp_guest_memory(ctx, 0x1000);
+	hvp_map(s->m, s->flag, FLAG_GPA, 0x1000, HVP_PROT_RWX);
+	s->vcpu = hvp_vcpu_start(s->m, 0, &hvp_prog_wait_flag, arg);
+	HVP_ASSERT(ctx, pthread_create(&s->tid, NULL, spinning_main, s) == 0, "pthread_create failed");
+	nanosleep(&settle, NULL);
+}
+
+/* Waits up to 300 ms for the run to return by itself; returns 1 if it did. */
+static int returned_by_itself(struct spinning_vcpu *s)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	for (int i = 0; i < 300; i++, nanosleep(&ms, NULL))
+		if (__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE))
+			return 1;
+	return 0;
+}
+
+/* Kicks the spinning vCPU; returns 1 if its run then came back within 2 s. */
+static int kick_and_wait(struct hvp_ctx *ctx, struct spinning_vcpu *s)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	ctx->be->vcpu_kick(s->vcpu);
+	for (int i = 0; i < 2000; i++, nanosleep(&ms, NULL))
+		if (__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE))
+			return 1;
+	__atomic_store_n(s->flag, 1, __ATOMIC_RELEASE); /* the guest then finishes by itself */
+	return 0;
+}
+
+static void run_destroy_while_running(struct hvp_ctx *ctx)
+{
+	struct spinning_vcpu a = { 0 }, b = { 0 };
+	struct hvp_guest_result after = { 0 };
+	struct hvp_exit x = { 0 };
+	struct hvp_status later;
+	int a_alone, a_kicked, b_alone, b_kicked, b_went_on;
+
+	/* A vCPU destroyed while its thread is inside run. */
+	start_spinning_vcpu(ctx, &a);
+	hvp_record(ctx, ctx->be->vcpu_destroy(a.vcpu), "vcpu destroyed while another thread is inside run");
+	a_alone = returned_by_itself(&a);
+	a_kicked = a_alone || kick_and_wait(ctx, &a);
+	pthread_join(a.tid, NULL);
+	hvp_record(ctx, a.r.st, "the running thread's run returned");
+	later = ctx->be->vcpu_run(a.vcpu, &x);
+	hvp_record(ctx, later, "a later run on the destroyed vcpu");
+
+	/* The VM destroyed while a vCPU's thread is inside run. */
+	start_spinning_vcpu(ctx, &b);
+	hvp_record(ctx, ctx->be->vm_destroy(b.m->vm), "VM destroyed while a vcpu thread is inside run");
+	b.m->vm = NULL;
+	b_alone = returned_by_itself(&b);
+	b_kicked = b_alone || kick_and_wait(ctx, &b);
+	pthread_join(b.tid, NULL);
+	hvp_record(ctx, b.r.st, "the running thread's run returned");
+	__atomic_store_n(b.flag, 1, __ATOMIC_RELEASE);
+	hvp_guest_resume(b.m, b.vcpu, &after, 0);
+	b_went_on = hvp_guest_ok(&after) && after.n == 1;
+
+	ctx->f->guest_verified = b_went_on;
+	if (a_kicked && b_kicked)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+				   "destroying the vCPU under a running thread %s (run gave %s), a later run gave %s; "
+				   "destroying the VM %s, and after it the vCPU %s its guest",
+				   a_alone ? "ended the run" : "did not end the run: it went on until kicked",
+				   ctx->be->native_name(a.r.st.native), ctx->be->native_name(later.native),
+				   b_alone ? "ended the run" : "did not end the run either (kicked)",
+				   b_went_on ? "finished" : "did not finish");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after the destroy the running thread %s could not be kicked out",
+				   a_kicked ? "of the VM" : "of the vCPU");
+}
+
+const struct hvp_probe probe_lifecycle_destroy_while_running = {
+	.id = "lifecycle.destroy_while_running",
+	.question = "Can a vCPU, and separately its VM, be destroyed while a thread is inside run, everything ending cleanly?",
+	.timeout_s = 15,
+	.run = run_destroy_while_running,
+};

@@ -53,7 +53,7 @@ struct hvp_vm {
 	unsigned n_ids;
 	unsigned ids[64]; /* vCPU ids in use (the first 64) */
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
-	unsigned refs;    /* the VM handle and each vCPU: KVM's vcpu fds hold the VM too */
+	int dead;         /* destroyed: calls get EBADF, as on KVM's closed fd; vCPUs keep its memory */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
@@ -67,6 +67,7 @@ struct hvp_vcpu {
 	uint64_t i, acc, addr;
 	int waiting_read; /* the last exit was an MMIO read: the next run brings its value */
 	int kicked;
+	int dead; /* destroyed: later calls get EBADF; a run already inside goes on until kicked */
 	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
 	sigset_t guest_mask;  /* the caller's signal mask: signals arrive only while "in the guest" */
 };
@@ -128,26 +129,21 @@ static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->owner = getpid();
-		(*out)->refs = 1;
 		live_vms++;
 	}
 	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
 }
 
-static void vm_put(struct hvp_vm *vm)
-{
-	if (--vm->refs)
-		return;
-	live_vms--;
-	for (unsigned i = 0; i < vm->n; i++)
-		free(vm->r[i].dirty);
-	free(vm->r);
-	free(vm);
-}
-
+/*
+ * Destroyed handles stay valid (backend.h); the memory of a destroyed VM
+ * stays too, since its vCPUs may still run in it, as on KVM.
+ */
 static struct hvp_status mock_vm_destroy(struct hvp_vm *vm)
 {
-	vm_put(vm);
+	if (vm->dead)
+		return st_of("mock_vm_destroy", EBADF);
+	vm->dead = 1;
+	live_vms--;
 	return st_of("mock_vm_destroy", 0);
 }
 
@@ -181,6 +177,8 @@ static struct hvp_status mock_mem_map(struct hvp_vm *vm, void *host, uint64_t gp
 	const char *call = "mock_map";
 	unsigned limit = mock_faults.max_slots ? mock_faults.max_slots : MOCK_SLOTS_DEFAULT;
 
+	if (vm->dead)
+		return st_of(call, EBADF);
 	if (vm->owner != getpid())
 		return st_of(call, EIO);
 	if ((gpa | size | (uintptr_t)host) & (PAGE - 1) || size == 0 || gpa + size < gpa ||
@@ -238,7 +236,14 @@ static struct hvp_status mock_dirty_enable(struct hvp_vm *vm, uint64_t gpa, uint
 	return st_of("mock_dirty_log_enable", on && !r->dirty ? ENOMEM : 0);
 }
 
+static struct hvp_status mock_dirty_get_live(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap);
+
 static struct hvp_status mock_dirty_get(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	return vm->dead ? st_of("mock_dirty_log_get", EBADF) : mock_dirty_get_live(vm, gpa, size, bitmap);
+}
+
+static struct hvp_status mock_dirty_get_live(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
 {
 	struct region *r = region_exact(vm, gpa, size);
 	size_t words = (size / PAGE + 63) / 64;
@@ -264,6 +269,8 @@ static const struct {
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
 {
 	*out = NULL;
+	if (vm->dead)
+		return st_of("mock_vcpu_create", EBADF);
 	if (vm->owner != getpid())
 		return st_of("mock_vcpu_create", EIO);
 	if (id >= MOCK_MAX_VCPU_ID)
@@ -276,7 +283,6 @@ static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->vm = vm;
-		vm->refs++;
 		pthread_mutex_init(&(*out)->lock, NULL);
 	}
 	return st_of("mock_vcpu_create", *out ? 0 : ENOMEM);
@@ -284,9 +290,8 @@ static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct
 
 static struct hvp_status mock_vcpu_destroy(struct hvp_vcpu *vcpu)
 {
-	pthread_mutex_destroy(&vcpu->lock);
-	vm_put(vcpu->vm);
-	free(vcpu);
+	if (__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL))
+		return st_of("mock_vcpu_destroy", EBADF);
 	return st_of("mock_vcpu_destroy", 0);
 }
 
@@ -571,6 +576,10 @@ static struct hvp_status mock_vcpu_run(struct hvp_vcpu *v, struct hvp_exit *x)
 	struct hvp_status st;
 	sigset_t all;
 
+	if (__atomic_load_n(&v->dead, __ATOMIC_ACQUIRE)) {
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERNAL_ERROR };
+		return st_of("mock_run", EBADF);
+	}
 	sigfillset(&all);
 	pthread_mutex_lock(&v->lock);
 	pthread_sigmask(SIG_BLOCK, &all, &v->guest_mask);
@@ -605,6 +614,8 @@ static struct hvp_status vcpu_run_locked(struct hvp_vcpu *v, struct hvp_exit *x)
 
 static struct hvp_status mock_regs_get(struct hvp_vcpu *v, struct hvp_regs *regs)
 {
+	if (__atomic_load_n(&v->dead, __ATOMIC_ACQUIRE))
+		return st_of("mock_regs_get", EBADF);
 	pthread_mutex_lock(&v->lock);
 	memset(regs, 0, sizeof(*regs));
 	regs->gpr[HVP_X86_RAX] = v->acc;
