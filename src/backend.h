@@ -168,6 +168,13 @@ struct hvp_backend {
 	struct hvp_status (*regs_set)(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
 	/* Forces a vCPU out of run; safe from any thread. */
 	struct hvp_status (*vcpu_kick)(struct hvp_vcpu *vcpu);
+	/*
+	 * Hands a VM to another process over a Unix socket, and takes one handed
+	 * over (KVM: the VM's descriptor with SCM_RIGHTS). NULL where the API has
+	 * no way to hand a VM over.
+	 */
+	struct hvp_status (*vm_send)(struct hvp_vm *vm, int sock);
+	struct hvp_status (*vm_receive)(struct hvp_hv *hv, int sock, struct hvp_vm **out);
 	/* The guest's TSC frequency in kHz, 0 if the API does not say. */
 	uint64_t (*tsc_khz)(struct hvp_vcpu *vcpu);
 	/*

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -572,6 +573,53 @@ static struct hvp_status kvm_vcpu_kick(struct hvp_vcpu *vcpu)
 	return err ? kvm_status("pthread_kill", err) : hvp_ok("pthread_kill");
 }
 
+static struct hvp_status kvm_vm_send(struct hvp_vm *vm, int sock)
+{
+	char data = 'v', control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &vm->fd, sizeof(int));
+	return KVM_CALL("sendmsg(SCM_RIGHTS)", sendmsg(sock, &msg, 0));
+}
+
+/* A VM handed over: its descriptor, with an empty slot table of its own. */
+static struct hvp_status kvm_vm_receive(struct hvp_hv *hv, int sock, struct hvp_vm **out)
+{
+	char data, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *c;
+	struct hvp_vm *vm;
+	int fd;
+
+	*out = NULL;
+	if (recvmsg(sock, &msg, 0) < 0)
+		return kvm_status("recvmsg(SCM_RIGHTS)", errno);
+	c = CMSG_FIRSTHDR(&msg);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return kvm_status("recvmsg(SCM_RIGHTS)", EPROTO);
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	vm = calloc(1, sizeof(*vm));
+	if (vm)
+		vm->slot_used = calloc(slot_table_size(hv), 1);
+	if (!vm || !vm->slot_used) {
+		free(vm);
+		close(fd);
+		return kvm_status("calloc", ENOMEM);
+	}
+	vm->hv = hv;
+	vm->fd = fd;
+	*out = vm;
+	return hvp_ok("recvmsg(SCM_RIGHTS)");
+}
+
 static uint64_t kvm_tsc_khz(struct hvp_vcpu *vcpu)
 {
 	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
@@ -629,6 +677,8 @@ const struct hvp_backend hvp_backend_kvm = {
 	.regs_get = kvm_regs_get,
 	.regs_set = kvm_regs_set,
 	.vcpu_kick = kvm_vcpu_kick,
+	.vm_send = kvm_vm_send,
+	.vm_receive = kvm_vm_receive,
 	.tsc_khz = kvm_tsc_khz,
 	.raw_run_loop = kvm_raw_run_loop,
 };

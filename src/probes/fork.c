@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
 	struct hvp_child_report *c = hvp_child_report_new(ctx);
+	uint64_t arg[4] = { VALUE_PARENT, VALUE_PARENT, 0, 0 };
+	struct hvp_vcpu *before = hvp_vcpu_start(m, 1, &hvp_prog_report_args, arg); /* made before the fork */
 	pid_t pid;
 	int base;
 
@@ -57,8 +60,19 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
 		struct hvp_machine mc = *m;
 		uint64_t *page = hvp_guest_memory(&cc, 0x1000);
+		struct hvp_exit x = { 0 };
+		struct hvp_regs regs;
 		struct hvp_status st;
 
+		/* The parent's vCPU, from the child: run and register read. */
+		st = ctx->be->vcpu_run(before, &x);
+		hvp_record(&cc, st, "run of the parent's vcpu 1");
+		if (st.err != HVP_OK)
+			c->first_failure = st;
+		st = ctx->be->regs_get(before, &regs);
+		hvp_record(&cc, st, "register read of the parent's vcpu 1");
+		if (st.err != HVP_OK && c->first_failure.err == HVP_OK)
+			c->first_failure = st;
 		mc.ctx = &cc;
 		st = hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX);
 		if (st.err != HVP_OK)
@@ -86,7 +100,7 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_fork_vm_used_in_child = {
 	.id = "fork.vm_used_in_child",
-	.question = "Can a forked child map memory into, create a vCPU in and run its parent's VM?",
+	.question = "Can a forked child use its parent's VM: run its vCPU, read its registers, map memory, make and run a vCPU?",
 	.timeout_s = 10,
 	.run = run_vm_used_in_child,
 };
@@ -211,4 +225,76 @@ const struct hvp_probe probe_fork_guest_memory_shared = {
 	.question = "After fork, does the parent's guest see both the child's and its host's writes to MAP_SHARED memory?",
 	.timeout_s = 10,
 	.run = run_guest_memory_shared,
+};
+
+/*
+ * A VM handed to a process that never shared its creator's address space:
+ * the receiver is forked before the VM exists, and gets the VM over a Unix
+ * socket (KVM: the descriptor with SCM_RIGHTS).
+ */
+static void run_fd_passed(struct hvp_ctx *ctx)
+{
+	struct hvp_child_report *c = hvp_child_report_new(ctx);
+	struct hvp_status sent, failure = hvp_ok("");
+	struct hvp_machine *m;
+	int sv[2], base, parent_ran;
+	pid_t pid;
+
+	if (!ctx->be->vm_send || !ctx->be->vm_receive) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the %s API has no way to hand a VM to another process",
+				   ctx->be->name);
+		hvp_child_report_free(c);
+		return;
+	}
+	HVP_ASSERT(ctx, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s", strerror(errno));
+	pid = fork();
+	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
+		struct hvp_machine mc = { .ctx = &cc };
+		struct hvp_status st = ctx->be->vm_receive(ctx->hv, sv[1], &mc.vm);
+
+		hvp_record(&cc, st, "the VM received");
+		if (st.err != HVP_OK) {
+			c->first_failure = st;
+			_exit(0);
+		}
+		mc.sys = hvp_guest_memory(&cc, HVP_SYS_SIZE);
+		hvp_guest_arch_init(mc.sys, &mc.paging);
+		snprintf(mc.label, sizeof(mc.label), "received VM");
+		st = hvp_map_try(&mc, mc.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
+		if (st.err != HVP_OK)
+			c->first_failure = st;
+		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
+		_exit(0);
+	}
+	m = hvp_machine_create(ctx, "VM");
+	sent = ctx->be->vm_send(m->vm, sv[0]);
+	hvp_record(ctx, sent, "VM handed to another process");
+	hvp_child_wait(pid);
+	base = hvp_child_merge(ctx, c, "receiver");
+	for (unsigned i = 0; i < c->f.n_evidence; i++)
+		if (c->f.evidence[i].result != 0) {
+			hvp_decisive(ctx, base + (int)i);
+			break;
+		}
+	parent_ran = guest_reports(m, 0, VALUE_PARENT, &failure);
+	ctx->f->guest_verified = c->ran || parent_ran;
+	if (c->ran)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the receiving process mapped memory and ran a guest in the VM");
+	else if (c->first_failure.err != HVP_OK)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "the receiving process got the VM but could not use it: %s failed with %s; the creator %s",
+				   c->first_failure.call, ctx->be->native_name(c->first_failure.native),
+				   parent_ran ? "still ran a guest in it" : "could not run a guest in it either");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the receiving process's calls returned OK, but no guest ran");
+	hvp_child_report_free(c);
+}
+
+const struct hvp_probe probe_fork_fd_passed = {
+	.id = "fork.fd_passed",
+	.question = "Can a process that received a VM from its creator (KVM: the fd over SCM_RIGHTS) use it?",
+	.timeout_s = 10,
+	.run = run_fd_passed,
 };

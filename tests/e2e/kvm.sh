@@ -52,6 +52,22 @@ for id in mem.many_maps mem.adjacent_maps mem.alias mem.unmapped_access mem.unma
 	ok "$id: yes, proven by the guest" \
 		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$tmp/json.out"
 done
+ok "fork.vm_used_in_child: the child's calls fail with EIO" \
+	jq -e '.findings[] | select(.id == "fork.vm_used_in_child") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$tmp/json.out"
+ok "fork.fd_passed: a VM handed over is refused to the receiver with EIO" \
+	jq -e '.findings[] | select(.id == "fork.fd_passed") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$tmp/json.out"
+for id in vcpu.run_from_other_thread vcpu.regs_from_other_thread vcpu.two_parallel vcpu.one_thread_two_vcpus \
+	fork.child_own_vm fork.guest_memory_private fork.guest_memory_shared limits.threads_running_vcpus \
+	lifecycle.close_vm_keep_vcpu lifecycle.use_after_destroy lifecycle.destroy_while_running; do
+	ok "$id: yes, proven by the guest" \
+		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$tmp/json.out"
+done
+ok "vcpu.kick and vcpu.signal_during_run: run returned EINTR" \
+	jq -e '[.findings[] | select(.id == "vcpu.kick" or .id == "vcpu.signal_during_run") | .answer == "yes" and .evidence[.decisive].errno == "EINTR"] == [true, true]' "$tmp/json.out"
+ok "vcpu.duplicate_id: EEXIST" \
+	jq -e '.findings[] | select(.id == "vcpu.duplicate_id") | .answer == "yes" and .evidence[.decisive].errno == "EEXIST"' "$tmp/json.out"
+ok "limits.vcpus_per_vm: refused at the limit, or the cap" \
+	jq -e '.findings[] | select(.id == "limits.vcpus_per_vm") | (.answer == "yes" and .guest_verified) or .answer == "skipped"' "$tmp/json.out"
 ok "mem.readonly: the VMM saw the guest's write value" \
 	jq -e '.findings[] | select(.id == "mem.readonly") | any(.guest[]; .value == "0x5707e0000000d00d")' "$tmp/json.out"
 ok "mem.max_maps: a refusal from KVM itself, or the cap" \
