@@ -75,7 +75,7 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 			c->first_failure = st;
 		mc.ctx = &cc;
 		st = hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX);
-		if (st.err != HVP_OK)
+		if (st.err != HVP_OK && c->first_failure.err == HVP_OK)
 			c->first_failure = st;
 		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
 		_exit(0);
@@ -89,7 +89,7 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 		}
 	ctx->f->guest_verified = c->ran;
 	if (c->ran)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the child mapped memory into its parent's VM and ran a guest in it");
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the child used its parent's VM: it mapped memory and ran a guest");
 	else if (c->first_failure.err != HVP_OK)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child could not use its parent's VM: %s failed with %s",
 				   c->first_failure.call, ctx->be->native_name(c->first_failure.native));
