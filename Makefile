@@ -121,11 +121,12 @@ check-vm:
 	HVPROBE=tests/vm/hvprobe-in-qemu HVPROBE_KVM=1 prove --timer tests/e2e/*.sh
 
 install: all
-	install -d $(DESTDIR)$(bindir)
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1
 	install -m 755 hvprobe $(DESTDIR)$(bindir)/hvprobe
+	install -m 644 docs/hvprobe.1 $(DESTDIR)$(mandir)/man1/hvprobe.1
 
 uninstall:
-	rm -f $(DESTDIR)$(bindir)/hvprobe
+	rm -f $(DESTDIR)$(bindir)/hvprobe $(DESTDIR)$(mandir)/man1/hvprobe.1
 
 clean:
 	rm -rf build hvprobe $(SEED_NAMES)

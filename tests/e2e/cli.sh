@@ -6,6 +6,19 @@
 run help --help
 ok "--help exits 0" [ "$(rc help)" = 0 ]
 ok "--help explains commands, options and exit status" grep -q 'Exit status' "$tmp/help.out"
+# The man page and --help agree: every option --help names is in the man page.
+man=$top/docs/hvprobe.1
+opts_ok=1
+for o in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/help.out" | sort -u); do
+	grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$man" || { echo "# $o is not in the man page"; opts_ok=0; }
+done
+ok "every option in --help is in the man page" [ "$opts_ok" = 1 ]
+for cmd in run bench list info; do
+	ok "the man page documents '$cmd'" grep -q "^\.B.* $cmd\b\|^\.BR $cmd\b\|^\.B $cmd\b" "$man"
+done
+if command -v groff >/dev/null; then
+	ok "the man page renders without warnings" bash -c "[ -z \"\$(groff -man -ww -z '$man' 2>&1)\" ]"
+fi
 run version --version
 ok "--version prints the version" grep -qE '^hvprobe [0-9]+\.[0-9]+\.[0-9]+' "$tmp/version.out"
 run bad --bogus
