@@ -179,8 +179,9 @@ struct hvp_backend {
 	uint64_t (*tsc_khz)(struct hvp_vcpu *vcpu);
 	/*
 	 * Benchmarks' yardstick: runs the vCPU n times with nothing but the host
-	 * API's own run call in the loop (no decoding, no checks) and returns the
-	 * elapsed nanoseconds, or -errno. NULL where the API cannot do that.
+	 * API's own run call and a check of the exit's kind in the loop, as a
+	 * minimal hand-written VMM would, and returns the elapsed nanoseconds, or
+	 * -errno. NULL where the API cannot do that.
 	 */
 	int64_t (*raw_run_loop)(struct hvp_vcpu *vcpu, uint64_t n);
 };
