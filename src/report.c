@@ -10,6 +10,7 @@ static const struct hvp_report_format formats[] = {
 	{ "text", hvp_report_text },
 	{ "json", hvp_report_json },
 	{ "tap", hvp_report_tap },
+	{ "markdown", hvp_report_markdown },
 };
 
 const struct hvp_report_format *hvp_report_format(const char *name)
@@ -22,7 +23,7 @@ const struct hvp_report_format *hvp_report_format(const char *name)
 
 const char *hvp_report_format_names(void)
 {
-	return "text, json, tap";
+	return "text, json, tap, markdown";
 }
 
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)

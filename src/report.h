@@ -31,6 +31,8 @@ struct hvp_report_format {
 int hvp_report_text(FILE *out, const struct hvp_report *r);
 int hvp_report_json(FILE *out, const struct hvp_report *r);
 int hvp_report_tap(FILE *out, const struct hvp_report *r);
+/* A findings document a person can publish as is. */
+int hvp_report_markdown(FILE *out, const struct hvp_report *r);
 /* `hvprobe info`: one host fact per line. */
 int hvp_report_facts(FILE *out, const struct hvp_report *r);
 

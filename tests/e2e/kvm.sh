@@ -79,6 +79,15 @@ ok "it has one line per probe" [ "$(grep -cE '^[a-z0-9_]+\.[a-z0-9_.]+ +(yes|no|
 ok "and the summary" grep -q "^$nprobes probes in .* 0 deviate" "$tmp/text.out"
 ok "no colour codes when asked" bash -c "! grep -q $'\033' '$tmp/text.out'"
 
+run md --format markdown
+ok "the markdown report exits 0" [ "$(rc md)" = 0 ]
+ok "it is a document about the host's KVM" grep -q '^# What kvm allows on this host' "$tmp/md.out"
+for section in 'VMs and processes' 'Threads and vCPUs' 'Memory' 'Limits' 'Teardown'; do
+	ok "it has the section '$section'" grep -q "^## $section\$" "$tmp/md.out"
+done
+ok "it answers the seed's two-maps question with the guest's proof" \
+	grep -q '^### `mem.two_maps`: yes (as documented)' "$tmp/md.out"
+
 run subset run 'vm.two_in_*'
 ok "a glob runs a subset" [ "$(grep -cE '^vm\.' "$tmp/subset.out")" = 3 ]
 

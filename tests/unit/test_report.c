@@ -156,6 +156,24 @@ static void test_text(struct tap *t, struct hvp_report *r)
 	free(colored);
 }
 
+static void test_markdown(struct tap *t, const struct hvp_report *r)
+{
+	char *md = render(hvp_report_markdown, r);
+	const char *dev = strstr(md, "## Deviations"), *crash = strstr(md, "### `p.crash`");
+	const char *no = strstr(md, "### `p.no`"), *other = strstr(md, "## Other questions");
+
+	ok(t, strncmp(md, "# What kvm allows on this host", 30) == 0, "the document names the API");
+	ok(t, strstr(md, "| backend | kvm |") != NULL, "the host section is a table of facts");
+	ok(t, dev && no && crash && no > dev && crash > dev && other && other > no,
+	   "deviations come first, before the topic sections");
+	ok(t, strstr(md, "**Does it \"work\"?\tTab**") || strstr(md, "**Does it \"work\"?"), "questions are bold");
+	ok(t, strstr(md, "| 1 (decisive) | `KVM_SET_USER_MEMORY_REGION` | EEXIST | gpa=0x1000 |") != NULL,
+	   "evidence is a table with the decisive call marked");
+	ok(t, strstr(md, "Contract: expected **yes**, api.rst 2.") != NULL, "the contract and its citation are given");
+	ok(t, strstr(md, "- big: `0xffffffffffffffff`") != NULL, "guest values are listed exactly");
+	free(md);
+}
+
 int main(void)
 {
 	struct hvp_finding f[4];
@@ -171,6 +189,8 @@ int main(void)
 	test_json(&t, &r);
 	test_tap(&t, &r);
 	test_text(&t, &r);
+	f[1].decisive = 0;
+	test_markdown(&t, &r);
 	hvp_contract_free(&c);
 	return tap_done(&t);
 }

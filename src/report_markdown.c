@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The findings document: what the seed's README was, written by hvprobe
+ * itself. A host section, deviations first, then one section per topic,
+ * each question with its answer in a sentence, the contract and its
+ * citation, and the evidence; benchmarks as a table of costs.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "contract.h"
+#include "report.h"
+
+static const struct topic {
+	const char *prefix; /* id prefix, "" for the rest */
+	const char *title;
+} topics[] = {
+	{ "vm.", "VMs and processes" },   { "fork.", "VMs and processes" }, { "vcpu.", "Threads and vCPUs" },
+	{ "mem.", "Memory" },             { "limits.", "Limits" },          { "lifecycle.", "Teardown" },
+	{ "", "Other questions" },
+};
+
+static const char *topic_of(const char *id)
+{
+	for (unsigned i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (strncmp(id, topics[i].prefix, strlen(topics[i].prefix)) == 0)
+			return topics[i].title;
+	return "Other questions";
+}
+
+/* Text for a table cell or a line: pipes escaped, newlines folded. */
+static void md_text(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n')
+			fputc(' ', out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static int is_bench(const struct hvp_finding *f)
+{
+	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
+}
+
+static void write_host(FILE *out, const struct hvp_report *r)
+{
+	const char *backend = r->host ? hvp_facts_get(r->host, "backend") : NULL;
+	const char *kernel = r->host ? hvp_facts_get(r->host, "kernel") : NULL;
+	struct hvp_tally t;
+
+	hvp_tally(r, &t);
+	fprintf(out, "# What %s allows on this host\n\n", backend ? backend : "the hypervisor API");
+	fprintf(out, "Written by hvprobe %s%s%s. Every answer below was given by a guest that ran, or by the API's own "
+		     "refusal, and is held against what the API's documentation promises.\n\n",
+		r->tool_version, kernel ? " on " : "", kernel ? kernel : "");
+	fputs("## Host\n\n| fact | value |\n| --- | --- |\n", out);
+	for (unsigned i = 0; r->host && i < r->host->n; i++) {
+		fprintf(out, "| %s | ", r->host->fact[i].key);
+		md_text(out, r->host->fact[i].value);
+		fputs(" |\n", out);
+	}
+	fprintf(out, "\n%u findings: %u as documented, %u deviate, %u undocumented, %u not checked%s.\n\n", r->n,
+		t.as_documented, t.deviates, t.undocumented, t.not_checked,
+		r->interrupted ? "; the run was interrupted, later probes are missing" : "");
+}
+
+static void write_evidence(FILE *out, const struct hvp_finding *f)
+{
+	if (f->n_evidence == 0 && f->n_guest == 0)
+		return;
+	fputs("\n<details><summary>Evidence</summary>\n\n| # | call | result | detail |\n| --- | --- | --- | --- |\n", out);
+	for (unsigned i = 0; i < f->n_evidence; i++) {
+		const struct hvp_evidence *e = &f->evidence[i];
+		fprintf(out, "| %u%s | `%s` | %s | ", i + 1, (int)i == f->decisive ? " (decisive)" : "", e->call, e->errname);
+		md_text(out, e->detail);
+		fputs(" |\n", out);
+	}
+	if (f->evidence_omitted)
+		fprintf(out, "\n%u more calls were made and counted, not kept.\n", f->evidence_omitted);
+	if (f->n_guest) {
+		fputs("\nThe guest reported:\n\n", out);
+		for (unsigned i = 0; i < f->n_guest; i++) {
+			fputs("- ", out);
+			md_text(out, f->guest[i].label);
+			fprintf(out, ": `0x%" PRIx64 "`\n", f->guest[i].value);
+		}
+	}
+	fputs("\n</details>\n", out);
+}
+
+static void write_finding(FILE *out, const struct hvp_finding *f)
+{
+	fprintf(out, "### `%s`: %s (%s)\n\n**", f->id, hvp_answer_name(f->answer), hvp_verdict_name(f->verdict));
+	md_text(out, f->question);
+	fputs("** ", out);
+	md_text(out, f->reason);
+	fputs(f->guest_verified ? " (proven by the guest)\n" : "\n", out);
+	if (f->citation[0]) {
+		fputs("\nContract: ", out);
+		if (f->expected[0])
+			fprintf(out, "expected **%s**", f->expected);
+		else
+			fputs("the document is silent", out);
+		fputs(", ", out);
+		md_text(out, f->citation);
+		fputs(".\n", out);
+	}
+	write_evidence(out, f);
+	fputc('\n', out);
+}
+
+static void write_costs(FILE *out, const struct hvp_report *r)
+{
+	int any = 0;
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		const struct hvp_bench *b = &f->bench;
+		if (!is_bench(f))
+			continue;
+		if (!any++)
+			fputs("## Costs\n\n| benchmark | where | median | p99 | CV | samples | one operation |\n"
+			      "| --- | --- | ---: | ---: | ---: | ---: | --- |\n", out);
+		if (f->answer != HVP_ANSWER_YES) {
+			fprintf(out, "| `%s` | %s | %s | | | | ", f->id, b->ring, hvp_answer_name(f->answer));
+			md_text(out, f->reason);
+			fputs(" |\n", out);
+			continue;
+		}
+		fprintf(out, "| `%s` | %s | %.0f ns | %.0f ns | %.1f%% | %u x %" PRIu64 " | %s |\n", f->id, b->ring, b->median,
+			b->p99, 100 * b->cv, b->n, b->ops_per_sample, b->per);
+	}
+	if (any)
+		fputc('\n', out);
+}
+
+int hvp_report_markdown(FILE *out, const struct hvp_report *r)
+{
+	int deviations = 0;
+
+	write_host(out, r);
+	for (unsigned i = 0; i < r->n; i++)
+		if (!is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i])) {
+			if (!deviations++)
+				fputs("## Deviations\n\nWhere this host does something its documentation does not promise, or a "
+				      "probe crashed or hung.\n\n", out);
+			write_finding(out, &r->findings[i]);
+		}
+	/* Topics in their table's order; each finding once, under its topic. */
+	for (unsigned k = 0; k < sizeof(topics) / sizeof(topics[0]); k++) {
+		int shown = 0;
+		if (k > 0 && strcmp(topics[k].title, topics[k - 1].title) == 0)
+			continue; /* a title shared with the previous prefix was written with it */
+		for (unsigned i = 0; i < r->n; i++) {
+			const struct hvp_finding *f = &r->findings[i];
+			if (is_bench(f) || strcmp(topic_of(f->id), topics[k].title) != 0 || hvp_finding_fails_run(f))
+				continue;
+			if (!shown++)
+				fprintf(out, "## %s\n\n", topics[k].title);
+			write_finding(out, f);
+		}
+	}
+	write_costs(out, r);
+	return ferror(out) ? -1 : 0;
+}
