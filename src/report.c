@@ -11,6 +11,7 @@ static const struct hvp_report_format formats[] = {
 	{ "json", hvp_report_json },
 	{ "tap", hvp_report_tap },
 	{ "markdown", hvp_report_markdown },
+	{ "junit", hvp_report_junit },
 };
 
 const struct hvp_report_format *hvp_report_format(const char *name)
@@ -23,7 +24,7 @@ const struct hvp_report_format *hvp_report_format(const char *name)
 
 const char *hvp_report_format_names(void)
 {
-	return "text, json, tap, markdown";
+	return "text, json, tap, markdown, junit";
 }
 
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)

@@ -33,6 +33,8 @@ int hvp_report_json(FILE *out, const struct hvp_report *r);
 int hvp_report_tap(FILE *out, const struct hvp_report *r);
 /* A findings document a person can publish as is. */
 int hvp_report_markdown(FILE *out, const struct hvp_report *r);
+/* JUnit XML for CI systems. */
+int hvp_report_junit(FILE *out, const struct hvp_report *r);
 /* `hvprobe info`: one host fact per line. */
 int hvp_report_facts(FILE *out, const struct hvp_report *r);
 

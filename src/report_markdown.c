@@ -97,7 +97,10 @@ static void write_finding(FILE *out, const struct hvp_finding *f)
 	fprintf(out, "### `%s`: %s (%s)\n\n**", f->id, hvp_answer_name(f->answer), hvp_verdict_name(f->verdict));
 	md_text(out, f->question);
 	fputs("** ", out);
-	md_text(out, f->reason);
+	/* The answer is a sentence of its own here: capitalized. */
+	if (f->reason[0])
+		fputc(f->reason[0] >= 'a' && f->reason[0] <= 'z' ? f->reason[0] - 'a' + 'A' : f->reason[0], out);
+	md_text(out, f->reason[0] ? f->reason + 1 : "");
 	fputs(f->guest_verified ? " (proven by the guest)\n" : "\n", out);
 	if (f->citation[0]) {
 		fputs("\nContract: ", out);

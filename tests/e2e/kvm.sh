@@ -88,6 +88,14 @@ done
 ok "it answers the seed's two-maps question with the guest's proof" \
 	grep -q '^### `mem.two_maps`: yes (as documented)' "$tmp/md.out"
 
+run junit --format junit
+ok "the JUnit report exits 0" [ "$(rc junit)" = 0 ]
+ok "python3's XML parser reads it: one testcase per probe, no failure" /usr/bin/python3 -c '
+import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+cases = r.findall("./testsuite/testcase")
+sys.exit(0 if len(cases) == int(sys.argv[2]) and not r.findall(".//failure") and not r.findall(".//error") else 1)' "$tmp/junit.out" "$nprobes"
+
 run subset run 'vm.two_in_*'
 ok "a glob runs a subset" [ "$(grep -cE '^vm\.' "$tmp/subset.out")" = 3 ]
 

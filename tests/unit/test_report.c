@@ -174,6 +174,34 @@ static void test_markdown(struct tap *t, const struct hvp_report *r)
 	free(md);
 }
 
+static void test_junit(struct tap *t, const struct hvp_report *r)
+{
+	char *xml = render(hvp_report_junit, r);
+	char path[] = "/tmp/hvprobe-junit-XXXXXX", cmd[512];
+	int fd = mkstemp(path);
+
+	ok(t, strstr(xml, "tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\"") != NULL,
+	   "counts: one deviation as failure, one crash as error, one skip");
+	ok(t, strstr(xml, "<testcase classname=\"p\" name=\"p.no\"") && strstr(xml, "<failure type=\"deviates\""),
+	   "a deviation is a failure");
+	ok(t, strstr(xml, "<error type=\"crashed\" message=\"died by SIGSEGV\"/>") != NULL, "a crash is an error");
+	ok(t, strstr(xml, "Does it &quot;work&quot;?") != NULL, "text is escaped");
+	ok(t, strstr(xml, "<property name=\"weird &quot;key&quot;\"") != NULL, "the host facts are properties");
+	if (fd >= 0) {
+		FILE *f = fdopen(fd, "w");
+		fputs(xml, f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); "
+			 "sys.exit(0 if r.tag == \"testsuites\" and len(r.findall(\"./testsuite/testcase\")) == 4 else 1)' %s",
+			 path);
+		if (access("/usr/bin/python3", X_OK) == 0)
+			ok(t, system(cmd) == 0, "python3's XML parser reads it: a testsuite of 4 testcases");
+		unlink(path);
+	}
+	free(xml);
+}
+
 int main(void)
 {
 	struct hvp_finding f[4];
@@ -191,6 +219,7 @@ int main(void)
 	test_text(&t, &r);
 	f[1].decisive = 0;
 	test_markdown(&t, &r);
+	test_junit(&t, &r);
 	hvp_contract_free(&c);
 	return tap_done(&t);
 }
