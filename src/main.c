@@ -286,6 +286,7 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 	r.findings = findings;
 	r.interrupted = interrupted;
 	r.elapsed_ns = now_ns() - t0;
+	r.unix_time = (int64_t)time(NULL);
 	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK; /* the message is out; 1 says the run failed */
 	hvp_tally(&r, &t);
 	if (t.failing)

@@ -12,6 +12,7 @@ static const struct hvp_report_format formats[] = {
 	{ "tap", hvp_report_tap },
 	{ "markdown", hvp_report_markdown },
 	{ "junit", hvp_report_junit },
+	{ "prometheus", hvp_report_prometheus },
 };
 
 const struct hvp_report_format *hvp_report_format(const char *name)
@@ -24,7 +25,7 @@ const struct hvp_report_format *hvp_report_format(const char *name)
 
 const char *hvp_report_format_names(void)
 {
-	return "text, json, tap, markdown, junit";
+	return "text, json, tap, markdown, junit, prometheus";
 }
 
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)

@@ -7,6 +7,7 @@
 #define HVP_REPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "backend.h"
@@ -21,6 +22,7 @@ struct hvp_report {
 	bool color;       /* text only: ANSI colours */
 	bool verbose;     /* text only: reason and every call under each probe */
 	int64_t elapsed_ns;
+	int64_t unix_time;  /* when the run ended (prometheus) */
 };
 
 struct hvp_report_format {
@@ -35,6 +37,8 @@ int hvp_report_tap(FILE *out, const struct hvp_report *r);
 int hvp_report_markdown(FILE *out, const struct hvp_report *r);
 /* JUnit XML for CI systems. */
 int hvp_report_junit(FILE *out, const struct hvp_report *r);
+/* node_exporter's textfile-collector format. */
+int hvp_report_prometheus(FILE *out, const struct hvp_report *r);
 /* `hvprobe info`: one host fact per line. */
 int hvp_report_facts(FILE *out, const struct hvp_report *r);
 

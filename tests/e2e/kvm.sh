@@ -96,6 +96,16 @@ r = E.parse(sys.argv[1]).getroot()
 cases = r.findall("./testsuite/testcase")
 sys.exit(0 if len(cases) == int(sys.argv[2]) and not r.findall(".//failure") and not r.findall(".//error") else 1)' "$tmp/junit.out" "$nprobes"
 
+run prom --format prometheus
+ok "the Prometheus report exits 0" [ "$(rc prom)" = 0 ]
+if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	ok "python3-prometheus-client parses it, one answer per probe" /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+fams = {f.name: f for f in parse(open(sys.argv[1]).read())}
+sys.exit(0 if len(fams["hvprobe_probe_answer"].samples) == int(sys.argv[2]) else 1)' "$tmp/prom.out" "$nprobes"
+fi
+
 run subset run 'vm.two_in_*'
 ok "a glob runs a subset" [ "$(grep -cE '^vm\.' "$tmp/subset.out")" = 3 ]
 

@@ -12,6 +12,7 @@
 
 #include "contract.h"
 #include "report.h"
+#include "stats.h"
 #include "tap.h"
 
 static char *render(int (*fn)(FILE *, const struct hvp_report *), const struct hvp_report *r)
@@ -202,6 +203,46 @@ static void test_junit(struct tap *t, const struct hvp_report *r)
 	free(xml);
 }
 
+static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_finding *f0)
+{
+	char *text;
+	char path[] = "/tmp/hvprobe-prom-XXXXXX", cmd[768];
+	int fd;
+
+	r->unix_time = 1764100000;
+	f0->bench.present = true;
+	f0->bench.n = 3;
+	f0->bench.sample[0] = 1000;
+	f0->bench.sample[1] = 2000;
+	f0->bench.sample[2] = 3000;
+	strcpy(f0->bench.ring, "guest ring 0");
+	hvp_bench_summarize(&f0->bench);
+	text = render(hvp_report_prometheus, r);
+	ok(t, strstr(text, "# TYPE hvprobe_probe_answer gauge\n") && strstr(text, "hvprobe_probe_answer{probe=\"p.no\",answer=\"no\"} 1\n"),
+	   "a gauge per probe answer");
+	ok(t, strstr(text, "hvprobe_probe_failing{probe=\"p.no\"} 1\n") != NULL, "a deviation is failing");
+	ok(t, strstr(text, "hvprobe_last_run_timestamp_seconds 1764100000\n") != NULL, "the run's time");
+	ok(t, strstr(text, "hvprobe_bench_seconds{benchmark=\"p.yes\",ring=\"guest ring 0\",quantile=\"0.5\"} 2e-06\n") &&
+		      strstr(text, "hvprobe_bench_seconds_count{benchmark=\"p.yes\",ring=\"guest ring 0\"} 3\n") &&
+		      strstr(text, "hvprobe_bench_seconds_sum{benchmark=\"p.yes\",ring=\"guest ring 0\"} 6e-06\n"),
+	   "benchmarks are summaries in seconds");
+	fd = mkstemp(path);
+	if (fd >= 0) {
+		FILE *f = fdopen(fd, "w");
+		fputs(text, f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c 'import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n"
+			 "fams = list(p(open(sys.argv[1]).read()))\nsys.exit(0 if len(fams) >= 6 else 1)' %s 2>/dev/null",
+			 path);
+		if (system("/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null") == 0)
+			ok(t, system(cmd) == 0, "python3-prometheus-client's parser reads it");
+		unlink(path);
+	}
+	f0->bench.present = false;
+	free(text);
+}
+
 int main(void)
 {
 	struct hvp_finding f[4];
@@ -220,6 +261,7 @@ int main(void)
 	f[1].decisive = 0;
 	test_markdown(&t, &r);
 	test_junit(&t, &r);
+	test_prometheus(&t, &r, &f[0]);
 	hvp_contract_free(&c);
 	return tap_done(&t);
 }
