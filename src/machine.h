@@ -107,7 +107,8 @@ static inline bool hvp_guest_ok(const struct hvp_guest_result *r)
 /*
  * Runs load_list on a new vCPU: the guest reads a u64 at each of n guest
  * addresses (staged in the system region's data page) and reports it.
- * Returns how many values came back into values[] (n when all did).
+ * Returns how many values came back into values[]: n only when all did
+ * and the program ended with its final report.
  */
 unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint64_t *addrs, unsigned n,
 			     uint64_t *values, struct hvp_guest_result *res);
