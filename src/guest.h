@@ -33,6 +33,8 @@ extern const struct hvp_program hvp_prog_loop_mmio_write, hvp_prog_loop_mmio_rea
 /* arg0 iterations of an exit the kernel handles; reports the TSC cycles taken (arg1: nr or MSR). */
 extern const struct hvp_program hvp_prog_timed_cpuid, hvp_prog_timed_vmcall, hvp_prog_timed_vmmcall;
 extern const struct hvp_program hvp_prog_timed_rdmsr;
+/* arg0 iterations of eight adds (10 instructions with the loop); reports the TSC cycles taken. */
+extern const struct hvp_program hvp_prog_timed_alu;
 
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {

@@ -206,10 +206,23 @@ END_PROGRAM \name
 	rdmsr
 .endm
 
+/* Eight dependent adds: plain ALU work, the same block hvprobe times on the host (exec.c). */
+.macro ALU_BODY
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+	add %r10, %rax
+.endm
+
 TIMED_LOOP timed_cpuid, CPUID_BODY
 TIMED_LOOP timed_vmcall, VMCALL_BODY
 TIMED_LOOP timed_vmmcall, VMMCALL_BODY
 TIMED_LOOP timed_rdmsr, RDMSR_BODY
+TIMED_LOOP timed_alu, ALU_BODY
 
 #ifndef __APPLE__
 	.section .note.GNU-stack, "", @progbits

@@ -39,6 +39,7 @@ PROGRAM(timed_cpuid);
 PROGRAM(timed_vmcall);
 PROGRAM(timed_vmmcall);
 PROGRAM(timed_rdmsr);
+PROGRAM(timed_alu);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {

@@ -57,7 +57,7 @@ struct hvp_vm {
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
-	       P_RENDEZVOUS };
+	       P_RENDEZVOUS, P_TIMED_ALU };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -264,6 +264,7 @@ static const struct {
 	{ &hvp_prog_load_store, P_LOAD_STORE },   { &hvp_prog_wait_flag, P_WAIT_FLAG },
 	{ &hvp_prog_load_list, P_LOAD_LIST },     { &hvp_prog_store_pages, P_STORE_PAGES },
 	{ &hvp_prog_handshake, P_HANDSHAKE },     { &hvp_prog_rendezvous, P_RENDEZVOUS },
+	{ &hvp_prog_timed_alu, P_TIMED_ALU },
 };
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
@@ -548,6 +549,10 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			if (r != DONE_ACCESS) goto out;
 			REPORT(v->acc, 2);
 		}
+		FINISH();
+	case P_TIMED_ALU: /* no guest clock here: one cycle per instruction, reported as the guest would */
+		if (s == 0)
+			REPORT(a[0] * 10, 1);
 		FINISH();
 	case P_WAIT_FLAG:
 		if (s == 0) {

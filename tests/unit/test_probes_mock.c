@@ -71,6 +71,11 @@ int main(void)
 		if (hvp_probes[i]->kind == HVP_PROBE_BENCH)
 			continue; /* the mock runs no benchmark loops; see below for the framework */
 		f = run(id, 600);
+		if (strncmp(id, "exec.", 5) == 0) { /* the mock has no guest clock to time its models with */
+			ok(&t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "TSC frequency"), "%s: skipped (%s)", id,
+			   f.reason);
+			continue;
+		}
 		if (strcmp(id, "fork.fd_passed") == 0) { /* the mock's handles are pointers: nothing to hand over */
 			ok(&t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "no way to hand a VM"), "%s: skipped (%s)",
 			   id, f.reason);
