@@ -25,7 +25,9 @@ extern const struct hvp_program hvp_prog_wait_flag;   /* spins until *arg0 != 0,
 extern const struct hvp_program hvp_prog_load_list;   /* reports *a for each address a in arg0[0..arg1) */
 extern const struct hvp_program hvp_prog_store_pages; /* stores i + 1 at arg0 + i * arg2, i < arg1 */
 extern const struct hvp_program hvp_prog_handshake;   /* *arg1 = arg2; spins until *arg0 != 0, reports it */
-extern const struct hvp_program hvp_prog_rendezvous;  /* atomically ++*arg0; spins until *arg0 >= arg1, reports it */
+extern const struct hvp_program hvp_prog_rendezvous;
+/* rax = arg0; one hypercall (VMCALL or VMMCALL); reports rax */
+extern const struct hvp_program hvp_prog_hypercall_vmcall, hvp_prog_hypercall_vmmcall;  /* atomically ++*arg0; spins until *arg0 >= arg1, reports it */
 
 /* Benchmark loops: one exit per iteration, forever (arg0: port or address). */
 extern const struct hvp_program hvp_prog_loop_pio_out, hvp_prog_loop_pio_in;

@@ -129,6 +129,21 @@ PROGRAM rendezvous
 	DONE
 END_PROGRAM rendezvous
 
+/* rax = rdi; VMCALL (Intel) or VMMCALL (AMD); report rax; done */
+PROGRAM hypercall_vmcall
+	mov %rdi, %rax
+	vmcall
+	REPORT
+	DONE
+END_PROGRAM hypercall_vmcall
+
+PROGRAM hypercall_vmmcall
+	mov %rdi, %rax
+	vmmcall
+	REPORT
+	DONE
+END_PROGRAM hypercall_vmmcall
+
 /*
  * Benchmark loops: one exit per iteration, forever; the host re-enters at
  * once and counts. rdi is the port or the address.

@@ -30,6 +30,8 @@ PROGRAM(load_list);
 PROGRAM(store_pages);
 PROGRAM(handshake);
 PROGRAM(rendezvous);
+PROGRAM(hypercall_vmcall);
+PROGRAM(hypercall_vmmcall);
 PROGRAM(loop_pio_out);
 PROGRAM(loop_pio_in);
 PROGRAM(loop_mmio_write);

@@ -2,6 +2,8 @@
 /* Every probe, one line each, in the order a run reports them. */
 PROBE(probe_exec_native_cpl0)
 PROBE(probe_exec_native_cpl3)
+PROBE(probe_cpu_hypercall)
+PROBE(probe_cpu_hlt)
 PROBE(probe_vm_sequential_in_one_thread)
 PROBE(probe_vm_two_in_one_thread)
 PROBE(probe_vm_destroy_after_refused_create)

@@ -66,6 +66,9 @@ ok "vcpu.kick and vcpu.signal_during_run: run returned EINTR" \
 	jq -e '[.findings[] | select(.id == "vcpu.kick" or .id == "vcpu.signal_during_run") | .answer == "yes" and .evidence[.decisive].errno == "EINTR"] == [true, true]' "$tmp/json.out"
 ok "exec.native_cpl0/cpl3: a measured answer with the guest's own timing" \
 	jq -e '[.findings[] | select(.id | startswith("exec.native_")) | (.answer == "yes" or .answer == "no") and .guest_verified and (.reason | test("ns per instruction"))] == [true, true]' "$tmp/json.out"
+ok "cpu.hypercall: handled in the kernel, the guest got -KVM_ENOSYS" \
+	jq -e '.findings[] | select(.id == "cpu.hypercall") | .answer == "yes" and .guest[0].value == "0xfffffffffffffc18"' "$tmp/json.out"
+ok "cpu.hlt: a hlt exit" jq -e '.findings[] | select(.id == "cpu.hlt") | .answer == "yes"' "$tmp/json.out"
 ok "vcpu.duplicate_id: EEXIST" \
 	jq -e '.findings[] | select(.id == "vcpu.duplicate_id") | .answer == "yes" and .evidence[.decisive].errno == "EEXIST"' "$tmp/json.out"
 ok "limits.vcpus_per_vm: refused at the limit, or the cap" \

@@ -57,7 +57,7 @@ struct hvp_vm {
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
-	       P_RENDEZVOUS, P_TIMED_ALU };
+	       P_RENDEZVOUS, P_TIMED_ALU, P_HYPERCALL, P_LOOP_HLT };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -264,7 +264,8 @@ static const struct {
 	{ &hvp_prog_load_store, P_LOAD_STORE },   { &hvp_prog_wait_flag, P_WAIT_FLAG },
 	{ &hvp_prog_load_list, P_LOAD_LIST },     { &hvp_prog_store_pages, P_STORE_PAGES },
 	{ &hvp_prog_handshake, P_HANDSHAKE },     { &hvp_prog_rendezvous, P_RENDEZVOUS },
-	{ &hvp_prog_timed_alu, P_TIMED_ALU },
+	{ &hvp_prog_timed_alu, P_TIMED_ALU },     { &hvp_prog_hypercall_vmcall, P_HYPERCALL },
+	{ &hvp_prog_hypercall_vmmcall, P_HYPERCALL }, { &hvp_prog_loop_hlt, P_LOOP_HLT },
 };
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
@@ -554,6 +555,13 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		if (s == 0)
 			REPORT(a[0] * 10, 1);
 		FINISH();
+	case P_HYPERCALL: /* handled "in the kernel", as KVM does an unknown number: -KVM_ENOSYS */
+		if (s == 0)
+			REPORT((uint64_t)-1000, 1);
+		FINISH();
+	case P_LOOP_HLT:
+		*x = (struct hvp_exit){ .kind = HVP_EXIT_HLT };
+		return 1;
 	case P_WAIT_FLAG:
 		if (s == 0) {
 			r = spin_until_nonzero(v, a[0], &v->acc, x);

@@ -46,7 +46,7 @@ static int guest_unprovable(const char *id)
 {
 	static const char *const ids[] = { "mem.unaligned_guest_addr", "mem.unaligned_host_addr", "mem.unaligned_size",
 					   "mem.zero_size", "mem.host_unmapped_while_mapped",
-					   "vcpu.duplicate_id", "lifecycle.exit_with_running_vcpu" };
+					   "vcpu.duplicate_id", "lifecycle.exit_with_running_vcpu", "cpu.hlt" };
 	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		if (strcmp(id, ids[i]) == 0)
 			return 1;
