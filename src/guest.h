@@ -60,6 +60,12 @@ uint64_t hvp_guest_arch_identity_limit(void);
 /* A guest-virtual window for guest-physical ranges identity paging cannot reach. */
 #define HVP_GUEST_WINDOW_VA 0x7f0000000000ull
 
+/*
+ * Whether this host's hypercall instruction is VMCALL (Intel) rather than
+ * VMMCALL (AMD): KVM expects the host vendor's.
+ */
+int hvp_guest_arch_uses_vmcall(void);
+
 /* The vCPU state for running code at entry with the given arguments. */
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);
 

@@ -4,6 +4,7 @@
  * a TSS, and 4-level identity paging in 2 MiB pages built on demand from a
  * pool of table pages in the system region.
  */
+#include <cpuid.h>
 #include <string.h>
 
 #include "guest.h"
@@ -102,6 +103,14 @@ int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, u
 		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 	}
 	return 0;
+}
+
+int hvp_guest_arch_uses_vmcall(void)
+{
+	unsigned a, b, c, d;
+
+	__cpuid(0, a, b, c, d);
+	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* "GenuineIntel" */
 }
 
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4])

@@ -185,16 +185,11 @@ static unsigned slot_table_size(const struct hvp_hv *hv)
 	return hv->nr_memslots + 16;
 }
 
-static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+/* A VM handle around a VM descriptor, with an empty slot table; closes fd on failure. */
+static struct hvp_status adopt_vm_fd(struct hvp_hv *hv, int fd, const char *call, struct hvp_vm **out)
 {
-	struct hvp_vm *vm;
-	int fd;
+	struct hvp_vm *vm = calloc(1, sizeof(*vm));
 
-	*out = NULL;
-	fd = ioctl(hv->fd, KVM_CREATE_VM, 0);
-	if (fd < 0)
-		return kvm_status("KVM_CREATE_VM", errno);
-	vm = calloc(1, sizeof(*vm));
 	if (vm)
 		vm->slot_used = calloc(slot_table_size(hv), 1);
 	if (!vm || !vm->slot_used) {
@@ -205,7 +200,18 @@ static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 	vm->hv = hv;
 	vm->fd = fd;
 	*out = vm;
-	return hvp_ok("KVM_CREATE_VM");
+	return hvp_ok(call);
+}
+
+static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+{
+	int fd;
+
+	*out = NULL;
+	fd = ioctl(hv->fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		return kvm_status("KVM_CREATE_VM", errno);
+	return adopt_vm_fd(hv, fd, "KVM_CREATE_VM", out);
 }
 
 /*
@@ -596,7 +602,6 @@ static struct hvp_status kvm_vm_receive(struct hvp_hv *hv, int sock, struct hvp_
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			      .msg_controllen = sizeof(control) };
 	struct cmsghdr *c;
-	struct hvp_vm *vm;
 	int fd;
 
 	*out = NULL;
@@ -606,18 +611,7 @@ static struct hvp_status kvm_vm_receive(struct hvp_hv *hv, int sock, struct hvp_
 	if (!c || c->cmsg_type != SCM_RIGHTS)
 		return kvm_status("recvmsg(SCM_RIGHTS)", EPROTO);
 	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	vm = calloc(1, sizeof(*vm));
-	if (vm)
-		vm->slot_used = calloc(slot_table_size(hv), 1);
-	if (!vm || !vm->slot_used) {
-		free(vm);
-		close(fd);
-		return kvm_status("calloc", ENOMEM);
-	}
-	vm->hv = hv;
-	vm->fd = fd;
-	*out = vm;
-	return hvp_ok("recvmsg(SCM_RIGHTS)");
+	return adopt_vm_fd(hv, fd, "recvmsg(SCM_RIGHTS)", out);
 }
 
 static uint64_t kvm_tsc_khz(struct hvp_vcpu *vcpu)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "guest.h"
 
@@ -332,4 +333,49 @@ unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint
 	if (!hvp_guest_ok(res) && got == n)
 		got = n - 1;
 	return got;
+}
+
+static void *guest_thread_main(void *arg)
+{
+	struct hvp_guest_thread *t = arg;
+
+	hvp_guest_run(t->m, t->vcpu, &t->r);
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+void hvp_guest_thread_start(struct hvp_guest_thread *t)
+{
+	HVP_ASSERT(t->m->ctx, pthread_create(&t->tid, NULL, guest_thread_main, t) == 0, "pthread_create failed");
+}
+
+int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns)
+{
+	const struct timespec ms = { 0, 1000000 };
+	struct timespec now;
+	int64_t deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + ns;
+	while (!__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec > deadline)
+			return 0;
+		nanosleep(&ms, NULL);
+	}
+	return 1;
+}
+
+uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa)
+{
+	const struct timespec settle = { 0, 50000000 };
+	uint64_t arg[4] = { flag_gpa, 0, 0, 0 };
+	uint64_t *flag = hvp_guest_memory(ctx, 0x1000);
+
+	t->m = hvp_machine_create(ctx, "VM");
+	hvp_map(t->m, flag, flag_gpa, 0x1000, HVP_PROT_RWX);
+	t->vcpu = hvp_vcpu_start(t->m, 0, &hvp_prog_wait_flag, arg);
+	hvp_guest_thread_start(t);
+	nanosleep(&settle, NULL);
+	return flag;
 }

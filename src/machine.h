@@ -13,6 +13,7 @@
 #define HVP_MACHINE_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "guest.h"
@@ -112,6 +113,30 @@ static inline bool hvp_guest_ok(const struct hvp_guest_result *r)
  */
 unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint64_t *addrs, unsigned n,
 			     uint64_t *values, struct hvp_guest_result *res);
+
+/*
+ * A vCPU run on a thread of its own, for probes that act on it while it is
+ * inside run (kick, signal, destroy) or run several at once. The thread runs
+ * hvp_guest_run and keeps what it gave.
+ */
+struct hvp_guest_thread {
+	struct hvp_machine *m;
+	struct hvp_vcpu *vcpu;
+	struct hvp_guest_result r;
+	int done; /* accessed atomically */
+	pthread_t tid;
+};
+
+void hvp_guest_thread_start(struct hvp_guest_thread *t);
+/* Waits up to ns for the run to come back; returns 1 if it did. */
+int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns);
+
+/*
+ * A new machine whose vCPU spins in the guest on its own thread until the
+ * returned flag (mapped at flag_gpa) becomes non-zero; returns once the
+ * vCPU has had time to get into the guest.
+ */
+uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa);
 
 /* Anonymous zeroed host memory for a guest; aborts the probe if none. */
 void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size);

@@ -7,7 +7,6 @@
  * its TSC. bench.exit.raw_baseline runs the pio_out guest with nothing but
  * the API's own run call in the loop: the yardstick for hvprobe's cost.
  */
-#include <cpuid.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,14 +213,6 @@ static int64_t timed_batch(void *arg, uint64_t ops)
 	return (int64_t)((double)r.value[0] * l->ns_per_cycle);
 }
 
-static int host_is_intel(void)
-{
-	unsigned a, b, c, d;
-
-	__cpuid(0, a, b, c, d);
-	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* "GenuineIntel" */
-}
-
 static void bench_timed(struct hvp_ctx *ctx, const struct hvp_program *prog, uint64_t operand, unsigned ring,
 			const char *what)
 {
@@ -261,13 +252,13 @@ static void run_cpuid_ring3(struct hvp_ctx *ctx)
 /* VMCALL on Intel, VMMCALL on AMD: the instruction KVM expects for the host's vendor. */
 static void run_hypercall(struct hvp_ctx *ctx)
 {
-	bench_timed(ctx, host_is_intel() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 0,
+	bench_timed(ctx, hvp_guest_arch_uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 0,
 		    "hypercall exit");
 }
 
 static void run_hypercall_ring3(struct hvp_ctx *ctx)
 {
-	bench_timed(ctx, host_is_intel() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 3,
+	bench_timed(ctx, hvp_guest_arch_uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 3,
 		    "hypercall exit");
 }
 

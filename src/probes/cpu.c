@@ -5,7 +5,6 @@
  * kernel, exit to the VMM, fault, or never return; a guest on another
  * thread with a bounded wait tells which, and a kick ends it in any case.
  */
-#include <cpuid.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <time.h>
@@ -17,55 +16,25 @@
 #define KVM_ENOSYS_IN_RAX UINT64_C(0xfffffffffffffc18) /* -1000: include/uapi/linux/kvm_para.h */
 #define WAIT_NS 2000000000ll
 
-struct bounded_run {
-	struct hvp_machine *m;
-	struct hvp_vcpu *vcpu;
-	struct hvp_guest_result r;
-	int done;
-};
-
-static void *bounded_main(void *arg)
-{
-	struct bounded_run *b = arg;
-
-	hvp_guest_run(b->m, b->vcpu, &b->r);
-	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /* Runs the vCPU on its own thread; kicks it after the wait. Returns 1 if it came back by itself. */
-static int run_bounded(struct hvp_ctx *ctx, struct bounded_run *b)
+static int run_bounded(struct hvp_ctx *ctx, struct hvp_guest_thread *b)
 {
-	const struct timespec ms = { 0, 1000000 };
-	int64_t deadline = hvp_now_ns() + WAIT_NS;
-	pthread_t tid;
-	int by_itself = 1;
+	int by_itself;
 
-	HVP_ASSERT(ctx, pthread_create(&tid, NULL, bounded_main, b) == 0, "pthread_create failed");
-	while (!__atomic_load_n(&b->done, __ATOMIC_ACQUIRE)) {
-		if (hvp_now_ns() > deadline) {
-			by_itself = 0;
+	hvp_guest_thread_start(b);
+	by_itself = hvp_guest_thread_wait(b, WAIT_NS);
+	if (!by_itself)
+		do
 			ctx->be->vcpu_kick(b->vcpu);
-			deadline = hvp_now_ns() + WAIT_NS;
-		}
-		nanosleep(&ms, NULL);
-	}
-	pthread_join(tid, NULL);
+		while (!hvp_guest_thread_wait(b, WAIT_NS));
+	pthread_join(b->tid, NULL);
 	return by_itself;
-}
-
-static int host_is_intel(void)
-{
-	unsigned a, b, c, d;
-
-	__cpuid(0, a, b, c, d);
-	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* "GenuineIntel" */
 }
 
 static void run_hypercall(struct hvp_ctx *ctx)
 {
-	const struct hvp_program *prog = host_is_intel() ? &hvp_prog_hypercall_vmcall : &hvp_prog_hypercall_vmmcall;
-	struct bounded_run b = { .m = hvp_machine_create(ctx, "VM") };
+	const struct hvp_program *prog = hvp_guest_arch_uses_vmcall() ? &hvp_prog_hypercall_vmcall : &hvp_prog_hypercall_vmmcall;
+	struct hvp_guest_thread b = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { HYPERCALL_NR, 0, 0, 0 };
 	int by_itself;
 
@@ -78,7 +47,7 @@ static void run_hypercall(struct hvp_ctx *ctx)
 	if (ctx->f->guest_verified)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "%s with unknown number 0x%x was handled in the kernel: the guest went on with RAX = 0x%" PRIx64
-				   "%s", host_is_intel() ? "VMCALL" : "VMMCALL", HYPERCALL_NR, b.r.value[0],
+				   "%s", hvp_guest_arch_uses_vmcall() ? "VMCALL" : "VMMCALL", HYPERCALL_NR, b.r.value[0],
 				   b.r.value[0] == KVM_ENOSYS_IN_RAX ? " (-KVM_ENOSYS)" : "");
 	else if (!by_itself)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the hypercall never returned to the guest or the VMM within 2 s");
@@ -96,7 +65,7 @@ const struct hvp_probe probe_cpu_hypercall = {
 
 static void run_hlt(struct hvp_ctx *ctx)
 {
-	struct bounded_run b = { .m = hvp_machine_create(ctx, "VM") };
+	struct hvp_guest_thread b = { .m = hvp_machine_create(ctx, "VM") };
 	int by_itself;
 
 	b.vcpu = hvp_vcpu_start(b.m, 0, &hvp_prog_loop_hlt, NULL);

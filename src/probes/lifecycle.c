@@ -19,6 +19,7 @@
 #define VALUE UINT64_C(0x11fec7c1e0000001)
 #define FLAG_GPA UINT64_C(0x10000000)
 #define EXIT_WAIT_NS 5000000000ll
+#define SETTLE_ALONE_NS 300000000ll /* time for a run to come back by itself after a destroy */
 
 static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 {
@@ -185,56 +186,16 @@ const struct hvp_probe probe_lifecycle_use_after_destroy = {
 
 /* A vCPU thread spinning in the guest, for destroying things under it. */
 struct spinning_vcpu {
-	struct hvp_machine *m;
-	struct hvp_vcpu *vcpu;
+	struct hvp_guest_thread t;
 	uint64_t *flag;
-	struct hvp_guest_result r;
-	int returned; /* accessed atomically */
-	pthread_t tid;
 };
-
-static void *spinning_main(void *arg)
-{
-	struct spinning_vcpu *s = arg;
-
-	hvp_guest_run(s->m, s->vcpu, &s->r);
-	__atomic_store_n(&s->returned, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void start_spinning_vcpu(struct hvp_ctx *ctx, struct spinning_vcpu *s)
-{
-	const struct timespec settle = { 0, 50000000 };
-	uint64_t arg[4] = { FLAG_GPA, 0, 0, 0 };
-
-	s->m = hvp_machine_create(ctx, "VM");
-	s->flag = hvp_guest_memory(ctx, 0x1000);
-	hvp_map(s->m, s->flag, FLAG_GPA, 0x1000, HVP_PROT_RWX);
-	s->vcpu = hvp_vcpu_start(s->m, 0, &hvp_prog_wait_flag, arg);
-	HVP_ASSERT(ctx, pthread_create(&s->tid, NULL, spinning_main, s) == 0, "pthread_create failed");
-	nanosleep(&settle, NULL);
-}
-
-/* Waits up to 300 ms for the run to return by itself; returns 1 if it did. */
-static int returned_by_itself(struct spinning_vcpu *s)
-{
-	const struct timespec ms = { 0, 1000000 };
-
-	for (int i = 0; i < 300; i++, nanosleep(&ms, NULL))
-		if (__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE))
-			return 1;
-	return 0;
-}
 
 /* Kicks the spinning vCPU; returns 1 if its run then came back within 2 s. */
 static int kick_and_wait(struct hvp_ctx *ctx, struct spinning_vcpu *s)
 {
-	const struct timespec ms = { 0, 1000000 };
-
-	ctx->be->vcpu_kick(s->vcpu);
-	for (int i = 0; i < 2000; i++, nanosleep(&ms, NULL))
-		if (__atomic_load_n(&s->returned, __ATOMIC_ACQUIRE))
-			return 1;
+	ctx->be->vcpu_kick(s->t.vcpu);
+	if (hvp_guest_thread_wait(&s->t, 2000000000ll))
+		return 1;
 	__atomic_store_n(s->flag, 1, __ATOMIC_RELEASE); /* the guest then finishes by itself */
 	return 0;
 }
@@ -248,25 +209,25 @@ static void run_destroy_while_running(struct hvp_ctx *ctx)
 	int a_alone, a_kicked, b_alone, b_kicked, b_went_on;
 
 	/* A vCPU destroyed while its thread is inside run. */
-	start_spinning_vcpu(ctx, &a);
-	hvp_record(ctx, ctx->be->vcpu_destroy(a.vcpu), "vcpu destroyed while another thread is inside run");
-	a_alone = returned_by_itself(&a);
+	a.flag = hvp_guest_thread_spin(ctx, &a.t, FLAG_GPA);
+	hvp_record(ctx, ctx->be->vcpu_destroy(a.t.vcpu), "vcpu destroyed while another thread is inside run");
+	a_alone = hvp_guest_thread_wait(&a.t, SETTLE_ALONE_NS);
 	a_kicked = a_alone || kick_and_wait(ctx, &a);
-	pthread_join(a.tid, NULL);
-	hvp_record(ctx, a.r.st, "the running thread's run returned");
-	later = ctx->be->vcpu_run(a.vcpu, &x);
+	pthread_join(a.t.tid, NULL);
+	hvp_record(ctx, a.t.r.st, "the running thread's run returned");
+	later = ctx->be->vcpu_run(a.t.vcpu, &x);
 	hvp_record(ctx, later, "a later run on the destroyed vcpu");
 
 	/* The VM destroyed while a vCPU's thread is inside run. */
-	start_spinning_vcpu(ctx, &b);
-	hvp_record(ctx, ctx->be->vm_destroy(b.m->vm), "VM destroyed while a vcpu thread is inside run");
-	b.m->vm = NULL;
-	b_alone = returned_by_itself(&b);
+	b.flag = hvp_guest_thread_spin(ctx, &b.t, FLAG_GPA);
+	hvp_record(ctx, ctx->be->vm_destroy(b.t.m->vm), "VM destroyed while a vcpu thread is inside run");
+	b.t.m->vm = NULL;
+	b_alone = hvp_guest_thread_wait(&b.t, SETTLE_ALONE_NS);
 	b_kicked = b_alone || kick_and_wait(ctx, &b);
-	pthread_join(b.tid, NULL);
-	hvp_record(ctx, b.r.st, "the running thread's run returned");
+	pthread_join(b.t.tid, NULL);
+	hvp_record(ctx, b.t.r.st, "the running thread's run returned");
 	__atomic_store_n(b.flag, 1, __ATOMIC_RELEASE);
-	hvp_guest_resume(b.m, b.vcpu, &after, 0);
+	hvp_guest_resume(b.t.m, b.t.vcpu, &after, 0);
 	b_went_on = hvp_guest_ok(&after) && after.n == 1;
 
 	ctx->f->guest_verified = b_went_on;
@@ -275,7 +236,7 @@ static void run_destroy_while_running(struct hvp_ctx *ctx)
 				   "destroying the vCPU under a running thread %s (run gave %s), a later run gave %s; "
 				   "destroying the VM %s, and after it the vCPU %s its guest",
 				   a_alone ? "ended the run" : "did not end the run: it went on until kicked",
-				   ctx->be->native_name(a.r.st.native), ctx->be->native_name(later.native),
+				   ctx->be->native_name(a.t.r.st.native), ctx->be->native_name(later.native),
 				   b_alone ? "ended the run" : "did not end the run either (kicked)",
 				   b_went_on ? "finished" : "did not finish");
 	else

@@ -27,50 +27,13 @@ static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
 	return ctx->be->native_name(st.native);
 }
 
-/* Runs a vCPU on a thread of its own and keeps what the run gave. */
-struct runner_thread {
-	struct hvp_machine *m;
-	struct hvp_vcpu *vcpu;
-	struct hvp_guest_result r;
-	int done; /* accessed atomically */
-	pthread_t tid;
-};
-
-static void *runner_main(void *arg)
-{
-	struct runner_thread *t = arg;
-
-	hvp_guest_run(t->m, t->vcpu, &t->r);
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void start_runner(struct hvp_ctx *ctx, struct runner_thread *t)
-{
-	HVP_ASSERT(ctx, pthread_create(&t->tid, NULL, runner_main, t) == 0, "pthread_create failed");
-}
-
-/* Waits up to ns for the runner to finish; returns 1 if it did. */
-static int runner_finished_within(struct runner_thread *t, int64_t ns)
-{
-	const struct timespec ms = { 0, 1000000 };
-	int64_t deadline = hvp_now_ns() + ns;
-
-	while (!__atomic_load_n(&t->done, __ATOMIC_ACQUIRE))
-		if (hvp_now_ns() > deadline)
-			return 0;
-		else
-			nanosleep(&ms, NULL);
-	return 1;
-}
-
 static void run_from_other_thread(struct hvp_ctx *ctx)
 {
-	struct runner_thread t = { .m = hvp_machine_create(ctx, "VM") };
+	struct hvp_guest_thread t = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { VALUE_A, VALUE_B, 0, 0 };
 
 	t.vcpu = hvp_vcpu_start(t.m, 0, &hvp_prog_report_args, arg); /* created on this thread */
-	start_runner(ctx, &t);
+	hvp_guest_thread_start(&t);
 	pthread_join(t.tid, NULL);
 	hvp_decisive(ctx, t.r.st.evidence);
 	ctx->f->guest_verified = hvp_guest_ok(&t.r) && t.r.n == 2 && t.r.value[0] == VALUE_A && t.r.value[1] == VALUE_B;
@@ -187,7 +150,7 @@ const struct hvp_probe probe_vcpu_one_thread_two_vcpus = {
  */
 static void run_two_parallel(struct hvp_ctx *ctx)
 {
-	struct runner_thread t[2] = { { .m = hvp_machine_create(ctx, "VM") } };
+	struct hvp_guest_thread t[2] = { { .m = hvp_machine_create(ctx, "VM") } };
 	uint64_t *flags = hvp_guest_memory(ctx, 0x1000);
 	uint64_t arg0[4] = { FLAGS_GPA + 8, FLAGS_GPA, VALUE_A, 0 }, arg1[4] = { FLAGS_GPA, FLAGS_GPA + 8, VALUE_B, 0 };
 	int finished;
@@ -196,9 +159,9 @@ static void run_two_parallel(struct hvp_ctx *ctx)
 	hvp_map(t[0].m, flags, FLAGS_GPA, 0x1000, HVP_PROT_RWX);
 	t[0].vcpu = hvp_vcpu_start(t[0].m, 0, &hvp_prog_handshake, arg0);
 	t[1].vcpu = hvp_vcpu_start(t[0].m, 1, &hvp_prog_handshake, arg1);
-	start_runner(ctx, &t[0]);
-	start_runner(ctx, &t[1]);
-	finished = runner_finished_within(&t[0], SPIN_WAIT_NS) && runner_finished_within(&t[1], SPIN_WAIT_NS);
+	hvp_guest_thread_start(&t[0]);
+	hvp_guest_thread_start(&t[1]);
+	finished = hvp_guest_thread_wait(&t[0], SPIN_WAIT_NS) && hvp_guest_thread_wait(&t[1], SPIN_WAIT_NS);
 	if (!finished) {
 		/* Let both guests finish whatever happened, so that the threads end. */
 		__atomic_store_n(&flags[0], VALUE_A, __ATOMIC_RELEASE);
@@ -306,21 +269,13 @@ const struct hvp_probe probe_vcpu_id_out_of_range = {
 #define RETURN_WAIT_NS 2000000000ll
 
 struct spinning {
-	struct runner_thread t;
+	struct hvp_guest_thread t;
 	uint64_t *flag;
 };
 
 static void start_spinning(struct hvp_ctx *ctx, struct spinning *s)
 {
-	const struct timespec settle = { 0, SETTLE_NS };
-	uint64_t arg[4] = { FLAGS_GPA, 0, 0, 0 };
-
-	s->t.m = hvp_machine_create(ctx, "VM");
-	s->flag = hvp_guest_memory(ctx, 0x1000);
-	hvp_map(s->t.m, s->flag, FLAGS_GPA, 0x1000, HVP_PROT_RWX);
-	s->t.vcpu = hvp_vcpu_start(s->t.m, 0, &hvp_prog_wait_flag, arg);
-	start_runner(ctx, &s->t);
-	nanosleep(&settle, NULL);
+	s->flag = hvp_guest_thread_spin(ctx, &s->t, FLAGS_GPA);
 }
 
 /* Releases the spinning guest and joins its thread. */
@@ -340,7 +295,7 @@ static void run_kick(struct hvp_ctx *ctx)
 	start_spinning(ctx, &s);
 	t0 = hvp_now_ns();
 	st = ctx->be->vcpu_kick(s.t.vcpu);
-	returned = runner_finished_within(&s.t, RETURN_WAIT_NS);
+	returned = hvp_guest_thread_wait(&s.t, RETURN_WAIT_NS);
 	latency = hvp_now_ns() - t0;
 	hvp_record(ctx, st, "kick from another thread");
 	stop_spinning(&s);
@@ -377,7 +332,7 @@ static void run_signal_during_run(struct hvp_ctx *ctx)
 	sigaction(SIGUSR2, &sa, NULL);
 	start_spinning(ctx, &s);
 	err = pthread_kill(s.t.tid, SIGUSR2);
-	returned = runner_finished_within(&s.t, RETURN_WAIT_NS);
+	returned = hvp_guest_thread_wait(&s.t, RETURN_WAIT_NS);
 	stop_spinning(&s);
 	HVP_ASSERT(ctx, err == 0, "pthread_kill: %s", strerror(err));
 	hvp_decisive(ctx, s.t.r.st.evidence);

@@ -27,13 +27,17 @@ ok "mem.two_maps: the guest read each region's own value" \
 ok "vm.two_in_one_thread: VM B did not see VM A's value" \
 	jq -e '.findings[] | select(.id == "vm.two_in_one_thread") | .guest[2].value == "0x0"' "$tmp/json.out"
 
-if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
-	ok "the report validates against docs/report-schema.json" /usr/bin/python3 -c '
+# ok_schema DESCRIPTION FILE: the report validates against docs/report-schema.json, or a stated skip.
+ok_schema() {
+	if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+		ok "$1" /usr/bin/python3 -c '
 import json, sys, jsonschema
-jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$tmp/json.out" "$top/docs/report-schema.json"
-else
-	n=$((n + 1)); echo "ok $n - # SKIP python3-jsonschema is not installed"
-fi
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$2" "$top/docs/report-schema.json"
+	else
+		n=$((n + 1)); echo "ok $n - # SKIP python3-jsonschema is not installed"
+	fi
+}
+ok_schema "the report validates against docs/report-schema.json" "$tmp/json.out"
 
 run tap --format tap
 ok "TAP run exits 0" [ "$(rc tap)" = 0 ]
@@ -129,11 +133,7 @@ ok "the guest-timed CPUID exit comes in cycles too, with the TSC frequency" \
 	jq -e '.findings[] | select(.id == "bench.exit.cpuid") | .bench.tsc_khz > 0 and .bench.median_cycles > 0' "$tmp/bench.out"
 ok "the raw baseline gives the harness ratio" \
 	jq -e '.findings[] | select(.id == "bench.exit.raw_baseline") | .bench.harness_ratio > 0' "$tmp/bench.out"
-if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
-	ok "the bench report validates against the schema" /usr/bin/python3 -c '
-import json, sys, jsonschema
-jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$tmp/bench.out" "$top/docs/report-schema.json"
-fi
+ok_schema "the bench report validates against the schema" "$tmp/bench.out"
 run benchtext bench --duration 0.1 'bench.exit.raw_baseline'
 ok "the text bench report prints the harness overhead" grep -q '^harness overhead: .* = [0-9.]*' "$tmp/benchtext.out"
 
