@@ -60,6 +60,7 @@ const char *hvp_exit_kind_name(enum hvp_exit_kind k)
 		[HVP_EXIT_SHUTDOWN] = "shutdown",
 		[HVP_EXIT_INTERRUPTED] = "interrupted",
 		[HVP_EXIT_INTERNAL_ERROR] = "internal error",
+		[HVP_EXIT_MSR] = "msr",
 		[HVP_EXIT_UNKNOWN] = "unknown",
 	};
 	if ((unsigned)k >= sizeof(names) / sizeof(names[0]))

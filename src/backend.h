@@ -62,6 +62,7 @@ enum hvp_exit_kind {
 	HVP_EXIT_SHUTDOWN,
 	HVP_EXIT_INTERRUPTED,
 	HVP_EXIT_INTERNAL_ERROR, /* includes a failed VM entry */
+	HVP_EXIT_MSR,            /* x86: an MSR access the VMM handles (addr: the MSR's index) */
 	HVP_EXIT_UNKNOWN,
 };
 
@@ -106,6 +107,7 @@ struct hvp_boot {
 	uint64_t gdt;        /* x86_64 GDT base (code 0x08, data 0x10) */
 	uint16_t gdt_limit;
 	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
+	bool real_mode;      /* x86: 16-bit real mode at entry (CS = entry >> 4); paging, GDT and ring unused */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
 };
 
@@ -184,6 +186,20 @@ struct hvp_backend {
 	 * -errno. NULL where the API cannot do that.
 	 */
 	int64_t (*raw_run_loop)(struct hvp_vcpu *vcpu, uint64_t n);
+	/* Sets the guest's TSC (arm64: virtual counter) to value now; NULL where the API cannot. */
+	struct hvp_status (*tsc_set)(struct hvp_vcpu *vcpu, uint64_t value);
+	/* Sets the rate the guest's TSC advances at; NULL where the API cannot. */
+	struct hvp_status (*tsc_khz_set)(struct hvp_vcpu *vcpu, uint64_t khz);
+
+	/*
+	 * x86 only (NULL elsewhere, and where the API has no such call): what
+	 * the VMM configures of the CPU its guest sees.
+	 */
+	/* Replaces (or adds) one CPUID leaf in the vCPU's table; after vcpu_boot, before the first run. */
+	struct hvp_status (*x86_cpuid_set)(struct hvp_vcpu *vcpu, uint32_t leaf, uint32_t index, const uint32_t val[4]);
+	struct hvp_status (*x86_msr_set)(struct hvp_vcpu *vcpu, uint32_t index, uint64_t value);
+	/* From now on the guest's reads of MSR index exit to the VMM (HVP_EXIT_MSR; value: what the read gets). */
+	struct hvp_status (*x86_msr_read_exits)(struct hvp_vm *vm, uint32_t index);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

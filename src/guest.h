@@ -25,9 +25,9 @@ extern const struct hvp_program hvp_prog_wait_flag;   /* spins until *arg0 != 0,
 extern const struct hvp_program hvp_prog_load_list;   /* reports *a for each address a in arg0[0..arg1) */
 extern const struct hvp_program hvp_prog_store_pages; /* stores i + 1 at arg0 + i * arg2, i < arg1 */
 extern const struct hvp_program hvp_prog_handshake;   /* *arg1 = arg2; spins until *arg0 != 0, reports it */
-extern const struct hvp_program hvp_prog_rendezvous;
+extern const struct hvp_program hvp_prog_rendezvous;  /* atomically ++*arg0; spins until *arg0 >= arg1, reports it */
 /* rax = arg0; one hypercall (VMCALL or VMMCALL); reports rax */
-extern const struct hvp_program hvp_prog_hypercall_vmcall, hvp_prog_hypercall_vmmcall;  /* atomically ++*arg0; spins until *arg0 >= arg1, reports it */
+extern const struct hvp_program hvp_prog_hypercall_vmcall, hvp_prog_hypercall_vmmcall;
 
 /* Benchmark loops: one exit per iteration, forever (arg0: port or address). */
 extern const struct hvp_program hvp_prog_loop_pio_out, hvp_prog_loop_pio_in;
@@ -37,6 +37,14 @@ extern const struct hvp_program hvp_prog_timed_cpuid, hvp_prog_timed_vmcall, hvp
 extern const struct hvp_program hvp_prog_timed_rdmsr;
 /* arg0 iterations of eight adds (10 instructions with the loop); reports the TSC cycles taken. */
 extern const struct hvp_program hvp_prog_timed_alu;
+/* CPUID leaf arg0, subleaf arg1; reports eax, ebx, ecx, edx. */
+extern const struct hvp_program hvp_prog_cpuid_report;
+/* Reports RDMSR(arg0). Ring 0. */
+extern const struct hvp_program hvp_prog_rdmsr_report;
+/* Reports the TSC, pauses (HVP_PORT_PAUSE) for the host, reports the TSC again. */
+extern const struct hvp_program hvp_prog_tsc_pair;
+/* 16-bit real mode: reports the u32 at 0x9000:0 (HVP_SYS_DATA), then CR0. x86 only. */
+extern const struct hvp_program hvp_prog_real_mode16;
 
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {

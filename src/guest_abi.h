@@ -17,6 +17,7 @@
 #define HVP_PORT_REPORT 0x0a00
 #define HVP_PORT_DONE 0x0a01
 #define HVP_PORT_FAIL 0x0a02
+#define HVP_PORT_PAUSE 0x0a03
 
 #define HVP_SYS_GPA 0x0
 #define HVP_SYS_SIZE 0x200000        /* one 2 MiB page of guest paging */

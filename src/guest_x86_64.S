@@ -239,6 +239,73 @@ TIMED_LOOP timed_vmmcall, VMMCALL_BODY
 TIMED_LOOP timed_rdmsr, RDMSR_BODY
 TIMED_LOOP timed_alu, ALU_BODY
 
+/*
+ * What the CPU the guest sees says: CPUID leaf rdi, subleaf rsi; report
+ * eax, ebx, ecx, edx; done. Runs at any ring (CPUID is not privileged).
+ */
+PROGRAM cpuid_report
+	mov %edi, %eax
+	mov %esi, %ecx
+	cpuid
+	mov %rbx, %r8
+	mov %rcx, %r9
+	mov %rdx, %r10
+	REPORT
+	mov %r8, %rax
+	REPORT
+	mov %r9, %rax
+	REPORT
+	mov %r10, %rax
+	REPORT
+	DONE
+END_PROGRAM cpuid_report
+
+/* report(RDMSR(rdi)) as edx:eax; done. Ring 0. */
+PROGRAM rdmsr_report
+	mov %edi, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	REPORT
+	DONE
+END_PROGRAM rdmsr_report
+
+/*
+ * Two TSC readings with a pause between them in which the host keeps the
+ * time: report(TSC); pause; report(TSC); done.
+ */
+PROGRAM tsc_pair
+	TSC_NOW
+	REPORT
+	mov $HVP_PORT_PAUSE, %dx
+	out %eax, %dx
+	TSC_NOW
+	REPORT
+	DONE
+END_PROGRAM tsc_pair
+
+/*
+ * 16-bit real mode, entered with CS:IP at the program and every other
+ * segment 0: report the u32 at 0x9000:0 (physical HVP_SYS_DATA, reachable
+ * only through real-mode segment arithmetic), then CR0 (PE clear proves the
+ * mode); done. The 0x66 prefixes make the port writes 32 bits wide.
+ */
+	.code16
+PROGRAM real_mode16
+	mov $(HVP_SYS_DATA >> 4), %ax
+	mov %ax, %ds
+	movl %ds:0, %eax
+	mov $HVP_PORT_REPORT, %dx
+	outl %eax, %dx
+	movl %cr0, %eax
+	outl %eax, %dx
+	xorl %eax, %eax
+	mov $HVP_PORT_DONE, %dx
+	outl %eax, %dx
+	hlt
+END_PROGRAM real_mode16
+	.code64
+
 #ifndef __APPLE__
 	.section .note.GNU-stack, "", @progbits
 #endif

@@ -43,6 +43,10 @@ PROGRAM(timed_vmcall);
 PROGRAM(timed_vmmcall);
 PROGRAM(timed_rdmsr);
 PROGRAM(timed_alu);
+PROGRAM(cpuid_report);
+PROGRAM(rdmsr_report);
+PROGRAM(tsc_pair);
+PROGRAM(real_mode16);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {

@@ -458,11 +458,13 @@ static void complete_pending_read(struct hvp_vcpu *vcpu, const struct hvp_exit *
 {
 	struct kvm_run *run = vcpu->run;
 
-	if (vcpu->pending_read == 1)
+	if (vcpu->pending_read == KVM_PENDING_IO)
 		store_le((uint8_t *)run + run->io.data_offset, run->io.size, x->value);
-	else if (vcpu->pending_read == 2)
+	else if (vcpu->pending_read == KVM_PENDING_MMIO)
 		store_le(run->mmio.data, run->mmio.len, x->value);
-	vcpu->pending_read = 0;
+	else if (vcpu->pending_read == KVM_PENDING_MSR)
+		run->msr.data = x->value;
+	vcpu->pending_read = KVM_PENDING_NONE;
 }
 
 static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
@@ -481,7 +483,7 @@ static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 		if (x->write)
 			x->value = load_le((uint8_t *)run + run->io.data_offset, run->io.size);
 		else
-			vcpu->pending_read = 1;
+			vcpu->pending_read = KVM_PENDING_IO;
 		return;
 	case KVM_EXIT_MMIO:
 		x->kind = HVP_EXIT_MMIO;
@@ -491,7 +493,7 @@ static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 		if (x->write)
 			x->value = load_le(run->mmio.data, run->mmio.len);
 		else
-			vcpu->pending_read = 2;
+			vcpu->pending_read = KVM_PENDING_MMIO;
 		return;
 	case KVM_EXIT_HLT:
 		x->kind = HVP_EXIT_HLT;
@@ -686,6 +688,13 @@ const struct hvp_backend hvp_backend_kvm = {
 	.vm_receive = kvm_vm_receive,
 	.tsc_khz = kvm_tsc_khz,
 	.raw_run_loop = kvm_raw_run_loop,
+#if defined(__x86_64__)
+	.tsc_set = kvm_x86_tsc_set,
+	.tsc_khz_set = kvm_x86_tsc_khz_set,
+	.x86_cpuid_set = kvm_x86_cpuid_set,
+	.x86_msr_set = kvm_x86_msr_set,
+	.x86_msr_read_exits = kvm_x86_msr_read_exits,
+#endif
 };
 
 const struct hvp_backend *hvp_host_backend(void)

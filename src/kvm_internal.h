@@ -55,10 +55,12 @@ struct hvp_vcpu {
 	size_t run_size;
 	pthread_t thread;        /* the last thread that ran the vCPU: kicks signal it */
 	int has_thread;          /* thread is valid; accessed atomically */
-	int pending_read;        /* the last exit asked for data: 1 io, 2 mmio */
+	int pending_read;        /* the last exit asked for data: KVM_PENDING_* */
 	int dead;                /* destroyed: fd closed, run area unmapped; accessed atomically */
 	struct hvp_vcpu *next_dead;
 };
+
+enum { KVM_PENDING_NONE, KVM_PENDING_IO, KVM_PENDING_MMIO, KVM_PENDING_MSR };
 
 /* errno -> portable class */
 struct hvp_status kvm_status(const char *call, int err);
@@ -73,5 +75,13 @@ struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs
 /* Decodes an architecture-specific exit; returns 0 if exit_reason is not one. */
 unsigned kvm_arch_gpa_bits(struct hvp_hv *hv);
 int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x);
+
+#if defined(__x86_64__)
+struct hvp_status kvm_x86_cpuid_set(struct hvp_vcpu *vcpu, uint32_t leaf, uint32_t index, const uint32_t val[4]);
+struct hvp_status kvm_x86_msr_set(struct hvp_vcpu *vcpu, uint32_t index, uint64_t value);
+struct hvp_status kvm_x86_msr_read_exits(struct hvp_vm *vm, uint32_t index);
+struct hvp_status kvm_x86_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
+struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz);
+#endif
 
 #endif

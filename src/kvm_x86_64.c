@@ -31,6 +31,7 @@
 #define X86_EFER_LME (1ull << 8)
 #define X86_EFER_LMA (1ull << 10)
 #define X86_EFER_NXE (1ull << 11)
+#define X86_MSR_IA32_TSC 0x10
 
 /*
  * KVM checks EFER.LME against the guest's CPUID (long mode must be offered),
@@ -198,6 +199,37 @@ static struct hvp_status set_long_mode(struct hvp_vcpu *vcpu, const struct hvp_b
 	return hvp_ok("KVM_SET_SREGS");
 }
 
+static void seg16(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	*s = (struct kvm_segment){ .base = (uint64_t)sel << 4, .limit = 0xffff, .selector = sel, .type = type,
+				   .present = 1, .s = 1 };
+}
+
+/*
+ * 16-bit real mode as after reset, but with CS:IP at the entry: the state
+ * a firmware or a real-mode boot protocol starts in. VMX without
+ * "unrestricted guest" cannot run it natively; that is the question.
+ */
+static struct hvp_status set_real_mode(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return kvm_status("KVM_GET_SREGS", errno);
+	s.cr0 = X86_CR0_ET;
+	s.cr3 = s.cr4 = s.efer = 0;
+	seg16(&s.cs, (uint16_t)(boot->entry >> 4), 11);
+	seg16(&s.ds, 0, 3);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.tr = (struct kvm_segment){ .limit = 0xffff, .type = 11, .present = 1 };
+	s.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 2, .present = 1 };
+	s.gdt = (struct kvm_dtable){ .base = 0, .limit = 0xffff };
+	s.idt = (struct kvm_dtable){ .base = 0, .limit = 0x3ff }; /* the real-mode interrupt table at 0 */
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0)
+		return kvm_status("KVM_SET_SREGS", errno);
+	return hvp_ok("KVM_SET_SREGS");
+}
+
 struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
 	struct hvp_status st;
@@ -205,11 +237,11 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vcpu->vm->hv->arch) < 0)
 		return kvm_status("KVM_SET_CPUID2", errno);
-	st = set_long_mode(vcpu, boot);
+	st = boot->real_mode ? set_real_mode(vcpu, boot) : set_long_mode(vcpu, boot);
 	if (st.err != HVP_OK)
 		return st;
-	r.rip = boot->entry;
-	r.rsp = boot->stack;
+	r.rip = boot->real_mode ? boot->entry & 0xf : boot->entry;
+	r.rsp = boot->real_mode ? 0 : boot->stack;
 	/* Bit 1 is reserved and set; interrupts off; IOPL 3 lets ring-3 programs report with out. */
 	r.rflags = 0x2 | (boot->ring == 3 ? 0x3000 : 0);
 	r.rdi = boot->arg[0];
@@ -254,9 +286,110 @@ struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs
 	return hvp_ok("KVM_SET_REGS");
 }
 
+/* The x86 exits kvm_run describes in an x86-only member: MSR accesses the VMM asked to see. */
 int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
-	(void)vcpu;
-	(void)x;
-	return 0; /* every x86 exit hvprobe knows is architecture-independent in kvm_run */
+	struct kvm_run *run = vcpu->run;
+
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR && run->exit_reason != KVM_EXIT_X86_WRMSR)
+		return 0;
+	x->kind = HVP_EXIT_MSR;
+	x->addr = run->msr.index;
+	x->size = 8;
+	x->write = run->exit_reason == KVM_EXIT_X86_WRMSR;
+	x->native_detail = run->msr.reason;
+	if (x->write)
+		x->value = run->msr.data;
+	else
+		vcpu->pending_read = KVM_PENDING_MSR;
+	run->msr.error = 0; /* handled: the VMM's answer, not a #GP, unless it says otherwise */
+	return 1;
+}
+
+/*
+ * One CPUID leaf replaced in a copy of the table the vCPU booted with (the
+ * one KVM supports), handed to KVM_SET_CPUID2 whole, as the call requires.
+ * KVM refuses a different table once the vCPU has run (EBUSY since 5.16),
+ * so this comes between boot and the first run.
+ */
+struct hvp_status kvm_x86_cpuid_set(struct hvp_vcpu *vcpu, uint32_t leaf, uint32_t index, const uint32_t val[4])
+{
+	const struct kvm_cpuid2 *base = vcpu->vm->hv->arch;
+	size_t size = sizeof(*base) + (base->nent + 1) * sizeof(base->entries[0]);
+	struct kvm_cpuid2 *t = malloc(size);
+	struct kvm_cpuid_entry2 *e = NULL;
+	int r, err;
+
+	if (!t)
+		return kvm_status("malloc", ENOMEM);
+	memcpy(t, base, sizeof(*base) + base->nent * sizeof(base->entries[0]));
+	for (unsigned i = 0; i < t->nent && !e; i++)
+		if (t->entries[i].function == leaf && t->entries[i].index == index)
+			e = &t->entries[i];
+	if (!e) {
+		e = &t->entries[t->nent++];
+		*e = (struct kvm_cpuid_entry2){ .function = leaf, .index = index };
+	}
+	e->eax = val[0];
+	e->ebx = val[1];
+	e->ecx = val[2];
+	e->edx = val[3];
+	r = ioctl(vcpu->fd, KVM_SET_CPUID2, t);
+	err = errno;
+	free(t);
+	return r < 0 ? kvm_status("KVM_SET_CPUID2", err) : hvp_ok("KVM_SET_CPUID2");
+}
+
+/* KVM_SET_MSRS returns how many MSRs it set: fewer than asked is a refusal without errno. */
+struct hvp_status kvm_x86_msr_set(struct hvp_vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	/* struct kvm_msrs ends in a flexible array: one entry in a buffer sized and aligned for it. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m = { .hdr = { .nmsrs = 1 } };
+	int r;
+
+	m.hdr.entries[0] = (struct kvm_msr_entry){ .index = index, .data = value };
+	r = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
+
+	if (r < 0)
+		return kvm_status("KVM_SET_MSRS", errno);
+	return r == 1 ? hvp_ok("KVM_SET_MSRS") : kvm_status("KVM_SET_MSRS", EINVAL);
+}
+
+/*
+ * Userspace MSR exits for filtered MSRs (KVM_CAP_X86_USER_SPACE_MSR), then a
+ * filter that allows everything but reads of index: one range of one MSR
+ * whose bitmap bit is clear (api.rst, KVM_X86_SET_MSR_FILTER).
+ */
+struct hvp_status kvm_x86_msr_read_exits(struct hvp_vm *vm, uint32_t index)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR, .args = { KVM_MSR_EXIT_REASON_FILTER } };
+	uint8_t deny = 0;
+	struct kvm_msr_filter filter = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+
+	if (ioctl(vm->hv->fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0)
+		return kvm_status("KVM_CHECK_EXTENSION(KVM_CAP_X86_MSR_FILTER)", EOPNOTSUPP);
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0)
+		return kvm_status("KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR)", errno);
+	filter.ranges[0] = (struct kvm_msr_filter_range){ .flags = KVM_MSR_FILTER_READ, .nmsrs = 1, .base = index,
+							  .bitmap = &deny };
+	if (ioctl(vm->fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
+		return kvm_status("KVM_X86_SET_MSR_FILTER", errno);
+	return hvp_ok("KVM_X86_SET_MSR_FILTER");
+}
+
+/* A host-initiated write of IA32_TSC sets the offset so that the guest reads value now. */
+struct hvp_status kvm_x86_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
+{
+	return kvm_x86_msr_set(vcpu, X86_MSR_IA32_TSC, value);
+}
+
+/* Succeeds only with TSC scaling in hardware or a rate within KVM's tolerance of the host's. */
+struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz)
+{
+	if (ioctl(vcpu->fd, KVM_SET_TSC_KHZ, (unsigned long)khz) < 0)
+		return kvm_status("KVM_SET_TSC_KHZ", errno);
+	return hvp_ok("KVM_SET_TSC_KHZ");
 }

@@ -200,11 +200,15 @@ struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu
 	struct hvp_status st;
 
 	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	boot.ring = ring;
+	boot.real_mode = ring == HVP_REAL_MODE;
+	boot.ring = boot.real_mode ? 0 : ring;
 	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
 	boot.stack -= 4096ull * (id % 16);
 	st = m->ctx->be->vcpu_boot(vcpu, &boot);
-	st.evidence = hvp_record(m->ctx, st, "%s vcpu %u entry=%s ring %u", m->label, id, prog->name, ring);
+	if (boot.real_mode)
+		st.evidence = hvp_record(m->ctx, st, "%s vcpu %u entry=%s real mode", m->label, id, prog->name);
+	else
+		st.evidence = hvp_record(m->ctx, st, "%s vcpu %u entry=%s ring %u", m->label, id, prog->name, ring);
 	return st;
 }
 
@@ -245,15 +249,21 @@ void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu)
 }
 
 /* Reads the full 64-bit value a guest reported in RAX/x0 (the port carries 32 bits). */
+/* A failed register read replaces the run's status in *st; a good one leaves KVM_RUN's there. */
 static uint64_t reported_value(struct hvp_machine *m, struct hvp_vcpu *vcpu, const struct hvp_exit *x,
 			       struct hvp_status *st)
 {
 	struct hvp_regs regs;
+	struct hvp_status got;
 
 	if (x->kind == HVP_EXIT_MMIO)
 		return x->value;
-	*st = m->ctx->be->regs_get(vcpu, &regs);
-	return st->err == HVP_OK ? regs.gpr[HVP_X86_RAX] : x->value;
+	got = m->ctx->be->regs_get(vcpu, &regs);
+	if (got.err != HVP_OK) {
+		*st = got;
+		return x->value;
+	}
+	return regs.gpr[HVP_X86_RAX];
 }
 
 /* Handles one exit; returns 1 while the program goes on. */

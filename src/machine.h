@@ -71,7 +71,11 @@ struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const s
 				     const uint64_t arg[4], struct hvp_vcpu **out);
 struct hvp_vcpu *hvp_vcpu_start(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 				const uint64_t arg[4]);
-/* The same at a privilege level: 0, or 3 (user mode, IOPL 3 so that reports work). */
+/*
+ * The same at a privilege level: 0, or 3 (user mode, IOPL 3 so that reports
+ * work), or HVP_REAL_MODE (x86: 16-bit real mode, for real-mode programs).
+ */
+#define HVP_REAL_MODE 16
 struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 					  const uint64_t arg[4], unsigned ring, struct hvp_vcpu **out);
 /* Puts a vCPU created without the helpers into the guest mode, at prog. */

@@ -80,3 +80,25 @@ void hvp_json_string(FILE *out, const char *s)
 	}
 	fputc('"', out);
 }
+
+bool hvp_is_execution_finding(const char *id)
+{
+	return strncmp(id, "exec.", 5) == 0 || strncmp(id, "cpu.", 4) == 0 || strncmp(id, "time.", 5) == 0;
+}
+
+const char *hvp_ring_speed(const struct hvp_report *r, const char *ring)
+{
+	const char *id = strcmp(ring, "guest ring 0") == 0 ? "exec.native_cpl0"
+			 : strcmp(ring, "guest ring 3") == 0 ? "exec.native_cpl3" : NULL;
+
+	for (unsigned i = 0; id && i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		if (strcmp(f->id, id) != 0)
+			continue;
+		if (f->answer == HVP_ANSWER_YES)
+			return "native";
+		if (f->answer == HVP_ANSWER_NO)
+			return strstr(f->reason, "emulated") ? "emulated" : "not native";
+	}
+	return "";
+}

@@ -58,6 +58,18 @@ void hvp_tally(const struct hvp_report *r, struct hvp_tally *t);
 /* The evidence line a one-line report shows: the decisive call, or the last failing one. */
 const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f);
 
+/*
+ * How this host runs guests: the findings (exec.*, cpu.*, time.*) that
+ * change how every other figure must be read, so reports put them first.
+ */
+bool hvp_is_execution_finding(const char *id);
+/*
+ * How guest code at a benchmark's privilege level ("guest ring 0") runs
+ * here, from the report's exec.native_cpl0/cpl3 findings: "native",
+ * "emulated", "not native", or "" when the report does not say.
+ */
+const char *hvp_ring_speed(const struct hvp_report *r, const char *ring);
+
 /* Writes s as a JSON string literal (quotes included). */
 void hvp_json_string(FILE *out, const char *s);
 

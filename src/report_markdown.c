@@ -15,7 +15,8 @@ static const struct topic {
 	const char *prefix; /* id prefix, "" for the rest */
 	const char *title;
 } topics[] = {
-	{ "vm.", "VMs and processes" },   { "fork.", "VMs and processes" }, { "vcpu.", "Threads and vCPUs" },
+	{ "exec.", "How this host runs guests" }, { "cpu.", "How this host runs guests" },
+	{ "time.", "How this host runs guests" }, { "vm.", "VMs and processes" },   { "fork.", "VMs and processes" }, { "vcpu.", "Threads and vCPUs" },
 	{ "mem.", "Memory" },             { "limits.", "Limits" },          { "lifecycle.", "Teardown" },
 	{ "", "Other questions" },
 };
@@ -123,6 +124,7 @@ static void write_costs(FILE *out, const struct hvp_report *r)
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct hvp_finding *f = &r->findings[i];
 		const struct hvp_bench *b = &f->bench;
+		const char *speed;
 		if (!is_bench(f))
 			continue;
 		if (!any++)
@@ -134,11 +136,28 @@ static void write_costs(FILE *out, const struct hvp_report *r)
 			fputs(" |\n", out);
 			continue;
 		}
-		fprintf(out, "| `%s` | %s | %.0f ns | %.0f ns | %.1f%% | %u x %" PRIu64 " | %s |\n", f->id, b->ring, b->median,
-			b->p99, 100 * b->cv, b->n, b->ops_per_sample, b->per);
+		speed = hvp_ring_speed(r, b->ring);
+		fprintf(out, "| `%s` | %s%s%s | %.0f ns | %.0f ns | %.1f%% | %u x %" PRIu64 " | %s |\n", f->id, b->ring,
+			speed[0] ? ", " : "", speed, b->median, b->p99, 100 * b->cv, b->n, b->ops_per_sample, b->per);
 	}
 	if (any)
 		fputc('\n', out);
+}
+
+/* One topic's section; deviations are written apart unless with_deviations. */
+static void write_topic(FILE *out, const struct hvp_report *r, unsigned k, bool with_deviations)
+{
+	int shown = 0;
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		if (is_bench(f) || strcmp(topic_of(f->id), topics[k].title) != 0 ||
+		    (!with_deviations && hvp_finding_fails_run(f)))
+			continue;
+		if (!shown++)
+			fprintf(out, "## %s\n\n", topics[k].title);
+		write_finding(out, f);
+	}
 }
 
 int hvp_report_markdown(FILE *out, const struct hvp_report *r)
@@ -146,27 +165,19 @@ int hvp_report_markdown(FILE *out, const struct hvp_report *r)
 	int deviations = 0;
 
 	write_host(out, r);
+	write_topic(out, r, 0, true); /* how this host runs guests: first, deviating or not */
 	for (unsigned i = 0; i < r->n; i++)
-		if (!is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i])) {
+		if (!is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i]) &&
+		    !hvp_is_execution_finding(r->findings[i].id)) {
 			if (!deviations++)
 				fputs("## Deviations\n\nWhere this host does something its documentation does not promise, or a "
 				      "probe crashed or hung.\n\n", out);
 			write_finding(out, &r->findings[i]);
 		}
 	/* Topics in their table's order; each finding once, under its topic. */
-	for (unsigned k = 0; k < sizeof(topics) / sizeof(topics[0]); k++) {
-		int shown = 0;
-		if (k > 0 && strcmp(topics[k].title, topics[k - 1].title) == 0)
-			continue; /* a title shared with the previous prefix was written with it */
-		for (unsigned i = 0; i < r->n; i++) {
-			const struct hvp_finding *f = &r->findings[i];
-			if (is_bench(f) || strcmp(topic_of(f->id), topics[k].title) != 0 || hvp_finding_fails_run(f))
-				continue;
-			if (!shown++)
-				fprintf(out, "## %s\n\n", topics[k].title);
-			write_finding(out, f);
-		}
-	}
+	for (unsigned k = 1; k < sizeof(topics) / sizeof(topics[0]); k++)
+		if (strcmp(topics[k].title, topics[k - 1].title) != 0) /* a shared title was written with the first */
+			write_topic(out, r, k, false);
 	write_costs(out, r);
 	return ferror(out) ? -1 : 0;
 }

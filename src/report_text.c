@@ -98,20 +98,28 @@ static void format_ns(char *buf, size_t size, double ns)
 		snprintf(buf, size, "%.2f s", ns / 1e9);
 }
 
-static void write_bench_line(FILE *out, int w, const struct hvp_finding *f)
+/* "guest ring 0, emulated": where a benchmark ran and, when the report says, how code runs there. */
+static void format_where(char *buf, size_t size, const struct hvp_report *r, const struct hvp_bench *b)
+{
+	const char *speed = hvp_ring_speed(r, b->ring);
+
+	snprintf(buf, size, "%s%s%s", b->ring[0] ? b->ring : "-", speed[0] ? ", " : "", speed);
+}
+
+static void write_bench_line(FILE *out, int w, const struct hvp_report *r, const struct hvp_finding *f)
 {
 	const struct hvp_bench *b = &f->bench;
-	char median[32], p99[32], n[32];
+	char median[32], p99[32], n[32], where[48];
 
+	format_where(where, sizeof(where), r, b);
 	if (f->answer != HVP_ANSWER_YES) {
-		fprintf(out, "%-*s  %-12s  %s: %s\n", w, f->id, b->ring[0] ? b->ring : "-", hvp_answer_name(f->answer),
-			f->reason);
+		fprintf(out, "%-*s  %-22s  %s: %s\n", w, f->id, where, hvp_answer_name(f->answer), f->reason);
 		return;
 	}
 	format_ns(median, sizeof(median), b->median);
 	format_ns(p99, sizeof(p99), b->p99);
 	snprintf(n, sizeof(n), "%ux%" PRIu64, b->n, b->ops_per_sample);
-	fprintf(out, "%-*s  %-12s  %10s  %10s  %5.1f%%  %12s  %s", w, f->id, b->ring, median, p99, 100 * b->cv, n, b->per);
+	fprintf(out, "%-*s  %-22s  %10s  %10s  %5.1f%%  %12s  %s", w, f->id, where, median, p99, 100 * b->cv, n, b->per);
 	if (b->tsc_khz > 0)
 		fprintf(out, " (%.0f cycles)", b->median * b->tsc_khz / 1e6);
 	fputc('\n', out);
@@ -143,11 +151,11 @@ static void write_benches(FILE *out, const struct hvp_report *r, int w)
 {
 	const char *pinned = NULL;
 
-	fprintf(out, "%-*s  %-12s  %10s  %10s  %6s  %12s  %s\n", w, "BENCHMARK", "WHERE", "MEDIAN", "P99", "CV",
+	fprintf(out, "%-*s  %-22s  %10s  %10s  %6s  %12s  %s\n", w, "BENCHMARK", "WHERE", "MEDIAN", "P99", "CV",
 		"SAMPLES", "PER");
 	for (unsigned i = 0; i < r->n; i++)
 		if (r->findings[i].bench.present || strncmp(r->findings[i].id, "bench.", 6) == 0) {
-			write_bench_line(out, w, &r->findings[i]);
+			write_bench_line(out, w, r, &r->findings[i]);
 			if (r->findings[i].bench.pinned[0])
 				pinned = r->findings[i].bench.pinned;
 		}
@@ -172,6 +180,26 @@ static unsigned benches_measured(const struct hvp_report *r)
 	return n;
 }
 
+/*
+ * The findings that change how every other figure reads, each with its
+ * answer in a sentence, ahead of everything else.
+ */
+static void write_execution(FILE *out, const struct hvp_report *r, int w)
+{
+	int any = 0;
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct hvp_finding *f = &r->findings[i];
+		if (!hvp_is_execution_finding(f->id))
+			continue;
+		if (!any++)
+			fputs("How this host runs guests:\n", out);
+		fprintf(out, "  %-*s  %-7s  %s\n", w, f->id, hvp_answer_name(f->answer), f->reason);
+	}
+	if (any)
+		fputc('\n', out);
+}
+
 int hvp_report_text(FILE *out, const struct hvp_report *r)
 {
 	int w = id_width(r), questions = 0, benches = 0;
@@ -179,6 +207,7 @@ int hvp_report_text(FILE *out, const struct hvp_report *r)
 	char time[32], ev[96];
 
 	write_host(out, r);
+	write_execution(out, r, w);
 	for (unsigned i = 0; i < r->n; i++)
 		is_bench(&r->findings[i]) ? benches++ : questions++;
 	if (benches)

@@ -73,6 +73,20 @@ ok "exec.native_cpl0/cpl3: a measured answer with the guest's own timing" \
 ok "cpu.hypercall: handled in the kernel, the guest got -KVM_ENOSYS" \
 	jq -e '.findings[] | select(.id == "cpu.hypercall") | .answer == "yes" and .guest[0].value == "0xfffffffffffffc18"' "$tmp/json.out"
 ok "cpu.hlt: a hlt exit" jq -e '.findings[] | select(.id == "cpu.hlt") | .answer == "yes"' "$tmp/json.out"
+ok "exec.vendor: the scheme from the module, and both rings measured" \
+	jq -e '.findings[] | select(.id == "exec.vendor") | .guest_verified and (.reason | test("module kvm_") and test("measured: ring 0 .*ring 3 "))' "$tmp/json.out"
+ok "exec.real_mode: answered; a yes is proven by the guest (CR0.PE clear)" \
+	jq -e '.findings[] | select(.id == "exec.real_mode") | (.answer == "yes" and .guest_verified) or .answer == "no"' "$tmp/json.out"
+for id in cpu.cpuid_applied_cpl0 cpu.cpuid_applied_cpl3 cpu.msr_applied time.tsc_rate time.tsc_offset; do
+	ok "$id: yes, the guest read what the VMM set" \
+		jq -e --arg id "$id" '.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$tmp/json.out"
+done
+ok "cpu.cpuid_applied_cpl3: the guest's CPUID at ring 3 reported the VMM's marker" \
+	jq -e '.findings[] | select(.id == "cpu.cpuid_applied_cpl3") | [.guest[].value] == ["0x72707668", "0x2d65626f", "0x69757063", "0x6b6f2d64"]' "$tmp/json.out"
+ok "cpu.msr_applied: the filtered read exited to the VMM, whose value the guest got" \
+	jq -e '.findings[] | select(.id == "cpu.msr_applied") | any(.evidence[]; .call == "KVM_X86_SET_MSR_FILTER" and .errno == "OK") and any(.guest[]; .value == "0x6b6b0badc000")' "$tmp/json.out"
+ok "time.tsc_rate: the measured rate is stated against the API's" \
+	jq -e '.findings[] | select(.id == "time.tsc_rate") | .reason | test("the API says [0-9]+ kHz; .* ran at [0-9]+-[0-9]+ kHz")' "$tmp/json.out"
 ok "vcpu.duplicate_id: EEXIST" \
 	jq -e '.findings[] | select(.id == "vcpu.duplicate_id") | .answer == "yes" and .evidence[.decisive].errno == "EEXIST"' "$tmp/json.out"
 ok "limits.vcpus_per_vm: refused at the limit, or the cap" \
@@ -87,11 +101,13 @@ ok "the text report exits 0" [ "$(rc text)" = 0 ]
 ok "it has one line per probe" [ "$(grep -cE '^[a-z0-9_]+\.[a-z0-9_.]+ +(yes|no|skipped|crashed|hung) ' "$tmp/text.out")" = "$nprobes" ]
 ok "and the summary" grep -q "^$nprobes probes in .* 0 deviate" "$tmp/text.out"
 ok "no colour codes when asked" bash -c "! grep -q $'\033' '$tmp/text.out'"
+ok "how this host runs guests leads the text report" \
+	bash -c "head -n 20 '$tmp/text.out' | grep -q '^How this host runs guests:' && grep -q '^  exec.vendor ' '$tmp/text.out'"
 
 run md --format markdown
 ok "the markdown report exits 0" [ "$(rc md)" = 0 ]
 ok "it is a document about the host's KVM" grep -q '^# What kvm allows on this host' "$tmp/md.out"
-for section in 'VMs and processes' 'Threads and vCPUs' 'Memory' 'Limits' 'Teardown'; do
+for section in 'How this host runs guests' 'VMs and processes' 'Threads and vCPUs' 'Memory' 'Limits' 'Teardown'; do
 	ok "it has the section '$section'" grep -q "^## $section\$" "$tmp/md.out"
 done
 ok "it answers the seed's two-maps question with the guest's proof" \
@@ -122,13 +138,16 @@ run info info
 ok "info exits 0" [ "$(rc info)" = 0 ]
 ok "info judges by a guest that ran" grep -q '^guest_runs *yes' "$tmp/info.out"
 ok "info names the KVM module" grep -q '^kvm_modules ' "$tmp/info.out"
+ok "info states how guests run here, measured" grep -q '^virtualization .*measured: ring 0' "$tmp/info.out"
 ok "info shows the capabilities" grep -q '^KVM_CAP_NR_MEMSLOTS *[0-9]' "$tmp/info.out"
 
 run bench bench --duration 0.2 --format json 'bench.exit.pio_out' 'bench.exit.raw_baseline' 'bench.exit.cpuid' 'bench.vm.create_destroy'
 ok "bench exits 0" [ "$(rc bench)" = 0 ]
-ok "bench runs only the benchmarks asked for" jq -e '.findings | length == 4' "$tmp/bench.out"
+ok "bench runs only the benchmarks asked for" jq -e '[.findings[] | select(.bench)] | length == 4' "$tmp/bench.out"
+ok "and says whether each ring runs natively here" \
+	jq -e '[.findings[] | select(.id | startswith("exec.native_cpl")) | .guest_verified] == [true, true]' "$tmp/bench.out"
 ok "every benchmark measured: samples, ordered statistics" \
-	jq -e 'all(.findings[]; .answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns and .bench.median_ns <= .bench.p99_ns and .bench.p99_ns <= .bench.max_ns)' "$tmp/bench.out"
+	jq -e 'all(.findings[] | select(.bench); .answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns and .bench.median_ns <= .bench.p99_ns and .bench.p99_ns <= .bench.max_ns)' "$tmp/bench.out"
 ok "the guest-timed CPUID exit comes in cycles too, with the TSC frequency" \
 	jq -e '.findings[] | select(.id == "bench.exit.cpuid") | .bench.tsc_khz > 0 and .bench.median_cycles > 0' "$tmp/bench.out"
 ok "the raw baseline gives the harness ratio" \

@@ -23,6 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+#include "bench.h"
 #include "errname.h"
 #include "guest.h"
 
@@ -33,6 +38,7 @@ struct mock_faults mock_faults;
 
 static unsigned live_vms; /* VMs alive in this process, as a kernel would account them */
 #define MOCK_GPA_BITS 40
+#define MOCK_TSC_KHZ 1000000.0 /* a 1 GHz guest clock: one cycle per nanosecond */
 #define PAGE 0x1000ull
 
 struct hvp_hv {
@@ -53,11 +59,13 @@ struct hvp_vm {
 	unsigned n_ids;
 	unsigned ids[64]; /* vCPU ids in use (the first 64) */
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
+	int64_t msr_filtered; /* the MSR whose guest reads exit to the VMM, -1: none */
 	int dead;         /* destroyed: calls get EBADF, as on KVM's closed fd; vCPUs keep its memory */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
-	       P_RENDEZVOUS, P_TIMED_ALU, P_HYPERCALL, P_LOOP_HLT };
+	       P_RENDEZVOUS, P_TIMED_ALU, P_HYPERCALL, P_LOOP_HLT, P_CPUID_REPORT, P_RDMSR_REPORT,
+	       P_TSC_PAIR, P_REAL_MODE16 };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -66,6 +74,12 @@ struct hvp_vcpu {
 	unsigned step;
 	uint64_t i, acc, addr;
 	int waiting_read; /* the last exit was an MMIO read: the next run brings its value */
+	uint32_t cpuid_leaf, cpuid_val[4]; /* the one leaf the VMM set (leaf 0: none) */
+	uint32_t msr_index;               /* the one MSR the VMM set */
+	uint64_t msr_value;
+	double tsc_khz;                   /* the guest TSC: tsc_base + (now - tsc_epoch) at tsc_khz */
+	uint64_t tsc_base;
+	int64_t tsc_epoch_ns;
 	int kicked;
 	int dead; /* destroyed: later calls get EBADF; a run already inside goes on until kicked */
 	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
@@ -107,6 +121,8 @@ static void mock_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	hvp_facts_add(out, "backend", "mock");
 	/* Under KVM's name, so that probes reading KVM's limits read the mock's. */
 	hvp_facts_add(out, "KVM_CAP_MAX_VCPU_ID", "%d", MOCK_MAX_VCPU_ID);
+	if (mock_faults.modules)
+		hvp_facts_add(out, "kvm_modules", "%s", mock_faults.modules);
 }
 
 static const char *mock_native_name(int64_t native)
@@ -129,6 +145,7 @@ static struct hvp_status mock_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->owner = getpid();
+		(*out)->msr_filtered = -1;
 		live_vms++;
 	}
 	return st_of("mock_vm_create", *out ? 0 : ENOMEM);
@@ -266,6 +283,8 @@ static const struct {
 	{ &hvp_prog_handshake, P_HANDSHAKE },     { &hvp_prog_rendezvous, P_RENDEZVOUS },
 	{ &hvp_prog_timed_alu, P_TIMED_ALU },     { &hvp_prog_hypercall_vmcall, P_HYPERCALL },
 	{ &hvp_prog_hypercall_vmmcall, P_HYPERCALL }, { &hvp_prog_loop_hlt, P_LOOP_HLT },
+	{ &hvp_prog_cpuid_report, P_CPUID_REPORT },   { &hvp_prog_rdmsr_report, P_RDMSR_REPORT },
+	{ &hvp_prog_tsc_pair, P_TSC_PAIR },           { &hvp_prog_real_mode16, P_REAL_MODE16 },
 };
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
@@ -285,6 +304,8 @@ static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct
 	*out = calloc(1, sizeof(**out));
 	if (*out) {
 		(*out)->vm = vm;
+		(*out)->tsc_khz = MOCK_TSC_KHZ;
+		(*out)->tsc_epoch_ns = hvp_now_ns();
 		pthread_mutex_init(&(*out)->lock, NULL);
 	}
 	return st_of("mock_vcpu_create", *out ? 0 : ENOMEM);
@@ -352,6 +373,8 @@ static enum program identify(struct hvp_vcpu *v)
 
 static struct hvp_status mock_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
+	if (boot->real_mode && mock_faults.no_real_mode)
+		return st_of("mock_vcpu_boot", EINVAL);
 	vcpu->boot = *boot;
 	vcpu->step = 0;
 	vcpu->i = 0;
@@ -494,6 +517,37 @@ static int store_resumed_flag(struct hvp_vcpu *v)
  * One step of a program: returns 1 when it produced an exit (in x), 0 to go
  * on, -1 on a fault. A step that exits is retried after the VMM answers.
  */
+/* TSC cycles (MOCK_TSC_KHZ: one per ns) that n instructions take at the vCPU's ring in the model. */
+static uint64_t alu_cycles(const struct hvp_vcpu *v, uint64_t n)
+{
+	double ns = mock_faults.ns_per_instruction[v->boot.ring & 3];
+
+	return (uint64_t)((double)n * (ns > 0 ? ns : MOCK_NATIVE_NS) * MOCK_TSC_KHZ / 1e6);
+}
+
+/* CPUID as the guest sees it: the VMM's leaf, or the host CPU's where the model lets ring 3 reach it. */
+static const uint32_t *guest_cpuid(struct hvp_vcpu *v, uint32_t leaf)
+{
+	static __thread uint32_t out[4];
+
+	memset(out, 0, sizeof(out));
+	if (v->boot.ring == 3 && mock_faults.cpuid_ring3_host) {
+#if defined(__x86_64__)
+		__cpuid_count(leaf, 0, out[0], out[1], out[2], out[3]);
+#endif
+	} else if (leaf == v->cpuid_leaf) {
+		memcpy(out, v->cpuid_val, sizeof(out));
+	}
+	return out;
+}
+
+static uint64_t guest_tsc(const struct hvp_vcpu *v)
+{
+	double rate = v->tsc_khz * (mock_faults.tsc_runs_fast ? 1.1 : 1.0);
+
+	return v->tsc_base + (uint64_t)((double)(hvp_now_ns() - v->tsc_epoch_ns) * rate / 1e6);
+}
+
 static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 {
 	const uint64_t *a = v->boot.arg;
@@ -551,10 +605,48 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			REPORT(v->acc, 2);
 		}
 		FINISH();
-	case P_TIMED_ALU: /* no guest clock here: one cycle per instruction, reported as the guest would */
+	case P_TIMED_ALU: /* the guest clock's cycles for a[0] iterations of 10 instructions at the model's speed */
 		if (s == 0)
-			REPORT(a[0] * 10, 1);
+			REPORT(alu_cycles(v, a[0] * 10), 1);
 		FINISH();
+	case P_CPUID_REPORT:
+		if (s < 4)
+			REPORT(guest_cpuid(v, (uint32_t)a[0])[s], s + 1);
+		FINISH();
+	case P_RDMSR_REPORT:
+		if (s == 0 && v->vm->msr_filtered == (int64_t)a[0] && !mock_faults.msr_filter_ignored) {
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_MSR, .addr = a[0], .size = 8 };
+			v->step = 1; /* the next run brings the VMM's answer in x->value */
+			return 1;
+		}
+		if (s == 0)
+			REPORT(a[0] == v->msr_index ? v->msr_value : 0, 2);
+		if (s == 1)
+			REPORT(x->value, 2); /* what the VMM answered the filtered read with */
+		FINISH();
+	case P_TSC_PAIR:
+		if (s == 0)
+			REPORT(guest_tsc(v), 1);
+		if (s == 1) {
+			io_exit(x, HVP_PORT_PAUSE, 0);
+			v->step = 2;
+			return 1;
+		}
+		if (s == 2)
+			REPORT(guest_tsc(v), 3);
+		FINISH();
+	case P_REAL_MODE16: {
+		uint8_t *p = host_of(v->vm, HVP_SYS_DATA, NULL);
+		uint32_t u = 0;
+		if (!v->boot.real_mode || !p)
+			return -1;
+		memcpy(&u, p, sizeof(u));
+		if (s == 0)
+			REPORT(u, 1);
+		if (s == 1)
+			REPORT(0x10, 2); /* CR0: ET only, PE clear */
+		FINISH();
+	}
 	case P_HYPERCALL: /* handled "in the kernel", as KVM does an unknown number: -KVM_ENOSYS */
 		if (s == 0)
 			REPORT((uint64_t)-1000, 1);
@@ -668,6 +760,52 @@ static struct hvp_status mock_kick(struct hvp_vcpu *v)
 	return st_of("mock_kick", 0);
 }
 
+static uint64_t mock_tsc_khz(struct hvp_vcpu *v)
+{
+	return (uint64_t)v->tsc_khz;
+}
+
+static struct hvp_status mock_tsc_set(struct hvp_vcpu *v, uint64_t value)
+{
+	if (!mock_faults.tsc_offset_ignored) {
+		v->tsc_base = value;
+		v->tsc_epoch_ns = hvp_now_ns();
+	}
+	return st_of("mock_tsc_set", 0);
+}
+
+static struct hvp_status mock_tsc_khz_set(struct hvp_vcpu *v, uint64_t khz)
+{
+	v->tsc_base = guest_tsc(v);
+	v->tsc_epoch_ns = hvp_now_ns();
+	v->tsc_khz = (double)khz;
+	return st_of("mock_tsc_khz_set", 0);
+}
+
+static struct hvp_status mock_cpuid_set(struct hvp_vcpu *v, uint32_t leaf, uint32_t index, const uint32_t val[4])
+{
+	if (index != 0)
+		return st_of("mock_cpuid_set", EINVAL);
+	v->cpuid_leaf = leaf;
+	memcpy(v->cpuid_val, val, sizeof(v->cpuid_val));
+	return st_of("mock_cpuid_set", 0);
+}
+
+static struct hvp_status mock_msr_set(struct hvp_vcpu *v, uint32_t index, uint64_t value)
+{
+	if (!mock_faults.msr_set_ignored) {
+		v->msr_index = index;
+		v->msr_value = value;
+	}
+	return st_of("mock_msr_set", 0);
+}
+
+static struct hvp_status mock_msr_read_exits(struct hvp_vm *vm, uint32_t index)
+{
+	vm->msr_filtered = index;
+	return st_of("mock_msr_filter", 0);
+}
+
 const struct hvp_backend hvp_backend_mock = {
 	.name = "mock",
 	.arch = "x86_64",
@@ -691,4 +829,10 @@ const struct hvp_backend hvp_backend_mock = {
 	.regs_get = mock_regs_get,
 	.regs_set = mock_regs_set,
 	.vcpu_kick = mock_kick,
+	.tsc_khz = mock_tsc_khz,
+	.tsc_set = mock_tsc_set,
+	.tsc_khz_set = mock_tsc_khz_set,
+	.x86_cpuid_set = mock_cpuid_set,
+	.x86_msr_set = mock_msr_set,
+	.x86_msr_read_exits = mock_msr_read_exits,
 };

@@ -60,6 +60,74 @@ static void expect(struct tap *t, const char *id, enum hvp_answer want, const ch
 	ok(t, f.answer == want, "%s: %s (%s) — %s", id, hvp_answer_name(f.answer), f.reason, why);
 }
 
+/* How this host runs guests: each classification turned by the fault that should turn it. */
+static void execution_fidelity(struct tap *t)
+{
+	struct hvp_finding f;
+
+	f = run("exec.native_cpl0", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, ": native"), "ring 0 at host speed is native: %s", f.reason);
+	mock_faults.ns_per_instruction[0] = 2400; /* PVM's emulator: about 2.4 us per ring-0 instruction */
+	f = run("exec.native_cpl0", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "emulated instruction by instruction"),
+	   "ring 0 at 2.4 us per instruction is emulated: %s", f.reason);
+	f = run("exec.native_cpl3", 0);
+	ok(t, f.answer == HVP_ANSWER_YES, "while ring 3 stays native: %s", f.reason);
+	mock_faults.modules = "kvm_pvm kvm";
+	f = run("exec.vendor", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "PVM") &&
+		      strstr(f.reason, "ring 0 emulated instruction by instruction") && strstr(f.reason, "ring 3 native") &&
+		      !strstr(f.reason, " - "),
+	   "exec.vendor: PVM, ring 0 emulated, ring 3 native, as expected of it: %s", f.reason);
+	mock_faults.modules = "kvm_intel kvm";
+	f = run("exec.vendor", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "slower than hardware virtualization should be"),
+	   "exec.vendor: VMX with an emulated ring 0 is called out: %s", f.reason);
+	mock_faults.ns_per_instruction[0] = 3.0; /* 10x: slow, but not one instruction at a time */
+	f = run("exec.native_cpl0", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "slower than native"), "10x the host is only slower: %s",
+	   f.reason);
+	mock_faults.ns_per_instruction[0] = 0;
+	f = run("exec.vendor", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "Intel VMX") && !strstr(f.reason, " - "),
+	   "exec.vendor: VMX native at both rings: %s", f.reason);
+	mock_faults.modules = NULL;
+
+	static const struct fault_case {
+		bool *fault;
+		const char *id;
+		enum hvp_answer want;
+		const char *says;
+		const char *why;
+	} cases[] = {
+		{ &mock_faults.cpuid_ring3_host, "cpu.cpuid_applied_cpl3", HVP_ANSWER_NO, "host CPU's own leaf",
+		  "ring-3 CPUID reaching the host CPU is caught" },
+		{ &mock_faults.cpuid_ring3_host, "cpu.cpuid_applied_cpl0", HVP_ANSWER_YES, "the VMM's leaf",
+		  "while ring 0 sees the VMM's table" },
+		{ &mock_faults.msr_set_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "did not read the value the VMM set",
+		  "an MSR write the API drops is caught" },
+		{ &mock_faults.msr_filter_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "filtered",
+		  "a filter that does not exit is caught" },
+		{ &mock_faults.tsc_runs_fast, "time.tsc_rate", HVP_ANSWER_NO, "ran at 1",
+		  "a TSC 10% fast is caught (the mock's clock: 1000000 kHz)" },
+		{ &mock_faults.tsc_offset_ignored, "time.tsc_offset", HVP_ANSWER_NO, "but the guest read",
+		  "a dropped TSC value is caught" },
+		{ &mock_faults.no_real_mode, "exec.real_mode", HVP_ANSWER_NO, "refused a vCPU in real mode",
+		  "an API without real mode says so" },
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		*cases[i].fault = true;
+		f = run(cases[i].id, 0);
+		*cases[i].fault = false;
+		ok(t, f.answer == cases[i].want && strstr(f.reason, cases[i].says), "%s: %s (%s)", cases[i].id,
+		   cases[i].why, f.reason);
+	}
+	f = run("time.tsc_offset", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "750000 kHz"),
+	   "the TSC value and a 3/4 rate the VMM set are what the guest reads: %s", f.reason);
+}
+
 int main(void)
 {
 	struct hvp_finding f;
@@ -71,11 +139,6 @@ int main(void)
 		if (hvp_probes[i]->kind == HVP_PROBE_BENCH)
 			continue; /* the mock runs no benchmark loops; see below for the framework */
 		f = run(id, 600);
-		if (strncmp(id, "exec.", 5) == 0) { /* the mock has no guest clock to time its models with */
-			ok(&t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "TSC frequency"), "%s: skipped (%s)", id,
-			   f.reason);
-			continue;
-		}
 		if (strcmp(id, "fork.fd_passed") == 0) { /* the mock's handles are pointers: nothing to hand over */
 			ok(&t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "no way to hand a VM"), "%s: skipped (%s)",
 			   id, f.reason);
@@ -118,6 +181,8 @@ int main(void)
 	f = run("limits.vcpus_per_vm", 0);
 	ok(&t, strstr(f.reason, "1024 vCPUs were created, vCPU 1024 was refused with EINVAL") && f.guest_verified,
 	   "limits.vcpus_per_vm counts to the refusal and the last vCPU runs: %s", f.reason);
+
+	execution_fidelity(&t);
 
 	mock_faults.allow_overlap = true;
 	expect(&t, "mem.overlap_partial", HVP_ANSWER_NO, "an API that accepts overlapping maps");

@@ -243,6 +243,42 @@ static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_find
 	free(text);
 }
 
+/*
+ * How this host runs guests leads the text and Markdown reports, and a
+ * benchmark says whether its ring runs natively, from the exec findings.
+ */
+static void test_execution_first(struct tap *t)
+{
+	struct hvp_finding f[3];
+	struct hvp_facts facts = { 0 };
+	struct hvp_report r = { .tool_version = "test", .host = &facts, .findings = f, .n = 3 };
+	char *text, *md;
+
+	hvp_facts_add(&facts, "backend", "kvm");
+	hvp_finding_init(&f[0], "vm.first", "A VM?");
+	hvp_finding_answer(&f[0], HVP_ANSWER_CRASHED, "died by SIGABRT");
+	hvp_finding_init(&f[1], "exec.native_cpl0", "Ring 0 native?");
+	hvp_finding_answer(&f[1], HVP_ANSWER_NO, "guest ring 0: 2400 ns per instruction; emulated instruction by instruction");
+	hvp_finding_init(&f[2], "bench.exit.cpuid", "CPUID cost?");
+	hvp_finding_answer(&f[2], HVP_ANSWER_YES, "measured");
+	f[2].bench = (struct hvp_bench){ .present = true, .unit = "ns", .per = "exit", .ring = "guest ring 0",
+					 .ops_per_sample = 1, .n = 1, .median = 5000, .p99 = 5000 };
+	text = render(hvp_report_text, &r);
+	ok(t, strstr(text, "How this host runs guests:\n  exec.native_cpl0") != NULL &&
+		      strstr(text, "How this host runs guests") < strstr(text, "BENCHMARK") &&
+		      strstr(text, "How this host runs guests") < strstr(text, "PROBE "),
+	   "text: how this host runs guests comes before benchmarks and probes");
+	ok(t, strstr(text, "guest ring 0, emulated") != NULL, "text: the benchmark's ring is marked emulated");
+	md = render(hvp_report_markdown, &r);
+	ok(t, strstr(md, "## How this host runs guests") && strstr(md, "## Deviations") &&
+		      strstr(md, "## How this host runs guests") < strstr(md, "## Deviations") &&
+		      strstr(md, "`exec.native_cpl0`") < strstr(md, "## Deviations"),
+	   "markdown: how this host runs guests comes first, ahead of the deviations, with its own");
+	ok(t, strstr(md, "| guest ring 0, emulated |") != NULL, "markdown: the cost table marks the ring emulated");
+	free(text);
+	free(md);
+}
+
 int main(void)
 {
 	struct hvp_finding f[4];
@@ -262,6 +298,7 @@ int main(void)
 	test_markdown(&t, &r);
 	test_junit(&t, &r);
 	test_prometheus(&t, &r, &f[0]);
+	test_execution_first(&t);
 	hvp_contract_free(&c);
 	return tap_done(&t);
 }
