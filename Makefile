@@ -27,8 +27,16 @@ HVP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmi
 HVP_CPPFLAGS := -Isrc -DHVP_VERSION='"$(VERSION)"'
 HVP_LDLIBS := -pthread -lm
 
+# `hvprobe diff` reads JSON with json-c; a build without it says so when asked to.
+JSONC_H := $(firstword $(wildcard /usr/include/json-c/json.h /usr/local/include/json-c/json.h))
+ifneq ($(JSONC_H),)
+HVP_CPPFLAGS += -DHVP_HAVE_JSONC
+HVP_LDLIBS += -ljson-c
+endif
+
 CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/output.c \
+	src/report_read.c src/diff.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/registry.c \
 	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
 	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/time.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
@@ -50,7 +58,7 @@ TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all bench check check-unit check-e2e check-asan check-clang check-vm install uninstall clean
+.PHONY: all bench check check-unit check-e2e check-asan check-clang check-fuzz check-vm fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -83,13 +91,42 @@ $(BUILD)/tests/%.c.o: tests/unit/%.c
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) -Itests $(HVP_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe.a
-	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) -ljson-c $(LDLIBS)
+	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) $(if $(JSONC_H),,-ljson-c) $(LDLIBS)
 
 # What each hypervisor operation costs on this machine (about 25 s).
 bench: all
 	./hvprobe bench
 
-check: all check-clang check-unit check-e2e check-asan
+check: all check-clang check-unit check-e2e check-asan check-fuzz
+
+# The JSON report reader under libFuzzer (clang), with ASan and UBSan.
+# `make fuzz` mutates for FUZZ_SECONDS (new inputs in build/fuzz/corpus);
+# `make check-fuzz` replays the kept corpus, then mutates for a few seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := src/report_read.c src/diff.c src/finding.c src/stats.c src/backend.c src/contract.c \
+	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c \
+	src/report_junit.c src/report_prometheus.c
+FUZZ_BIN := build/fuzz/fuzz_report_read
+
+$(FUZZ_BIN): tests/fuzz/fuzz_report_read.c $(FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(HVP_CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -ljson-c -lm
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/report.dict build/fuzz/corpus tests/fuzz/corpus
+
+check-fuzz:
+	@mkdir -p build/fuzz
+	@if ! command -v clang >/dev/null || [ -z "$(JSONC_H)" ]; then \
+		echo "fuzz: skipped, needs clang and json-c"; \
+	elif ! $(MAKE) --no-print-directory $(FUZZ_BIN) >/dev/null 2>build/fuzz.log; then \
+		echo "fuzz: skipped, libFuzzer is missing (Debian: libclang-rt-14-dev)"; cat build/fuzz.log; \
+	else \
+		$(FUZZ_BIN) tests/fuzz/corpus/* 2>build/fuzz.log && rm -rf build/fuzz/check && mkdir -p build/fuzz/check && \
+		$(FUZZ_BIN) -max_total_time=5 -dict=tests/fuzz/report.dict build/fuzz/check tests/fuzz/corpus 2>>build/fuzz.log && \
+		echo "fuzz: the corpus and 5 s of mutations ran without a crash" || { tail -40 build/fuzz.log; exit 1; }; \
+	fi
 
 check-unit: $(UNIT_BINS)
 	prove --timer $(UNIT_BINS)

@@ -21,6 +21,10 @@ void hvp_cli_usage(FILE *out)
 		"  bench [PATTERN]...   run the benchmarks (ids bench.*) matching the PATTERNs (all if none)\n"
 		"  list [PATTERN]...    list probe and benchmark ids and their questions\n"
 		"  info                 show the host's hypervisor facts (backend, module, capabilities)\n"
+		"                       and how guests run here (measured at ring 0 and ring 3)\n"
+		"  diff OLD.json NEW.json  what changed between two JSON reports: answers, verdicts,\n"
+		"                       probes added or missing, benchmark medians that moved beyond\n"
+		"                       three times the runs' combined spread (text or json)\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format=FORMAT  report format: %s (default text)\n"
@@ -41,9 +45,10 @@ void hvp_cli_usage(FILE *out)
 		"  -V, --version        show the version and exit\n"
 		"\n"
 		"Exit status:\n"
-		"  0  every probe ran and none deviates from its contract\n"
+		"  0  every probe ran and none deviates from its contract (diff: nothing changed)\n"
 		"  1  a finding deviates, or a probe crashed or hung where no contract expects it\n"
-		"  2  usage error\n"
+		"     (diff: something changed)\n"
+		"  2  usage error (diff: a report that cannot be read; the message names the place)\n"
 		"  3  no usable hypervisor (the message names the cause and the fix)\n"
 		"  130  interrupted (the findings so far are still reported)\n",
 		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT, HVP_CAP_VMS_DEFAULT, HVP_CAP_VCPUS_DEFAULT);
@@ -201,11 +206,15 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 			c->cmd = HVP_CMD_INFO;
 			return 0;
 		}
+		if (strcmp(w, "diff") == 0) {
+			c->cmd = HVP_CMD_DIFF;
+			return 0;
+		}
 		if (strcmp(w, "help") == 0) {
 			c->cmd = HVP_CMD_HELP;
 			return 0;
 		}
-		snprintf(err, err_size, "unknown command '%s': use run, bench, list or info", w);
+		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info or diff", w);
 		return -1;
 	}
 	if (c->cmd == HVP_CMD_INFO) {
@@ -265,6 +274,11 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 			return -1;
 	}
 	/* --help and --version win over any command word. */
+	if (c->cmd == HVP_CMD_DIFF && c->n_patterns != 2 && !help && !version) {
+		snprintf(err, err_size, "diff compares two JSON reports: hvprobe diff OLD.json NEW.json (got %u)",
+			 c->n_patterns);
+		return -1;
+	}
 	if (help)
 		c->cmd = HVP_CMD_HELP;
 	else if (version)

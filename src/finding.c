@@ -36,6 +36,16 @@ enum hvp_answer hvp_answer_parse(const char *s)
 	return HVP_ANSWER_NONE;
 }
 
+int hvp_verdict_parse(const char *s, enum hvp_verdict *out)
+{
+	for (unsigned i = 0; i < sizeof(verdict_names) / sizeof(verdict_names[0]); i++)
+		if (strcmp(s, verdict_names[i]) == 0) {
+			*out = (enum hvp_verdict)i;
+			return 0;
+		}
+	return -1;
+}
+
 const char *hvp_verdict_name(enum hvp_verdict v)
 {
 	if ((unsigned)v >= sizeof(verdict_names) / sizeof(verdict_names[0]))

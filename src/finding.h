@@ -94,6 +94,8 @@ const char *hvp_answer_name(enum hvp_answer a);
 /* Parses "yes", "no", ...; returns HVP_ANSWER_NONE for anything else. */
 enum hvp_answer hvp_answer_parse(const char *s);
 const char *hvp_verdict_name(enum hvp_verdict v);
+/* Parses "as documented", ...; returns 0, or -1 for anything else. */
+int hvp_verdict_parse(const char *s, enum hvp_verdict *out);
 
 void hvp_finding_init(struct hvp_finding *f, const char *id, const char *question);
 

@@ -18,6 +18,7 @@
 #include "builtin_contract.h"
 #include "cli.h"
 #include "contract.h"
+#include "diff.h"
 #include "output.h"
 #include "probe.h"
 #include "report.h"
@@ -162,6 +163,18 @@ static int write_job(FILE *out, const void *arg)
 	const struct report_job *job = arg;
 
 	return job->write(out, job->r);
+}
+
+struct diff_job {
+	int (*write)(FILE *out, const struct hvp_diff *d);
+	const struct hvp_diff *d;
+};
+
+static int write_diff_job(FILE *out, const void *arg)
+{
+	const struct diff_job *job = arg;
+
+	return job->write(out, job->d);
 }
 
 static int report_failed(const struct hvp_cli *c)
@@ -334,6 +347,38 @@ static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 	return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
 }
 
+/* Exit 0: nothing changed; 1: something did; 2: a report could not be read. */
+static int cmd_diff(const struct hvp_cli *c)
+{
+	struct hvp_read_report old, new;
+	struct hvp_diff d;
+	char err[512];
+	int json = strcmp(c->format, "json") == 0, rc;
+
+	if (check_text_or_json(c, "diff"))
+		return EXIT_USAGE;
+	if (hvp_report_read_file(c->patterns[0], &old, err, sizeof(err))) {
+		fprintf(stderr, "hvprobe: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (hvp_report_read_file(c->patterns[1], &new, err, sizeof(err))) {
+		fprintf(stderr, "hvprobe: %s\n", err);
+		hvp_report_read_free(&old);
+		return EXIT_USAGE;
+	}
+	if (hvp_diff_compute(&old, c->patterns[0], &new, c->patterns[1], &d)) {
+		fprintf(stderr, "hvprobe: out of memory\n");
+		rc = EXIT_USAGE;
+	} else {
+		struct diff_job job = { json ? hvp_diff_json : hvp_diff_text, &d };
+		rc = hvp_write_output(c->output, write_diff_job, &job) ? report_failed(c) : d.n ? EXIT_DEVIATES : EXIT_OK;
+	}
+	hvp_diff_free(&d);
+	hvp_report_read_free(&old);
+	hvp_report_read_free(&new);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct seed_alias *alias = seed_alias(argv[0]);
@@ -355,6 +400,8 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	case HVP_CMD_LIST:
 		return cmd_list(&c);
+	case HVP_CMD_DIFF:
+		return cmd_diff(&c);
 	case HVP_CMD_INFO:
 	case HVP_CMD_RUN:
 	case HVP_CMD_BENCH:

@@ -70,6 +70,9 @@ bool hvp_is_execution_finding(const char *id);
  */
 const char *hvp_ring_speed(const struct hvp_report *r, const char *ring);
 
+/* "39.61 us": a duration with the unit that keeps it readable. */
+void hvp_format_ns(char *buf, size_t size, double ns);
+
 /* Writes s as a JSON string literal (quotes included). */
 void hvp_json_string(FILE *out, const char *s);
 

@@ -86,18 +86,6 @@ static void write_details(FILE *out, const struct hvp_finding *f)
 }
 
 /* A duration given in (fractional) nanoseconds, in the unit that reads best. */
-static void format_ns(char *buf, size_t size, double ns)
-{
-	if (ns < 1e3)
-		snprintf(buf, size, "%.1f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, size, "%.2f us", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, size, "%.2f ms", ns / 1e6);
-	else
-		snprintf(buf, size, "%.2f s", ns / 1e9);
-}
-
 /* "guest ring 0, emulated": where a benchmark ran and, when the report says, how code runs there. */
 static void format_where(char *buf, size_t size, const struct hvp_report *r, const struct hvp_bench *b)
 {
@@ -116,8 +104,8 @@ static void write_bench_line(FILE *out, int w, const struct hvp_report *r, const
 		fprintf(out, "%-*s  %-22s  %s: %s\n", w, f->id, where, hvp_answer_name(f->answer), f->reason);
 		return;
 	}
-	format_ns(median, sizeof(median), b->median);
-	format_ns(p99, sizeof(p99), b->p99);
+	hvp_format_ns(median, sizeof(median), b->median);
+	hvp_format_ns(p99, sizeof(p99), b->p99);
 	snprintf(n, sizeof(n), "%ux%" PRIu64, b->n, b->ops_per_sample);
 	fprintf(out, "%-*s  %-22s  %10s  %10s  %5.1f%%  %12s  %s", w, f->id, where, median, p99, 100 * b->cv, n, b->per);
 	if (b->tsc_khz > 0)

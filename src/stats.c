@@ -52,3 +52,17 @@ void hvp_bench_summarize(struct hvp_bench *b)
 	b->p90 = hvp_quantile(sorted, n, 0.9);
 	b->p99 = hvp_quantile(sorted, n, 0.99);
 }
+
+double hvp_stats_mad(double *x, size_t n)
+{
+	double median;
+
+	if (n == 0)
+		return 0;
+	qsort(x, n, sizeof(double), cmp_double);
+	median = hvp_quantile(x, n, 0.5);
+	for (size_t i = 0; i < n; i++)
+		x[i] = fabs(x[i] - median);
+	qsort(x, n, sizeof(double), cmp_double);
+	return hvp_quantile(x, n, 0.5);
+}

@@ -13,6 +13,12 @@
  */
 double hvp_quantile(const double *sorted, size_t n, double q);
 
+/*
+ * The median absolute deviation of n values: the median of |x - median|,
+ * a spread that a few outliers do not move. Reorders x.
+ */
+double hvp_stats_mad(double *x, size_t n);
+
 /* Fills min, median, p90, p99, max, mean and cv from b->sample[0..n). */
 void hvp_bench_summarize(struct hvp_bench *b);
 

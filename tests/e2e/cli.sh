@@ -13,7 +13,7 @@ for o in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/help.out" | sort -u); do
 	grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$man" || { echo "# $o is not in the man page"; opts_ok=0; }
 done
 ok "every option in --help is in the man page" [ "$opts_ok" = 1 ]
-for cmd in run bench list info; do
+for cmd in run bench list info diff; do
 	ok "the man page documents '$cmd'" grep -q "^\.B.* $cmd\b\|^\.BR $cmd\b\|^\.B $cmd\b" "$man"
 done
 if command -v groff >/dev/null; then

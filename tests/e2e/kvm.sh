@@ -156,6 +156,15 @@ ok_schema "the bench report validates against the schema" "$tmp/bench.out"
 run benchtext bench --duration 0.1 'bench.exit.raw_baseline'
 ok "the text bench report prints the harness overhead" grep -q '^harness overhead: .* = [0-9.]*' "$tmp/benchtext.out"
 
+run again1 run --format json 'vm.*' 'exec.*' mem.two_maps
+run again2 run --format json 'vm.*' 'exec.*' mem.two_maps
+"$HVPROBE_LOCAL" diff "$tmp/again1.out" "$tmp/again2.out" >"$tmp/again.diff" 2>&1
+ok "two runs on this host: diff finds nothing changed" bash -c "[ $? = 0 ] && grep -q '^no changes: 10 findings the same' '$tmp/again.diff'"
+jq '(.findings[] | select(.id == "vm.two_in_one_thread")) |= (.answer = "no" | .verdict = "deviates")' \
+	"$tmp/again2.out" >"$tmp/planted.json"
+"$HVPROBE_LOCAL" diff "$tmp/again1.out" "$tmp/planted.json" >"$tmp/planted.diff" 2>&1
+ok "and finds a change planted in a real report" bash -c "[ $? = 1 ] && grep -qE '^answer +vm\.two_in_one_thread +yes' '$tmp/planted.diff'"
+
 printf '[mem.two_maps]\nexpected = no\ncitation = a deliberately wrong contract\n' >"$tmp/wrong.ini"
 run wrong run mem.two_maps --contract "$tmp/wrong.ini" --format json
 ok "a finding that deviates from the contract exits 1" [ "$(rc wrong)" = 1 ]

@@ -44,3 +44,7 @@ run() {
 	echo $? >"$tmp/$name.rc"
 }
 rc() { cat "$tmp/$1.rc"; }
+
+# The hvprobe binary on this machine, for commands on local files (diff)
+# when HVPROBE runs the probes elsewhere (tests/vm/hvprobe-in-qemu).
+case $HVPROBE in *hvprobe-in-qemu) HVPROBE_LOCAL=$top/hvprobe ;; *) HVPROBE_LOCAL=$HVPROBE ;; esac

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON report reader, on json-c (which keeps 64-bit integers exact).
+ * Every field is checked for its type and range before use; the first
+ * problem ends the read with its place named.
+ */
+#include "report_read.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+#define READ_FILE_MAX (64u << 20)
+#define FINDINGS_MAX 4096
+#define NESTING_MAX 16 /* a report nests 4 deep; anything deeper is not one */
+
+static void fail(char *err, size_t size, const char *name, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void fail(char *err, size_t size, const char *name, const char *path, const char *fmt, ...)
+{
+	int n = snprintf(err, size, "%s: %s: ", name, path[0] ? path : "top level");
+	va_list ap;
+
+	if (n < 0 || (size_t)n >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, size - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+#ifdef HVP_HAVE_JSONC
+#include <json-c/json.h>
+
+/* What the walk over one file needs to name places in its messages. */
+struct reader {
+	const char *name;
+	char *err;
+	size_t err_size;
+};
+
+static const char *type_name(json_object *o)
+{
+	return o ? json_type_to_name(json_object_get_type(o)) : "null";
+}
+
+/* The member key of object o as the type wanted; NULL (message given) when absent or of another type. */
+static json_object *member(struct reader *rd, json_object *o, const char *path, const char *key, json_type want,
+			   bool required)
+{
+	json_object *v = NULL;
+	char where[160];
+
+	snprintf(where, sizeof(where), "%s.%s", path, key);
+	if (!json_object_object_get_ex(o, key, &v)) {
+		if (required)
+			fail(rd->err, rd->err_size, rd->name, where, "missing");
+		return NULL;
+	}
+	if (want == json_type_double && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return v;
+	if (!json_object_is_type(v, want)) {
+		fail(rd->err, rd->err_size, rd->name, where, "expected %s, got %s", json_type_to_name(want), type_name(v));
+		return NULL;
+	}
+	return v;
+}
+
+/* Copies a JSON string into a fixed field; refuses embedded NULs and values that do not fit. */
+static int copy_string(struct reader *rd, json_object *v, const char *path, char *dst, size_t size)
+{
+	const char *s = json_object_get_string(v);
+	size_t len = (size_t)json_object_get_string_len(v);
+
+	if (strlen(s) != len) {
+		fail(rd->err, rd->err_size, rd->name, path, "the string contains a NUL character");
+		return -1;
+	}
+	if (len >= size) {
+		fail(rd->err, rd->err_size, rd->name, path, "the string is %zu bytes long, at most %zu fit", len, size - 1);
+		return -1;
+	}
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+static int string_member(struct reader *rd, json_object *o, const char *path, const char *key, char *dst,
+			 size_t size, bool required)
+{
+	json_object *v = member(rd, o, path, key, json_type_string, required);
+	char where[160];
+
+	if (!v)
+		return required || rd->err[0] ? -1 : 0;
+	snprintf(where, sizeof(where), "%s.%s", path, key);
+	return copy_string(rd, v, where, dst, size);
+}
+
+static int valid_id(const char *id)
+{
+	if (!id[0])
+		return 0;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+static int number(struct reader *rd, json_object *v, const char *path, double *out)
+{
+	double d = json_object_get_double(v);
+
+	if (!isfinite(d) || d < 0) {
+		fail(rd->err, rd->err_size, rd->name, path, "expected a finite number >= 0");
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+/* The samples' robust spread: 1.4826 x the median absolute deviation, which estimates sigma. */
+static int read_spread(struct reader *rd, json_object *bench, const char *path, struct hvp_read_finding *f)
+{
+	json_object *s = member(rd, bench, path, "samples_ns", json_type_array, false);
+	double *x, cv = 0, mean = 0;
+	size_t n;
+	char where[128];
+
+	if (!s) {
+		json_object *v;
+		if (rd->err[0])
+			return -1;
+		/* Without samples: the standard deviation from cv and mean, where they are given. */
+		if ((v = member(rd, bench, path, "cv", json_type_double, false)) && number(rd, v, path, &cv))
+			return -1;
+		if ((v = member(rd, bench, path, "mean_ns", json_type_double, false)) && number(rd, v, path, &mean))
+			return -1;
+		f->spread_ns = cv * mean;
+		return rd->err[0] ? -1 : 0;
+	}
+	n = json_object_array_length(s);
+	if (n > HVP_READ_SAMPLES_MAX) {
+		snprintf(where, sizeof(where), "%s.samples_ns", path);
+		fail(rd->err, rd->err_size, rd->name, where, "%zu samples, at most %d", n, HVP_READ_SAMPLES_MAX);
+		return -1;
+	}
+	x = calloc(n ? n : 1, sizeof(*x));
+	if (!x) {
+		fail(rd->err, rd->err_size, rd->name, path, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(s, i);
+		snprintf(where, sizeof(where), "%s.samples_ns[%zu]", path, i);
+		if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+			fail(rd->err, rd->err_size, rd->name, where, "expected a number, got %s", type_name(v));
+			free(x);
+			return -1;
+		}
+		if (number(rd, v, where, &x[i])) {
+			free(x);
+			return -1;
+		}
+	}
+	f->samples = (unsigned)n;
+	f->spread_ns = n ? 1.4826 * hvp_stats_mad(x, n) : 0;
+	free(x);
+	return 0;
+}
+
+static int read_bench(struct reader *rd, json_object *bench, const char *path, struct hvp_read_finding *f)
+{
+	json_object *median = member(rd, bench, path, "median_ns", json_type_double, true);
+	char where[128];
+
+	if (!median)
+		return -1;
+	snprintf(where, sizeof(where), "%s.median_ns", path);
+	if (number(rd, median, where, &f->median_ns))
+		return -1;
+	if (string_member(rd, bench, path, "ring", f->ring, sizeof(f->ring), false))
+		return -1;
+	f->bench = true;
+	return read_spread(rd, bench, path, f);
+}
+
+static int read_finding(struct reader *rd, json_object *o, const char *path, struct hvp_read_finding *f)
+{
+	char answer[16], verdict[16];
+	json_object *bench;
+	char where[96];
+
+	if (!json_object_is_type(o, json_type_object)) {
+		fail(rd->err, rd->err_size, rd->name, path, "expected an object, got %s", type_name(o));
+		return -1;
+	}
+	if (string_member(rd, o, path, "id", f->id, sizeof(f->id), true) ||
+	    string_member(rd, o, path, "answer", answer, sizeof(answer), true) ||
+	    string_member(rd, o, path, "verdict", verdict, sizeof(verdict), true) ||
+	    string_member(rd, o, path, "reason", f->reason, sizeof(f->reason), true))
+		return -1;
+	snprintf(where, sizeof(where), "%s.id", path);
+	if (!valid_id(f->id)) {
+		fail(rd->err, rd->err_size, rd->name, where, "\"%s\" is not a probe id (lowercase letters, digits, '.', '_', '-')", f->id);
+		return -1;
+	}
+	f->answer = hvp_answer_parse(answer);
+	snprintf(where, sizeof(where), "%s.answer", path);
+	if (f->answer == HVP_ANSWER_NONE) {
+		fail(rd->err, rd->err_size, rd->name, where, "\"%s\" is not an answer (yes, no, crashed, hung, skipped)", answer);
+		return -1;
+	}
+	snprintf(where, sizeof(where), "%s.verdict", path);
+	if (hvp_verdict_parse(verdict, &f->verdict)) {
+		fail(rd->err, rd->err_size, rd->name, where,
+		     "\"%s\" is not a verdict (as documented, deviates, undocumented, not checked)", verdict);
+		return -1;
+	}
+	bench = member(rd, o, path, "bench", json_type_object, false);
+	if (!bench)
+		return rd->err[0] ? -1 : 0;
+	snprintf(where, sizeof(where), "%s.bench", path);
+	return read_bench(rd, bench, where, f);
+}
+
+static int read_findings(struct reader *rd, json_object *arr, struct hvp_read_report *out)
+{
+	size_t n = json_object_array_length(arr);
+	char path[48];
+
+	if (n > FINDINGS_MAX) {
+		fail(rd->err, rd->err_size, rd->name, ".findings", "%zu findings, at most %d", n, FINDINGS_MAX);
+		return -1;
+	}
+	out->findings = calloc(n ? n : 1, sizeof(*out->findings));
+	if (!out->findings) {
+		fail(rd->err, rd->err_size, rd->name, ".findings", "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), ".findings[%zu]", i);
+		if (read_finding(rd, json_object_array_get_idx(arr, i), path, &out->findings[i]))
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(out->findings[j].id, out->findings[i].id) == 0) {
+				fail(rd->err, rd->err_size, rd->name, path, "probe \"%s\" appears twice (first at .findings[%zu])",
+				     out->findings[i].id, j);
+				return -1;
+			}
+		out->n = (unsigned)i + 1;
+	}
+	return 0;
+}
+
+static int read_root(struct reader *rd, json_object *root, struct hvp_read_report *out)
+{
+	json_object *v, *tool, *host, *findings;
+	char name[16];
+
+	if (!json_object_is_type(root, json_type_object)) {
+		fail(rd->err, rd->err_size, rd->name, "", "expected an object, got %s: not an hvprobe JSON report",
+		     type_name(root));
+		return -1;
+	}
+	if (!(v = member(rd, root, "", "schema_version", json_type_int, true)))
+		return -1;
+	if (json_object_get_int64(v) != 1) {
+		fail(rd->err, rd->err_size, rd->name, ".schema_version",
+		     "%" PRId64 " is not a schema this hvprobe reads (1); use the hvprobe that wrote it",
+		     (int64_t)json_object_get_int64(v));
+		return -1;
+	}
+	if (!(tool = member(rd, root, "", "tool", json_type_object, true)) ||
+	    string_member(rd, tool, ".tool", "name", name, sizeof(name), true) ||
+	    string_member(rd, tool, ".tool", "version", out->version, sizeof(out->version), true))
+		return -1;
+	if (strcmp(name, "hvprobe") != 0) {
+		fail(rd->err, rd->err_size, rd->name, ".tool.name", "\"%s\" did not write this: not an hvprobe report", name);
+		return -1;
+	}
+	if ((host = member(rd, root, "", "host", json_type_object, false)) &&
+	    (string_member(rd, host, ".host", "backend", out->backend, sizeof(out->backend), false) ||
+	     string_member(rd, host, ".host", "arch", out->arch, sizeof(out->arch), false) ||
+	     string_member(rd, host, ".host", "kernel", out->kernel, sizeof(out->kernel), false)))
+		return -1;
+	if (rd->err[0])
+		return -1;
+	if ((v = member(rd, root, "", "interrupted", json_type_boolean, false)))
+		out->interrupted = json_object_get_boolean(v);
+	if (rd->err[0] || !(findings = member(rd, root, "", "findings", json_type_array, true)))
+		return -1;
+	return read_findings(rd, findings, out);
+}
+
+/* "byte 120 (line 3, column 7)": where in the text a syntax error is. */
+static void text_place(const char *data, size_t offset, char *buf, size_t size)
+{
+	unsigned line = 1, col = 1;
+
+	for (size_t i = 0; i < offset; i++, col++)
+		if (data[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	snprintf(buf, size, "byte %zu (line %u, column %u)", offset, line, col);
+}
+
+static json_object *parse(struct reader *rd, const char *data, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(NESTING_MAX);
+	const char *nul = memchr(data, '\0', len);
+	json_object *root;
+	enum json_tokener_error e;
+	char place[64];
+	size_t end;
+
+	if (!tok) {
+		fail(rd->err, rd->err_size, rd->name, "", "out of memory");
+		return NULL;
+	}
+	if (nul) {
+		text_place(data, (size_t)(nul - data), place, sizeof(place));
+		fail(rd->err, rd->err_size, rd->name, place, "a NUL byte: not a JSON text");
+		json_tokener_free(tok);
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, data, (int)len);
+	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (!root) {
+		text_place(data, e == json_tokener_continue ? len : end, place, sizeof(place));
+		fail(rd->err, rd->err_size, rd->name, place, "%s",
+		     e == json_tokener_continue ? "the JSON text ends early (truncated?)" : json_tokener_error_desc(e));
+	} else {
+		while (end < len && (data[end] == ' ' || data[end] == '\n' || data[end] == '\t' || data[end] == '\r'))
+			end++;
+		if (end < len) {
+			text_place(data, end, place, sizeof(place));
+			fail(rd->err, rd->err_size, rd->name, place, "more text after the JSON value");
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_read_report *out, char *err,
+		    size_t err_size)
+{
+	struct reader rd = { name, err, err_size };
+	json_object *root;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	err[0] = '\0';
+	if (len > READ_FILE_MAX) {
+		fail(err, err_size, name, "", "%zu bytes, more than a report can be (%u)", len, READ_FILE_MAX);
+		return -1;
+	}
+	if (!(root = parse(&rd, data, len)))
+		return -1;
+	rc = read_root(&rd, root, out);
+	json_object_put(root);
+	if (rc)
+		hvp_report_read_free(out);
+	return rc;
+}
+
+bool hvp_report_read_available(void)
+{
+	return true;
+}
+
+#else /* no json-c */
+
+int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_read_report *out, char *err,
+		    size_t err_size)
+{
+	(void)data;
+	(void)len;
+	memset(out, 0, sizeof(*out));
+	fail(err, err_size, name, "", "this hvprobe was built without json-c, so it cannot read reports; install "
+				      "json-c (Debian: libjson-c-dev) and rebuild");
+	return -1;
+}
+
+bool hvp_report_read_available(void)
+{
+	return false;
+}
+
+#endif
+
+int hvp_report_read_file(const char *path, struct hvp_read_report *out, char *err, size_t err_size)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	err[0] = '\0';
+	if (!f) {
+		snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *grown;
+			if (cap > READ_FILE_MAX) {
+				snprintf(err, err_size, "%s: larger than a report can be (%u bytes)", path, READ_FILE_MAX);
+				break;
+			}
+			cap = cap ? cap * 2 : 65536;
+			if (!(grown = realloc(data, cap))) {
+				snprintf(err, err_size, "%s: out of memory", path);
+				break;
+			}
+			data = grown;
+		}
+		size_t got = fread(data + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f) && !err[0])
+		snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
+	fclose(f);
+	rc = err[0] ? -1 : hvp_report_read(path, data ? data : "", len, out, err, err_size);
+	free(data);
+	return rc;
+}
+
+void hvp_report_read_free(struct hvp_read_report *r)
+{
+	free(r->findings);
+	r->findings = NULL;
+	r->n = 0;
+}

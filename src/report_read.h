@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading a JSON report back (what `hvprobe --format json` wrote), for
+ * `hvprobe diff`. Only what a comparison needs is kept. Input is untrusted:
+ * anything malformed, truncated or of another schema is refused with a
+ * message naming the file and the place (a byte offset with line and
+ * column, or a JSON path such as .findings[3].answer).
+ */
+#ifndef HVP_REPORT_READ_H
+#define HVP_REPORT_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "finding.h"
+
+#define HVP_READ_SAMPLES_MAX 4096
+
+struct hvp_read_finding {
+	char id[HVP_ID_MAX];
+	enum hvp_answer answer;
+	enum hvp_verdict verdict;
+	char reason[HVP_TEXT_MAX];
+	bool bench;              /* it carries a bench object */
+	double median_ns;
+	double spread_ns;        /* the samples' robust spread (1.4826 x MAD), or stddev from cv */
+	unsigned samples;
+	char ring[16];
+};
+
+struct hvp_read_report {
+	char version[32];          /* tool.version */
+	char backend[32], arch[16];
+	char kernel[128];          /* "" when the host block has none */
+	bool interrupted;
+	unsigned n;
+	struct hvp_read_finding *findings; /* n of them, ids unique */
+};
+
+/*
+ * Parses len bytes of JSON named name (for messages). Returns 0, or -1 with
+ * "name: where: what" in err. Frees nothing on failure: out is left empty.
+ */
+int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_read_report *out, char *err,
+		    size_t err_size);
+/* Reads a whole file (at most 64 MiB) and parses it. */
+int hvp_report_read_file(const char *path, struct hvp_read_report *out, char *err, size_t err_size);
+void hvp_report_read_free(struct hvp_read_report *r);
+
+/* Whether this build can read JSON (json-c was found at build time). */
+bool hvp_report_read_available(void);
+
+#endif
