@@ -35,7 +35,7 @@ HVP_LDLIBS += -ljson-c
 endif
 
 CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
-	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/output.c \
+	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/report_html.c src/output.c \
 	src/report_read.c src/diff.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/registry.c \
 	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
@@ -105,7 +105,7 @@ check: all check-clang check-unit check-e2e check-asan check-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := src/report_read.c src/diff.c src/finding.c src/stats.c src/backend.c src/contract.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c \
-	src/report_junit.c src/report_prometheus.c
+	src/report_junit.c src/report_prometheus.c src/report_html.c
 FUZZ_BIN := build/fuzz/fuzz_report_read
 
 $(FUZZ_BIN): tests/fuzz/fuzz_report_read.c $(FUZZ_SRCS)

@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh        build and `make check`
 #   scripts/install-deps.sh --vm   also `make check-vm` (real KVM inside QEMU)
 set -eu
-pkgs="build-essential clang libclang-rt-dev libjson-c-dev jq python3-jsonschema python3-prometheus-client groff-base"
+pkgs="build-essential clang libclang-rt-dev libjson-c-dev jq python3-jsonschema python3-prometheus-client groff-base chromium"
 if [ "${1:-}" = "--vm" ]; then
 	pkgs="$pkgs qemu-system-x86 busybox-static cpio"
 fi

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What every report format shares: the format table, tallies, key evidence, JSON strings. */
+/* What every report format shares: the format table, tallies, topics, key evidence, escaping. */
 #include "report.h"
 
 #include <string.h>
@@ -13,6 +13,7 @@ static const struct hvp_report_format formats[] = {
 	{ "markdown", hvp_report_markdown },
 	{ "junit", hvp_report_junit },
 	{ "prometheus", hvp_report_prometheus },
+	{ "html", hvp_report_html },
 };
 
 const struct hvp_report_format *hvp_report_format(const char *name)
@@ -25,7 +26,7 @@ const struct hvp_report_format *hvp_report_format(const char *name)
 
 const char *hvp_report_format_names(void)
 {
-	return "text, json, tap, markdown, junit, prometheus";
+	return "text, json, tap, markdown, junit, prometheus, html";
 }
 
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)
@@ -113,4 +114,54 @@ void hvp_format_ns(char *buf, size_t size, double ns)
 		snprintf(buf, size, "%.2f ms", ns / 1e6);
 	else
 		snprintf(buf, size, "%.2f s", ns / 1e9);
+}
+
+/* Topics in report order; prefixes sharing a title are one topic. */
+static const struct {
+	const char *prefix;
+	const char *title;
+} topics[] = {
+	{ "exec.", "How this host runs guests" }, { "cpu.", "How this host runs guests" },
+	{ "time.", "How this host runs guests" }, { "vm.", "VMs and processes" },
+	{ "fork.", "VMs and processes" },         { "vcpu.", "Threads and vCPUs" },
+	{ "mem.", "Memory" },                     { "limits.", "Limits" },
+	{ "lifecycle.", "Teardown" },             { "bench.", "Costs" },
+};
+
+const char *hvp_topic_of(const char *id)
+{
+	for (unsigned i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (strncmp(id, topics[i].prefix, strlen(topics[i].prefix)) == 0)
+			return topics[i].title;
+	return "Other questions";
+}
+
+const char *hvp_topic(unsigned k)
+{
+	static const char *const other = "Other questions";
+	unsigned distinct = 0;
+
+	for (unsigned i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (i == 0 || strcmp(topics[i].title, topics[i - 1].title) != 0)
+			if (distinct++ == k)
+				return topics[i].title;
+	return k == distinct ? other : NULL;
+}
+
+void hvp_xml_text(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&apos;", out); break;
+		default:
+			if (*p < 0x20 && *p != '\n' && *p != '\t')
+				fputc('?', out);
+			else
+				fputc(*p, out);
+		}
+	}
 }

@@ -39,6 +39,8 @@ int hvp_report_markdown(FILE *out, const struct hvp_report *r);
 int hvp_report_junit(FILE *out, const struct hvp_report *r);
 /* node_exporter's textfile-collector format. */
 int hvp_report_prometheus(FILE *out, const struct hvp_report *r);
+/* One self-contained page: the findings table, filterable, and a plot per benchmark. */
+int hvp_report_html(FILE *out, const struct hvp_report *r);
 /* `hvprobe info`: one host fact per line. */
 int hvp_report_facts(FILE *out, const struct hvp_report *r);
 
@@ -69,6 +71,17 @@ bool hvp_is_execution_finding(const char *id);
  * "emulated", "not native", or "" when the report does not say.
  */
 const char *hvp_ring_speed(const struct hvp_report *r, const char *ring);
+
+/*
+ * The topic a finding belongs to ("Memory", "How this host runs guests"),
+ * and the topics in the order reports show them: hvp_topic(k) for k = 0, 1,
+ * ... until NULL ("Other questions" last).
+ */
+const char *hvp_topic_of(const char *id);
+const char *hvp_topic(unsigned k);
+
+/* XML/HTML text or attribute value: the five entities escaped, control characters dropped. */
+void hvp_xml_text(FILE *out, const char *s);
 
 /* "39.61 us": a duration with the unit that keeps it readable. */
 void hvp_format_ns(char *buf, size_t size, double ns);

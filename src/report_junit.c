@@ -11,67 +11,48 @@
 #include "contract.h"
 #include "report.h"
 
-/* XML 1.0 text or attribute value: the five entities, control characters dropped. */
-static void xml_text(FILE *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		case '\'': fputs("&apos;", out); break;
-		default:
-			if (*p < 0x20 && *p != '\n' && *p != '\t')
-				fputc('?', out);
-			else
-				fputc(*p, out);
-		}
-	}
-}
-
 static void write_testcase(FILE *out, const struct hvp_finding *f)
 {
 	size_t dot = strcspn(f->id, ".");
 	int fails = hvp_finding_fails_run(f);
 
 	fprintf(out, "    <testcase classname=\"%.*s\" name=\"", (int)dot, f->id);
-	xml_text(out, f->id);
+	hvp_xml_text(out, f->id);
 	fprintf(out, "\" time=\"%.6f\">\n", (double)f->elapsed_ns / 1e9);
 	if (fails && (f->answer == HVP_ANSWER_CRASHED || f->answer == HVP_ANSWER_HUNG)) {
 		fprintf(out, "      <error type=\"%s\" message=\"", hvp_answer_name(f->answer));
-		xml_text(out, f->reason);
+		hvp_xml_text(out, f->reason);
 		fputs("\"/>\n", out);
 	} else if (fails) {
 		fprintf(out, "      <failure type=\"deviates\" message=\"expected %s, answered %s: ", f->expected,
 			hvp_answer_name(f->answer));
-		xml_text(out, f->reason);
+		hvp_xml_text(out, f->reason);
 		fputs("\">", out);
-		xml_text(out, f->citation);
+		hvp_xml_text(out, f->citation);
 		fputs("</failure>\n", out);
 	} else if (f->answer == HVP_ANSWER_SKIPPED) {
 		fputs("      <skipped message=\"", out);
-		xml_text(out, f->reason);
+		hvp_xml_text(out, f->reason);
 		fputs("\"/>\n", out);
 	}
 	fputs("      <system-out>", out);
-	xml_text(out, f->question);
+	hvp_xml_text(out, f->question);
 	fputs("\n", out);
-	xml_text(out, f->reason);
+	hvp_xml_text(out, f->reason);
 	fprintf(out, "\nverdict: %s\n", hvp_verdict_name(f->verdict));
 	for (unsigned i = 0; i < f->n_evidence; i++) {
 		const struct hvp_evidence *e = &f->evidence[i];
 		fprintf(out, "%s ", (int)i == f->decisive ? "*" : "-");
-		xml_text(out, e->call);
+		hvp_xml_text(out, e->call);
 		fputs(": ", out);
-		xml_text(out, e->errname);
+		hvp_xml_text(out, e->errname);
 		fputs(" ", out);
-		xml_text(out, e->detail);
+		hvp_xml_text(out, e->detail);
 		fputs("\n", out);
 	}
 	for (unsigned i = 0; i < f->n_guest; i++) {
 		fputs("guest: ", out);
-		xml_text(out, f->guest[i].label);
+		hvp_xml_text(out, f->guest[i].label);
 		fprintf(out, " = 0x%" PRIx64 "\n", f->guest[i].value);
 	}
 	fputs("</system-out>\n    </testcase>\n", out);
@@ -95,13 +76,13 @@ int hvp_report_junit(FILE *out, const struct hvp_report *r)
 		r->n, failures, errors, skipped, (double)r->elapsed_ns / 1e9);
 	fputs("    <properties>\n", out);
 	fprintf(out, "      <property name=\"hvprobe.version\" value=\"");
-	xml_text(out, r->tool_version);
+	hvp_xml_text(out, r->tool_version);
 	fputs("\"/>\n", out);
 	for (unsigned i = 0; r->host && i < r->host->n; i++) {
 		fputs("      <property name=\"", out);
-		xml_text(out, r->host->fact[i].key);
+		hvp_xml_text(out, r->host->fact[i].key);
 		fputs("\" value=\"", out);
-		xml_text(out, r->host->fact[i].value);
+		hvp_xml_text(out, r->host->fact[i].value);
 		fputs("\"/>\n", out);
 	}
 	fputs("    </properties>\n", out);

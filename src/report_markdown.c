@@ -11,24 +11,6 @@
 #include "contract.h"
 #include "report.h"
 
-static const struct topic {
-	const char *prefix; /* id prefix, "" for the rest */
-	const char *title;
-} topics[] = {
-	{ "exec.", "How this host runs guests" }, { "cpu.", "How this host runs guests" },
-	{ "time.", "How this host runs guests" }, { "vm.", "VMs and processes" },   { "fork.", "VMs and processes" }, { "vcpu.", "Threads and vCPUs" },
-	{ "mem.", "Memory" },             { "limits.", "Limits" },          { "lifecycle.", "Teardown" },
-	{ "", "Other questions" },
-};
-
-static const char *topic_of(const char *id)
-{
-	for (unsigned i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
-		if (strncmp(id, topics[i].prefix, strlen(topics[i].prefix)) == 0)
-			return topics[i].title;
-	return "Other questions";
-}
-
 /* Text for a table cell or a line: pipes escaped, newlines folded. */
 static void md_text(FILE *out, const char *s)
 {
@@ -145,17 +127,16 @@ static void write_costs(FILE *out, const struct hvp_report *r)
 }
 
 /* One topic's section; deviations are written apart unless with_deviations. */
-static void write_topic(FILE *out, const struct hvp_report *r, unsigned k, bool with_deviations)
+static void write_topic(FILE *out, const struct hvp_report *r, const char *title, bool with_deviations)
 {
 	int shown = 0;
 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct hvp_finding *f = &r->findings[i];
-		if (is_bench(f) || strcmp(topic_of(f->id), topics[k].title) != 0 ||
-		    (!with_deviations && hvp_finding_fails_run(f)))
+		if (is_bench(f) || strcmp(hvp_topic_of(f->id), title) != 0 || (!with_deviations && hvp_finding_fails_run(f)))
 			continue;
 		if (!shown++)
-			fprintf(out, "## %s\n\n", topics[k].title);
+			fprintf(out, "## %s\n\n", title);
 		write_finding(out, f);
 	}
 }
@@ -165,7 +146,7 @@ int hvp_report_markdown(FILE *out, const struct hvp_report *r)
 	int deviations = 0;
 
 	write_host(out, r);
-	write_topic(out, r, 0, true); /* how this host runs guests: first, deviating or not */
+	write_topic(out, r, hvp_topic(0), true); /* how this host runs guests: first, deviating or not */
 	for (unsigned i = 0; i < r->n; i++)
 		if (!is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i]) &&
 		    !hvp_is_execution_finding(r->findings[i].id)) {
@@ -174,10 +155,9 @@ int hvp_report_markdown(FILE *out, const struct hvp_report *r)
 				      "probe crashed or hung.\n\n", out);
 			write_finding(out, &r->findings[i]);
 		}
-	/* Topics in their table's order; each finding once, under its topic. */
-	for (unsigned k = 1; k < sizeof(topics) / sizeof(topics[0]); k++)
-		if (strcmp(topics[k].title, topics[k - 1].title) != 0) /* a shared title was written with the first */
-			write_topic(out, r, k, false);
+	/* Topics in report order; each finding once, under its topic. */
+	for (unsigned k = 1; hvp_topic(k); k++)
+		write_topic(out, r, hvp_topic(k), false);
 	write_costs(out, r);
 	return ferror(out) ? -1 : 0;
 }

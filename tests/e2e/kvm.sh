@@ -156,6 +156,16 @@ ok_schema "the bench report validates against the schema" "$tmp/bench.out"
 run benchtext bench --duration 0.1 'bench.exit.raw_baseline'
 ok "the text bench report prints the harness overhead" grep -q '^harness overhead: .* = [0-9.]*' "$tmp/benchtext.out"
 
+run html bench --format html --duration 0.2 'bench.exit.pio_out' 'bench.exit.cpuid'
+ok "the HTML report of a real run exits 0" [ "$(rc html)" = 0 ]
+ok "it holds a plot of every benchmark's samples" [ "$(grep -o '<svg ' "$tmp/html.out" | wc -l)" = 2 ]
+cp "$tmp/html.out" "$tmp/report.html"
+"$top/tests/e2e/html-in-chromium" "$tmp/report.html" "$tmp/report.png" cpuid 1 >"$tmp/chromium.log"
+case $? in
+77) echo "ok $((n += 1)) - # SKIP headless Chromium: $(cat "$tmp/chromium.log")" ;;
+*) ok "headless Chromium renders it, and its filter shows only bench.exit.cpuid for 'cpuid'" [ ! -s "$tmp/chromium.log" ] ;;
+esac
+
 run again1 run --format json 'vm.*' 'exec.*' mem.two_maps
 run again2 run --format json 'vm.*' 'exec.*' mem.two_maps
 "$HVPROBE_LOCAL" diff "$tmp/again1.out" "$tmp/again2.out" >"$tmp/again.diff" 2>&1

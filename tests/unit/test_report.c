@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <json-c/json.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -203,6 +204,70 @@ static void test_junit(struct tap *t, const struct hvp_report *r)
 	free(xml);
 }
 
+/* Writes text to a temporary file and runs a python3 check on it; returns the check's status, -1 if none ran. */
+static int python_check(const char *text, const char *program)
+{
+	char path[] = "/tmp/hvprobe-check-XXXXXX", cmd[1024];
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c '%s' %s 2>/dev/null", program, path);
+	rc = system(cmd);
+	unlink(path);
+	return rc;
+}
+
+/* A browser really renders the page, and its filter works (tests/e2e/html-in-chromium). */
+static void html_in_chromium(struct tap *t, const char *html)
+{
+	char dir[] = "/tmp/hvprobe-html-XXXXXX", path[64], png[64], cmd[256];
+	FILE *f;
+	int rc;
+
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	snprintf(png, sizeof(png), "%s/report.png", dir);
+	if ((f = fopen(path, "w"))) {
+		fputs(html, f);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "tests/e2e/html-in-chromium %s %s p.no 1 >&2", path, png);
+		rc = system(cmd);
+		if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77)
+			ok(t, 1, "# SKIP headless Chromium is not installed (apt-get install chromium)");
+		else
+			ok(t, rc == 0, "headless Chromium renders it (a PNG screenshot) and its filter leaves the one match shown");
+	}
+	unlink(path);
+	unlink(png);
+	rmdir(dir);
+}
+
+/* The HTML page: self-contained, well-formed, every finding a row, a plot for the benchmark. */
+static void test_html(struct tap *t, const struct hvp_report *r)
+{
+	char *html = render(hvp_report_html, r);
+
+	ok(t, strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML5 document");
+	ok(t, !strstr(html, " src=") && !strstr(html, "<link") && !strstr(html, "href="),
+	   "self-contained: no external script, style or link");
+	ok(t, python_check(html, "import sys, xml.etree.ElementTree as E\n"
+				 "r = E.parse(sys.argv[1]).getroot()\n"
+				 "ns = {\"h\": \"http://www.w3.org/1999/xhtml\", \"s\": \"http://www.w3.org/2000/svg\"}\n"
+				 "rows = [tr for tr in r.iter(\"{http://www.w3.org/1999/xhtml}tr\") if \"finding\" in tr.get(\"class\", \"\")]\n"
+				 "dots = list(r.iter(\"{http://www.w3.org/2000/svg}circle\"))\n"
+				 "sys.exit(0 if len(rows) == 4 and len(dots) == 3 else 1)") == 0,
+	   "well-formed XML to python3's parser: 4 finding rows, 3 sample dots in the benchmark's plot");
+	ok(t, strstr(html, "class=\"finding deviates no\"") && strstr(html, "Does it &quot;work&quot;?"),
+	   "rows carry their verdict and answer as classes for the filter; text is escaped");
+	html_in_chromium(t, html);
+	free(html);
+}
+
 static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_finding *f0)
 {
 	char *text;
@@ -239,6 +304,7 @@ static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_find
 			ok(t, system(cmd) == 0, "python3-prometheus-client's parser reads it");
 		unlink(path);
 	}
+	test_html(t, r);
 	f0->bench.present = false;
 	free(text);
 }
