@@ -58,7 +58,7 @@ TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all bench check check-unit check-e2e check-asan check-clang check-fuzz check-vm fuzz install uninstall clean
+.PHONY: all bench check check-unit check-e2e check-asan check-clang check-docs check-fuzz check-vm docs fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -97,7 +97,21 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe
 bench: all
 	./hvprobe bench
 
-check: all check-clang check-unit check-e2e check-asan check-fuzz
+check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs
+
+# docs/contracts.md: every contract side by side, generated, never stale.
+CONTRACTS := $(sort $(wildcard contracts/*.ini))
+
+$(BUILD)/tools/contract-doc: tools/contract_doc.c $(BUILD)/libhvprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) $(LDLIBS)
+
+docs: $(BUILD)/tools/contract-doc
+	$< $(CONTRACTS) >docs/contracts.md
+
+check-docs: $(BUILD)/tools/contract-doc
+	@$< $(CONTRACTS) | diff -u docs/contracts.md - >/dev/null && echo "docs/contracts.md: up to date" || \
+		{ echo "docs/contracts.md is stale: run 'make docs'"; exit 1; }
 
 # The JSON report reader under libFuzzer (clang), with ASan and UBSan.
 # `make fuzz` mutates for FUZZ_SECONDS (new inputs in build/fuzz/corpus);

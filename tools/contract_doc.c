@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Renders contract files side by side into one Markdown page: for every
+ * question hvprobe asks, what each API's documentation promises, with the
+ * citation. `make docs` writes docs/contracts.md with it, and `make check`
+ * fails when that page is stale.
+ *
+ *   contract-doc contracts/kvm.ini [contracts/hvf-x86_64.ini ...]
+ *
+ * Each file's column is named after it (kvm.ini: "kvm").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract.h"
+#include "probe.h"
+#include "report.h"
+
+#define CONTRACTS_MAX 8
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)size + 1)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+		buf[size] = '\0';
+		*len = (size_t)size;
+	} else {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Table cell text: pipes escaped. */
+static void cell(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+static void entry_cell(FILE *out, const struct hvp_contract_entry *e)
+{
+	if (!e) {
+		fputs(" no entry |", out);
+		return;
+	}
+	fprintf(out, " **%s**", e->silent ? "silent" : hvp_answer_name(e->expected));
+	if (e->says[0]) {
+		fputs(": ", out);
+		cell(out, e->says);
+	}
+	fputs(" (", out);
+	cell(out, e->citation);
+	fputs(") |", out);
+}
+
+static void write_topic(FILE *out, const char *title, const struct hvp_contract *c, unsigned nc)
+{
+	int shown = 0;
+
+	for (unsigned i = 0; i < hvp_n_probes; i++) {
+		const struct hvp_probe *p = hvp_probes[i];
+		if (p->kind == HVP_PROBE_BENCH || strcmp(hvp_topic_of(p->id), title) != 0)
+			continue;
+		if (!shown++) {
+			fprintf(out, "## %s\n\n| probe | question |", title);
+			for (unsigned k = 0; k < nc; k++)
+				fprintf(out, " %s |", c[k].name);
+			fputs("\n| --- | --- |", out);
+			for (unsigned k = 0; k < nc; k++)
+				fputs(" --- |", out);
+			fputc('\n', out);
+		}
+		fprintf(out, "| `%s` | ", p->id);
+		cell(out, p->question);
+		fputs(" |", out);
+		for (unsigned k = 0; k < nc; k++)
+			entry_cell(out, hvp_contract_find(&c[k], p->id));
+		fputc('\n', out);
+	}
+	if (shown)
+		fputc('\n', out);
+}
+
+int main(int argc, char **argv)
+{
+	struct hvp_contract c[CONTRACTS_MAX];
+	unsigned nc = 0;
+	char err[256];
+
+	if (argc < 2 || argc - 1 > CONTRACTS_MAX) {
+		fprintf(stderr, "usage: contract-doc CONTRACT.ini... (at most %d)\n", CONTRACTS_MAX);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+		char name[32];
+		size_t len = 0;
+		char *text = slurp(argv[i], &len);
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+		if (!text || hvp_contract_parse(&c[nc], name, text, len, err, sizeof(err))) {
+			fprintf(stderr, "contract-doc: %s: %s\n", argv[i], text ? err : "cannot read");
+			free(text);
+			return 2;
+		}
+		free(text);
+		nc++;
+	}
+	puts("# What each hypervisor API promises\n\n"
+	     "For every question hvprobe asks, what each API's own documentation says the answer is, and where "
+	     "it says so. **silent** means the cited document was read and says nothing on the question: hvprobe "
+	     "then reports the verdict `undocumented`, whatever the host does. Generated from `contracts/*.ini` "
+	     "by `make docs`; do not edit by hand.\n");
+	for (unsigned k = 0; hvp_topic(k); k++)
+		write_topic(stdout, hvp_topic(k), c, nc);
+	for (unsigned k = 0; k < nc; k++)
+		hvp_contract_free(&c[k]);
+	return ferror(stdout) ? 1 : 0;
+}
