@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "guest_abi.h"
 
+/* A guest program; one an architecture lacks is empty (start == end), and probes that need it say .arch. */
 struct hvp_program {
 	const char *name;
 	const uint8_t *start, *end;
@@ -69,12 +70,24 @@ uint64_t hvp_guest_arch_identity_limit(void);
 #define HVP_GUEST_WINDOW_VA 0x7f0000000000ull
 
 /*
- * Whether this host's hypercall instruction is VMCALL (Intel) rather than
- * VMMCALL (AMD): KVM expects the host vendor's.
+ * The hypercall this host's guests make: x86 VMCALL (Intel) or VMMCALL
+ * (AMD), as KVM expects the host vendor's; arm64 HVC #0. Sets *insn to the
+ * instruction's name. timed: the benchmark loop around it.
  */
-int hvp_guest_arch_uses_vmcall(void);
+const struct hvp_program *hvp_guest_arch_hypercall(const char **insn);
+const struct hvp_program *hvp_guest_arch_timed_hypercall(void);
 
 /* The vCPU state for running code at entry with the given arguments. */
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);
+
+/* The register file that starts a program from boot (pc, stack, arguments, flags for boot->ring). */
+void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs);
+
+/* Where argument i (0-3) of a program arrives: an index into hvp_regs.gpr. Results come in gpr[0]. */
+unsigned hvp_guest_arch_arg_reg(unsigned i);
+
+/* Which guest ABI channel an exit is: a report, the final report, a failed check, a pause, or none. */
+enum hvp_guest_channel { HVP_CHANNEL_NONE, HVP_CHANNEL_REPORT, HVP_CHANNEL_DONE, HVP_CHANNEL_FAIL, HVP_CHANNEL_PAUSE };
+enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x);
 
 #endif

@@ -109,12 +109,54 @@ int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, u
 	return 0;
 }
 
-int hvp_guest_arch_uses_vmcall(void)
+/* KVM expects the host vendor's instruction: VMCALL on Intel, VMMCALL on AMD (and Hygon). */
+static int uses_vmcall(void)
 {
 	unsigned a, b, c, d;
 
 	__cpuid(0, a, b, c, d);
 	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e; /* "GenuineIntel" */
+}
+
+const struct hvp_program *hvp_guest_arch_hypercall(const char **insn)
+{
+	*insn = uses_vmcall() ? "VMCALL" : "VMMCALL";
+	return uses_vmcall() ? &hvp_prog_hypercall_vmcall : &hvp_prog_hypercall_vmmcall;
+}
+
+const struct hvp_program *hvp_guest_arch_timed_hypercall(void)
+{
+	return uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall;
+}
+
+void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->pc = boot->entry;
+	regs->sp = boot->stack;
+	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0); /* bit 1 reserved; IOPL 3 for ring-3 reports */
+	for (unsigned i = 0; i < 4; i++)
+		regs->gpr[hvp_guest_arch_arg_reg(i)] = boot->arg[i];
+}
+
+unsigned hvp_guest_arch_arg_reg(unsigned i)
+{
+	static const unsigned regs[4] = { HVP_X86_RDI, HVP_X86_RSI, HVP_X86_RDX, HVP_X86_RCX };
+
+	return regs[i & 3];
+}
+
+enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x)
+{
+	if (x->kind != HVP_EXIT_IO || !x->write)
+		return HVP_CHANNEL_NONE;
+	switch (x->addr) {
+	case HVP_PORT_REPORT: return HVP_CHANNEL_REPORT;
+	case HVP_PORT_DONE: return HVP_CHANNEL_DONE;
+	case HVP_PORT_FAIL: return HVP_CHANNEL_FAIL;
+	case HVP_PORT_PAUSE: return HVP_CHANNEL_PAUSE;
+	default: return HVP_CHANNEL_NONE;
+	}
 }
 
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4])

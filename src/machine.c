@@ -158,6 +158,7 @@ static uint64_t load_program(struct hvp_machine *m, const struct hvp_program *pr
 	for (unsigned i = 0; i < m->n_loaded; i++)
 		if (m->loaded[i] == prog)
 			return m->loaded_at[i];
+	HVP_ASSERT(m->ctx, prog->end > prog->start, "guest program %s does not exist for this architecture", prog->name);
 	HVP_ASSERT(m->ctx, m->n_loaded < sizeof(m->loaded) / sizeof(m->loaded[0]) &&
 			   m->code_used + len <= HVP_SYS_CODE_SIZE,
 		   "no room for guest program %s", prog->name);
@@ -230,14 +231,9 @@ struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcp
 	struct hvp_boot boot;
 
 	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	memset(&regs, 0, sizeof(regs));
-	regs.pc = boot.entry;
-	regs.sp = boot.stack - 4096ull * (id % 16);
-	regs.flags = 0x2 | (ring == 3 ? 0x3000 : 0);
-	regs.gpr[HVP_X86_RDI] = boot.arg[0];
-	regs.gpr[HVP_X86_RSI] = boot.arg[1];
-	regs.gpr[HVP_X86_RDX] = boot.arg[2];
-	regs.gpr[HVP_X86_RCX] = boot.arg[3];
+	boot.stack -= 4096ull * (id % 16);
+	boot.ring = ring;
+	hvp_guest_arch_regs(&boot, &regs);
 	return m->ctx->be->regs_set(vcpu, &regs);
 }
 
@@ -263,7 +259,7 @@ static uint64_t reported_value(struct hvp_machine *m, struct hvp_vcpu *vcpu, con
 		*st = got;
 		return x->value;
 	}
-	return regs.gpr[HVP_X86_RAX];
+	return regs.gpr[0]; /* x86 RAX, arm64 x0 */
 }
 
 /* Handles one exit; returns 1 while the program goes on. */
@@ -271,23 +267,21 @@ static int handle_exit(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_
 {
 	const struct hvp_exit *x = &res->last;
 
-	if (x->kind != HVP_EXIT_IO || !x->write)
-		return 0;
-	switch (x->addr) {
-	case HVP_PORT_REPORT:
+	switch (hvp_guest_arch_channel(x)) {
+	case HVP_CHANNEL_REPORT:
 		if (res->n < HVP_GUEST_REPORTS_MAX)
 			res->value[res->n] = reported_value(m, vcpu, x, &res->st);
 		res->n++;
 		return res->st.err == HVP_OK;
-	case HVP_PORT_DONE:
+	case HVP_CHANNEL_DONE:
 		res->done = true;
 		res->done_status = reported_value(m, vcpu, x, &res->st);
 		return 0;
-	case HVP_PORT_FAIL:
+	case HVP_CHANNEL_FAIL:
 		res->failed = true;
 		res->done_status = reported_value(m, vcpu, x, &res->st);
 		return 0;
-	default:
+	default: /* a pause, or an exit the probe handles itself */
 		return 0;
 	}
 }

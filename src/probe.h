@@ -47,6 +47,7 @@ struct hvp_probe {
 	const char *question;
 	enum hvp_probe_kind kind;
 	unsigned timeout_s;  /* default deadline; --timeout overrides */
+	const char *arch;    /* NULL: every architecture; else the only one it asks about ("x86_64") */
 	void (*run)(struct hvp_ctx *ctx);
 };
 

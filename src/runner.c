@@ -84,6 +84,9 @@ static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, 
 					   o->be->open_advice(&o->open, st));
 		}
 	}
+	if (f->answer == HVP_ANSWER_NONE && p->arch && o->be && strcmp(p->arch, o->be->arch) != 0)
+		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "not applicable: the question is about %s, and this host is %s",
+				   p->arch, o->be->arch);
 	if (f->answer == HVP_ANSWER_NONE)
 		p->run(&ctx);
 	if (f->answer == HVP_ANSWER_NONE)

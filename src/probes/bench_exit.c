@@ -121,9 +121,14 @@ static void run_pio_out_ring3(struct hvp_ctx *ctx)
 	bench_exit_loop(ctx, &hvp_prog_loop_pio_out, BENCH_PORT, HVP_EXIT_IO, 3, 0);
 }
 
+/* The cheapest exit to userspace each architecture has: port I/O on x86, MMIO elsewhere. */
 static void run_raw_baseline(struct hvp_ctx *ctx)
 {
+#if defined(__x86_64__)
 	bench_exit_loop(ctx, &hvp_prog_loop_pio_out, BENCH_PORT, HVP_EXIT_IO, 0, 1);
+#else
+	bench_exit_loop(ctx, &hvp_prog_loop_mmio_write, MMIO_GPA, HVP_EXIT_MMIO, 0, 1);
+#endif
 }
 
 static void run_pio_in(struct hvp_ctx *ctx)
@@ -164,14 +169,19 @@ static void run_hlt(struct hvp_ctx *ctx)
 #define EXIT_BENCH(name_, id_, what_, fn_)                                                        \
 	const struct hvp_probe name_ = { .id = id_, .question = what_, .kind = HVP_PROBE_BENCH,   \
 					 .timeout_s = 60, .run = fn_ }
+/* Port I/O, CPUID, RDMSR, HLT that exits, a hypercall from user mode: x86 only. */
+#define X86_EXIT_BENCH(name_, id_, what_, fn_)                                                    \
+	const struct hvp_probe name_ = { .id = id_, .question = what_, .kind = HVP_PROBE_BENCH,   \
+					 .timeout_s = 60, .arch = "x86_64", .run = fn_ }
 
-EXIT_BENCH(probe_bench_exit_pio_out, "bench.exit.pio_out", "Port I/O write exit to userspace and back, guest ring 0",
+X86_EXIT_BENCH(probe_bench_exit_pio_out, "bench.exit.pio_out", "Port I/O write exit to userspace and back, guest ring 0",
 	   run_pio_out);
-EXIT_BENCH(probe_bench_exit_pio_out_ring3, "bench.exit.pio_out.ring3",
+X86_EXIT_BENCH(probe_bench_exit_pio_out_ring3, "bench.exit.pio_out.ring3",
 	   "Port I/O write exit to userspace and back, guest ring 3", run_pio_out_ring3);
 EXIT_BENCH(probe_bench_exit_raw_baseline, "bench.exit.raw_baseline",
-	   "bench.exit.pio_out with nothing but the API's run call in the loop", run_raw_baseline);
-EXIT_BENCH(probe_bench_exit_pio_in, "bench.exit.pio_in", "Port I/O read exit to userspace and back, guest ring 0",
+	   "bench.exit.pio_out (x86; arm64: mmio_write) with nothing but the API's run call in the loop",
+	   run_raw_baseline);
+X86_EXIT_BENCH(probe_bench_exit_pio_in, "bench.exit.pio_in", "Port I/O read exit to userspace and back, guest ring 0",
 	   run_pio_in);
 EXIT_BENCH(probe_bench_exit_mmio_write, "bench.exit.mmio_write", "MMIO write exit to userspace and back, guest ring 0",
 	   run_mmio_write);
@@ -179,12 +189,12 @@ EXIT_BENCH(probe_bench_exit_mmio_write_ring3, "bench.exit.mmio_write.ring3",
 	   "MMIO write exit to userspace and back, guest ring 3", run_mmio_write_ring3);
 EXIT_BENCH(probe_bench_exit_mmio_read, "bench.exit.mmio_read", "MMIO read exit to userspace and back, guest ring 0",
 	   run_mmio_read);
-EXIT_BENCH(probe_bench_exit_pio_in_ring3, "bench.exit.pio_in.ring3",
+X86_EXIT_BENCH(probe_bench_exit_pio_in_ring3, "bench.exit.pio_in.ring3",
 	   "Port I/O read exit to userspace and back, guest ring 3", run_pio_in_ring3);
 EXIT_BENCH(probe_bench_exit_mmio_read_ring3, "bench.exit.mmio_read.ring3",
 	   "MMIO read exit to userspace and back, guest ring 3", run_mmio_read_ring3);
 /* HLT and RDMSR fault in ring 3: they are ring-0 instructions, measured there only. */
-EXIT_BENCH(probe_bench_exit_hlt, "bench.exit.hlt", "HLT exit to userspace and back, guest ring 0", run_hlt);
+X86_EXIT_BENCH(probe_bench_exit_hlt, "bench.exit.hlt", "HLT exit to userspace and back, guest ring 0", run_hlt);
 
 /* Exits the kernel handles, timed by the guest's own TSC. */
 struct timed_loop {
@@ -252,13 +262,13 @@ static void run_cpuid_ring3(struct hvp_ctx *ctx)
 /* VMCALL on Intel, VMMCALL on AMD: the instruction KVM expects for the host's vendor. */
 static void run_hypercall(struct hvp_ctx *ctx)
 {
-	bench_timed(ctx, hvp_guest_arch_uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 0,
+	bench_timed(ctx, hvp_guest_arch_timed_hypercall(), HYPERCALL_NR, 0,
 		    "hypercall exit");
 }
 
 static void run_hypercall_ring3(struct hvp_ctx *ctx)
 {
-	bench_timed(ctx, hvp_guest_arch_uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall, HYPERCALL_NR, 3,
+	bench_timed(ctx, hvp_guest_arch_timed_hypercall(), HYPERCALL_NR, 3,
 		    "hypercall exit");
 }
 
@@ -267,12 +277,12 @@ static void run_rdmsr(struct hvp_ctx *ctx)
 	bench_timed(ctx, &hvp_prog_timed_rdmsr, MSR_APIC_BASE, 0, "RDMSR exit");
 }
 
-EXIT_BENCH(probe_bench_exit_cpuid, "bench.exit.cpuid", "CPUID exit handled in the kernel, guest ring 0", run_cpuid);
-EXIT_BENCH(probe_bench_exit_cpuid_ring3, "bench.exit.cpuid.ring3", "CPUID exit handled in the kernel, guest ring 3",
+X86_EXIT_BENCH(probe_bench_exit_cpuid, "bench.exit.cpuid", "CPUID exit handled in the kernel, guest ring 0", run_cpuid);
+X86_EXIT_BENCH(probe_bench_exit_cpuid_ring3, "bench.exit.cpuid.ring3", "CPUID exit handled in the kernel, guest ring 3",
 	   run_cpuid_ring3);
 EXIT_BENCH(probe_bench_exit_hypercall, "bench.exit.hypercall",
 	   "Hypercall (VMCALL/VMMCALL) handled in the kernel, guest ring 0", run_hypercall);
-EXIT_BENCH(probe_bench_exit_hypercall_ring3, "bench.exit.hypercall.ring3",
+X86_EXIT_BENCH(probe_bench_exit_hypercall_ring3, "bench.exit.hypercall.ring3",
 	   "Hypercall (VMCALL/VMMCALL) handled in the kernel, guest ring 3", run_hypercall_ring3);
-EXIT_BENCH(probe_bench_exit_rdmsr, "bench.exit.rdmsr", "RDMSR of an MSR the kernel emulates (APIC base), guest ring 0",
+X86_EXIT_BENCH(probe_bench_exit_rdmsr, "bench.exit.rdmsr", "RDMSR of an MSR the kernel emulates (APIC base), guest ring 0",
 	   run_rdmsr);

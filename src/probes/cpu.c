@@ -7,13 +7,15 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 
 #include "../bench.h"
 #include "../machine.h"
 
-#define HYPERCALL_NR 0xffff     /* no such hypercall: KVM answers -KVM_ENOSYS in RAX */
+#define HYPERCALL_NR 0xffff     /* no such hypercall: KVM answers -KVM_ENOSYS (x86) or NOT_SUPPORTED (arm64) */
 #define KVM_ENOSYS_IN_RAX UINT64_C(0xfffffffffffffc18) /* -1000: include/uapi/linux/kvm_para.h */
+#define SMCCC_NOT_SUPPORTED UINT64_MAX                 /* -1 in x0: the Arm SMC Calling Convention */
 #define WAIT_NS 2000000000ll
 
 /* Runs the vCPU on its own thread; kicks it after the wait. Returns 1 if it came back by itself. */
@@ -33,7 +35,8 @@ static int run_bounded(struct hvp_ctx *ctx, struct hvp_guest_thread *b)
 
 static void run_hypercall(struct hvp_ctx *ctx)
 {
-	const struct hvp_program *prog = hvp_guest_arch_uses_vmcall() ? &hvp_prog_hypercall_vmcall : &hvp_prog_hypercall_vmmcall;
+	const char *insn;
+	const struct hvp_program *prog = hvp_guest_arch_hypercall(&insn);
 	struct hvp_guest_thread b = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { HYPERCALL_NR, 0, 0, 0 };
 	int by_itself;
@@ -42,13 +45,14 @@ static void run_hypercall(struct hvp_ctx *ctx)
 	by_itself = run_bounded(ctx, &b);
 	hvp_decisive(ctx, b.r.st.evidence);
 	if (b.r.n)
-		hvp_guest_value(ctx, "RAX after the hypercall", b.r.value[0]);
+		hvp_guest_value(ctx, "result register after the hypercall", b.r.value[0]);
 	ctx->f->guest_verified = hvp_guest_ok(&b.r) && b.r.n == 1;
 	if (ctx->f->guest_verified)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
-				   "%s with unknown number 0x%x was handled in the kernel: the guest went on with RAX = 0x%" PRIx64
-				   "%s", hvp_guest_arch_uses_vmcall() ? "VMCALL" : "VMMCALL", HYPERCALL_NR, b.r.value[0],
-				   b.r.value[0] == KVM_ENOSYS_IN_RAX ? " (-KVM_ENOSYS)" : "");
+				   "%s with unknown number 0x%x was handled in the kernel: the guest went on with %s = 0x%" PRIx64
+				   "%s", insn, HYPERCALL_NR, strcmp(ctx->be->arch, "x86_64") == 0 ? "RAX" : "x0", b.r.value[0],
+				   b.r.value[0] == KVM_ENOSYS_IN_RAX ? " (-KVM_ENOSYS)"
+				   : b.r.value[0] == SMCCC_NOT_SUPPORTED ? " (SMCCC_RET_NOT_SUPPORTED)" : "");
 	else if (!by_itself)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the hypercall never returned to the guest or the VMM within 2 s");
 	else

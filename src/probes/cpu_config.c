@@ -110,6 +110,7 @@ const struct hvp_probe probe_cpu_cpuid_applied_cpl0 = {
 	.id = "cpu.cpuid_applied_cpl0",
 	.question = "Does guest CPUID at ring 0 return the table the VMM set (not the host CPU's)?",
 	.timeout_s = 15,
+	.arch = "x86_64",
 	.run = run_cpuid_applied_cpl0,
 };
 
@@ -117,6 +118,7 @@ const struct hvp_probe probe_cpu_cpuid_applied_cpl3 = {
 	.id = "cpu.cpuid_applied_cpl3",
 	.question = "Does guest CPUID at ring 3 return the table the VMM set (not the host CPU's)?",
 	.timeout_s = 15,
+	.arch = "x86_64",
 	.run = run_cpuid_applied_cpl3,
 };
 
@@ -210,5 +212,6 @@ const struct hvp_probe probe_cpu_msr_applied = {
 	.id = "cpu.msr_applied",
 	.question = "Does the guest read the MSR value the VMM set, and does a filtered MSR read exit to the VMM?",
 	.timeout_s = 15,
+	.arch = "x86_64",
 	.run = run_msr_applied,
 };

@@ -185,6 +185,7 @@ const struct hvp_probe probe_exec_real_mode = {
 	.id = "exec.real_mode",
 	.question = "Can a vCPU run 16-bit real-mode code (as firmware and boot loaders start)?",
 	.timeout_s = 15,
+	.arch = "x86_64",
 	.run = run_real_mode,
 };
 

@@ -52,7 +52,7 @@ static int measure_tsc_rate(struct hvp_ctx *ctx, struct hvp_machine *m, struct h
 	a0 = hvp_now_ns();
 	hvp_guest_run(m, vcpu, &r);
 	a1 = hvp_now_ns();
-	if (r.n != 1 || r.last.kind != HVP_EXIT_IO || r.last.addr != HVP_PORT_PAUSE)
+	if (r.n != 1 || hvp_guest_arch_channel(&r.last) != HVP_CHANNEL_PAUSE)
 		return tsc_not_read(ctx, &r);
 	out->first = r.value[0];
 	out->first_read_by_ns = a1;

@@ -69,7 +69,7 @@ static void *regs_main(void *arg)
 	t->pc_seen = regs.pc;
 	if (t->get.err != HVP_OK)
 		return NULL;
-	regs.gpr[HVP_X86_RSI] = VALUE_B;
+	regs.gpr[hvp_guest_arch_arg_reg(1)] = VALUE_B;
 	t->set = t->ctx->be->regs_set(t->vcpu, &regs);
 	t->set.evidence = hvp_record(t->ctx, t->set, "write from another thread: second argument = 0x%" PRIx64, VALUE_B);
 	return NULL;
