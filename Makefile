@@ -20,7 +20,7 @@ BUILD ?= build
 
 UNAME_S := $(shell uname -s)
 UNAME_M := $(shell uname -m)
-ARCH := $(if $(filter arm64 aarch64,$(UNAME_M)),arm64,$(UNAME_M))
+ARCH ?= $(if $(filter arm64 aarch64,$(UNAME_M)),arm64,$(UNAME_M))
 
 HVP_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -pthread
@@ -39,7 +39,7 @@ CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c
 	src/report_read.c src/diff.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/registry.c \
 	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
-	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/time.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
+	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/time.c src/probes/arm64.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
 
 ifeq ($(UNAME_S),Linux)
 BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
@@ -84,7 +84,7 @@ $(BUILD)/%.S.o: src/%.S
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The contract is built into the binary; rebuild when it changes.
-$(BUILD)/contracts.S.o: contracts/kvm.ini
+$(BUILD)/contracts.S.o: contracts/kvm.ini contracts/kvm-arm64.ini
 
 $(BUILD)/tests/%.c.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -100,7 +100,7 @@ bench: all
 check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs
 
 # docs/contracts.md: every contract side by side, generated, never stale.
-CONTRACTS := $(sort $(wildcard contracts/*.ini))
+CONTRACTS := kvm-x86_64=contracts/kvm.ini kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini
 
 $(BUILD)/tools/contract-doc: tools/contract_doc.c $(BUILD)/libhvprobe.a
 	@mkdir -p $(dir $@)

@@ -73,7 +73,7 @@ enum hvp_exit_kind {
 struct hvp_exit {
 	enum hvp_exit_kind kind;
 	uint64_t addr;          /* port (io) or guest-physical address (mmio) */
-	uint32_t size;          /* bytes */
+	uint32_t size;          /* bytes; 0 for an access the hardware could not describe (arm64 NISV) */
 	bool write;             /* direction: guest writes (out, store) */
 	uint64_t value;         /* data written by the guest, or to return to it */
 	uint64_t native_reason; /* KVM exit_reason, VMX exit reason, ESR */
@@ -200,6 +200,19 @@ struct hvp_backend {
 	struct hvp_status (*x86_msr_set)(struct hvp_vcpu *vcpu, uint32_t index, uint64_t value);
 	/* From now on the guest's reads of MSR index exit to the VMM (HVP_EXIT_MSR; value: what the read gets). */
 	struct hvp_status (*x86_msr_read_exits)(struct hvp_vm *vm, uint32_t index);
+
+	/*
+	 * A VM whose guest-physical address space is bits wide (arm64 KVM: the
+	 * VM type's IPA size; HVF arm64: the configuration's IPA size), and the
+	 * widest the API offers. NULL where the width is fixed.
+	 */
+	struct hvp_status (*vm_create_sized)(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out);
+	unsigned (*gpa_bits_max)(struct hvp_hv *hv);
+	/*
+	 * arm64 only: data aborts without a valid syndrome exit to the VMM
+	 * (HVP_EXIT_MMIO with size 0) instead of failing the run.
+	 */
+	struct hvp_status (*arm64_nisv_to_user)(struct hvp_vm *vm);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

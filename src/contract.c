@@ -192,3 +192,28 @@ int hvp_finding_fails_run(const struct hvp_finding *f)
 	return f->verdict == HVP_VERDICT_UNDOCUMENTED &&
 	       (f->answer == HVP_ANSWER_CRASHED || f->answer == HVP_ANSWER_HUNG);
 }
+
+int hvp_contract_overlay(struct hvp_contract *c, const char *name, const char *text, size_t len, char *err,
+			 size_t err_size)
+{
+	struct hvp_contract o;
+
+	if (hvp_contract_parse(&o, name, text, len, err, err_size))
+		return -1;
+	for (unsigned i = 0; i < o.n; i++) {
+		struct hvp_contract_entry *e = (struct hvp_contract_entry *)hvp_contract_find(c, o.entries[i].id);
+		if (!e) {
+			struct hvp_contract_entry *grown = realloc(c->entries, (c->n + 1) * sizeof(*grown));
+			if (!grown) {
+				snprintf(err, err_size, "out of memory");
+				hvp_contract_free(&o);
+				return -1;
+			}
+			c->entries = grown;
+			e = &c->entries[c->n++];
+		}
+		*e = o.entries[i];
+	}
+	hvp_contract_free(&o);
+	return 0;
+}

@@ -45,6 +45,14 @@ int hvp_contract_parse(struct hvp_contract *c, const char *name, const char *tex
 		       char *err, size_t err_size);
 void hvp_contract_free(struct hvp_contract *c);
 
+/*
+ * Lays a second contract over c: each of its entries replaces c's entry for
+ * the same probe, or is added. An architecture's file (kvm-arm64.ini) says
+ * only where it differs from the backend's (kvm.ini).
+ */
+int hvp_contract_overlay(struct hvp_contract *c, const char *name, const char *text, size_t len, char *err,
+			 size_t err_size);
+
 const struct hvp_contract_entry *hvp_contract_find(const struct hvp_contract *c, const char *id);
 
 /* Fills f->verdict, f->expected and f->citation from the contract (c may be NULL). */

@@ -11,6 +11,13 @@ SYM(hvp_contract_kvm_start):
 	.incbin "contracts/kvm.ini"
 SYM(hvp_contract_kvm_end):
 	.byte 0
+#if defined(__aarch64__)
+	.globl SYM(hvp_contract_kvm_arm64_start), SYM(hvp_contract_kvm_arm64_end)
+SYM(hvp_contract_kvm_arm64_start):
+	.incbin "contracts/kvm-arm64.ini"
+SYM(hvp_contract_kvm_arm64_end):
+	.byte 0
+#endif
 #ifndef __APPLE__
 	.section .note.GNU-stack, "", @progbits
 #endif

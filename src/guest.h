@@ -46,6 +46,10 @@ extern const struct hvp_program hvp_prog_rdmsr_report;
 extern const struct hvp_program hvp_prog_tsc_pair;
 /* 16-bit real mode: reports the u32 at 0x9000:0 (HVP_SYS_DATA), then CR0. x86 only. */
 extern const struct hvp_program hvp_prog_real_mode16;
+/* arm64 only: a store with write-back (no valid syndrome) of arg1 to arg0; reports arg1 if it returns. */
+extern const struct hvp_program hvp_prog_store_writeback;
+/* arm64 only: HVC #0 with function id arg0; reports x0. timed: arg0 iterations of id arg1. */
+extern const struct hvp_program hvp_prog_hypercall_hvc, hvp_prog_timed_hvc;
 
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {

@@ -14,6 +14,18 @@
 #ifndef HVP_GUEST_ABI_H
 #define HVP_GUEST_ABI_H
 
+/*
+ * arm64: the same channels are 64-bit stores to a page that is never
+ * mapped, so that each becomes an MMIO exit with the value in it: a report
+ * stores x0 at HVP_MMIO_REPORT, the final report stores the status at
+ * HVP_MMIO_DONE, and so on. Inputs arrive in x0-x3.
+ */
+#define HVP_MMIO_BASE 0x0a000000
+#define HVP_MMIO_REPORT (HVP_MMIO_BASE + 0x00)
+#define HVP_MMIO_DONE (HVP_MMIO_BASE + 0x08)
+#define HVP_MMIO_FAIL (HVP_MMIO_BASE + 0x10)
+#define HVP_MMIO_PAUSE (HVP_MMIO_BASE + 0x18)
+
 #define HVP_PORT_REPORT 0x0a00
 #define HVP_PORT_DONE 0x0a01
 #define HVP_PORT_FAIL 0x0a02

@@ -47,6 +47,10 @@ PROGRAM(cpuid_report);
 PROGRAM(rdmsr_report);
 PROGRAM(tsc_pair);
 PROGRAM(real_mode16);
+/* arm64 programs x86 has no counterpart of; probes that use them are marked arm64. */
+const struct hvp_program hvp_prog_store_writeback = { "store_writeback", NULL, NULL };
+const struct hvp_program hvp_prog_hypercall_hvc = { "hypercall_hvc", NULL, NULL };
+const struct hvp_program hvp_prog_timed_hvc = { "timed_hvc", NULL, NULL };
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {

@@ -203,15 +203,20 @@ static struct hvp_status adopt_vm_fd(struct hvp_hv *hv, int fd, const char *call
 	return hvp_ok(call);
 }
 
-static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+struct hvp_status kvm_vm_create_type(struct hvp_hv *hv, unsigned long type, struct hvp_vm **out)
 {
 	int fd;
 
 	*out = NULL;
-	fd = ioctl(hv->fd, KVM_CREATE_VM, 0);
+	fd = ioctl(hv->fd, KVM_CREATE_VM, type);
 	if (fd < 0)
 		return kvm_status("KVM_CREATE_VM", errno);
 	return adopt_vm_fd(hv, fd, "KVM_CREATE_VM", out);
+}
+
+static struct hvp_status kvm_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+{
+	return kvm_vm_create_type(hv, 0, out);
 }
 
 /*
@@ -616,13 +621,6 @@ static struct hvp_status kvm_vm_receive(struct hvp_hv *hv, int sock, struct hvp_
 	return adopt_vm_fd(hv, fd, "recvmsg(SCM_RIGHTS)", out);
 }
 
-static uint64_t kvm_tsc_khz(struct hvp_vcpu *vcpu)
-{
-	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
-
-	return khz > 0 ? (uint64_t)khz : 0;
-}
-
 /*
  * The leanest KVM_RUN loop a VMM can have, the yardstick for the harness's
  * own cost: run, and check that the exit is the same kind as the first
@@ -686,7 +684,7 @@ const struct hvp_backend hvp_backend_kvm = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.vm_send = kvm_vm_send,
 	.vm_receive = kvm_vm_receive,
-	.tsc_khz = kvm_tsc_khz,
+	.tsc_khz = kvm_arch_tsc_khz,
 	.raw_run_loop = kvm_raw_run_loop,
 #if defined(__x86_64__)
 	.tsc_set = kvm_x86_tsc_set,
@@ -694,6 +692,11 @@ const struct hvp_backend hvp_backend_kvm = {
 	.x86_cpuid_set = kvm_x86_cpuid_set,
 	.x86_msr_set = kvm_x86_msr_set,
 	.x86_msr_read_exits = kvm_x86_msr_read_exits,
+#elif defined(__aarch64__)
+	.tsc_set = kvm_arm64_counter_set,
+	.vm_create_sized = kvm_arm64_vm_create_sized,
+	.gpa_bits_max = kvm_arm64_gpa_bits_max,
+	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
 #endif
 };
 

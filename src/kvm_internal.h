@@ -64,6 +64,8 @@ enum { KVM_PENDING_NONE, KVM_PENDING_IO, KVM_PENDING_MMIO, KVM_PENDING_MSR };
 
 /* errno -> portable class */
 struct hvp_status kvm_status(const char *call, int err);
+/* KVM_CREATE_VM with a machine type (arm64: the IPA size). */
+struct hvp_status kvm_vm_create_type(struct hvp_hv *hv, unsigned long type, struct hvp_vm **out);
 
 /* Architecture hooks, one implementation per architecture. */
 int kvm_arch_open(struct hvp_hv *hv);
@@ -75,6 +77,8 @@ struct hvp_status kvm_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs
 /* Decodes an architecture-specific exit; returns 0 if exit_reason is not one. */
 unsigned kvm_arch_gpa_bits(struct hvp_hv *hv);
 int kvm_arch_decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x);
+/* The guest's TSC (arm64: virtual counter) frequency in kHz, 0 if unknown. */
+uint64_t kvm_arch_tsc_khz(struct hvp_vcpu *vcpu);
 
 #if defined(__x86_64__)
 struct hvp_status kvm_x86_cpuid_set(struct hvp_vcpu *vcpu, uint32_t leaf, uint32_t index, const uint32_t val[4]);
@@ -82,6 +86,11 @@ struct hvp_status kvm_x86_msr_set(struct hvp_vcpu *vcpu, uint32_t index, uint64_
 struct hvp_status kvm_x86_msr_read_exits(struct hvp_vm *vm, uint32_t index);
 struct hvp_status kvm_x86_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz);
+#elif defined(__aarch64__)
+struct hvp_status kvm_arm64_counter_set(struct hvp_vcpu *vcpu, uint64_t value);
+struct hvp_status kvm_arm64_vm_create_sized(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out);
+unsigned kvm_arm64_gpa_bits_max(struct hvp_hv *hv);
+struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm);
 #endif
 
 #endif

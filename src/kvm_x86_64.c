@@ -393,3 +393,10 @@ struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz)
 		return kvm_status("KVM_SET_TSC_KHZ", errno);
 	return hvp_ok("KVM_SET_TSC_KHZ");
 }
+
+uint64_t kvm_arch_tsc_khz(struct hvp_vcpu *vcpu)
+{
+	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+
+	return khz > 0 ? (uint64_t)khz : 0;
+}

@@ -233,6 +233,8 @@ static int load_contract(const struct hvp_cli *c, const struct hvp_backend *be, 
 	rc = src ? hvp_contract_parse(contract, c->contract_file ? c->contract_file : be->name, src, len, err,
 				      sizeof(err))
 		 : (memset(contract, 0, sizeof(*contract)), 0);
+	if (rc == 0 && !c->contract_file && (src = hvp_builtin_contract_overlay(be->name, be->arch, &len)))
+		rc = hvp_contract_overlay(contract, be->arch, src, len, err, sizeof(err));
 	free(text);
 	if (rc) {
 		fprintf(stderr, "hvprobe: contract %s: %s\n", c->contract_file ? c->contract_file : "(built-in)", err);

@@ -125,7 +125,8 @@ static const struct {
 	{ "time.", "How this host runs guests" }, { "vm.", "VMs and processes" },
 	{ "fork.", "VMs and processes" },         { "vcpu.", "Threads and vCPUs" },
 	{ "mem.", "Memory" },                     { "limits.", "Limits" },
-	{ "lifecycle.", "Teardown" },             { "bench.", "Costs" },
+	{ "lifecycle.", "Teardown" },             { "arm64.", "Where arm64 differs" },
+	{ "bench.", "Costs" },
 };
 
 const char *hvp_topic_of(const char *id)

@@ -5,10 +5,13 @@
  * citation. `make docs` writes docs/contracts.md with it, and `make check`
  * fails when that page is stale.
  *
- *   contract-doc contracts/kvm.ini [contracts/hvf-x86_64.ini ...]
+ *   contract-doc NAME=FILE[+OVERLAY]...
+ *   contract-doc kvm-x86_64=contracts/kvm.ini kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini
  *
- * Each file's column is named after it (kvm.ini: "kvm").
+ * A column's name ends in the architecture it is for; a probe that asks
+ * about another architecture shows "not asked" there.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,12 @@ static void cell(FILE *out, const char *s)
 	}
 }
 
-static void entry_cell(FILE *out, const struct hvp_contract_entry *e)
+static void entry_cell(FILE *out, const struct hvp_contract_entry *e, bool asked)
 {
+	if (!asked) {
+		fputs(" not asked here |", out);
+		return;
+	}
 	if (!e) {
 		fputs(" no entry |", out);
 		return;
@@ -63,6 +70,14 @@ static void entry_cell(FILE *out, const struct hvp_contract_entry *e)
 	fputs(" (", out);
 	cell(out, e->citation);
 	fputs(") |", out);
+}
+
+/* Whether column c asks probe p: the column's name ends in the probe's architecture, if it has one. */
+static bool asks(const struct hvp_contract *c, const struct hvp_probe *p)
+{
+	size_t n = strlen(c->name), a = p->arch ? strlen(p->arch) : 0;
+
+	return !p->arch || (n > a && c->name[n - a - 1] == '-' && strcmp(c->name + n - a, p->arch) == 0);
 }
 
 static void write_topic(FILE *out, const char *title, const struct hvp_contract *c, unsigned nc)
@@ -86,37 +101,59 @@ static void write_topic(FILE *out, const char *title, const struct hvp_contract 
 		cell(out, p->question);
 		fputs(" |", out);
 		for (unsigned k = 0; k < nc; k++)
-			entry_cell(out, hvp_contract_find(&c[k], p->id));
+			entry_cell(out, hvp_contract_find(&c[k], p->id), asks(&c[k], p));
 		fputc('\n', out);
 	}
 	if (shown)
 		fputc('\n', out);
 }
 
+/* "kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini": a column, its file and overlays. */
+static int read_column(const char *arg, struct hvp_contract *c)
+{
+	const char *eq = strchr(arg, '=');
+	char name[32], path[256], err[256];
+	const char *p;
+
+	if (!eq || eq == arg) {
+		fprintf(stderr, "contract-doc: '%s' is not NAME=FILE[+OVERLAY]\n", arg);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
+	p = eq + 1;
+	for (int first = 1; *p; first = 0) {
+		size_t n = strcspn(p, "+"), len = 0;
+		char *text;
+		int rc;
+		snprintf(path, sizeof(path), "%.*s", (int)n, p);
+		p += n + (p[n] == '+');
+		if (!(text = slurp(path, &len))) {
+			fprintf(stderr, "contract-doc: %s: cannot read\n", path);
+			return -1;
+		}
+		rc = first ? hvp_contract_parse(c, name, text, len, err, sizeof(err))
+			   : hvp_contract_overlay(c, name, text, len, err, sizeof(err));
+		free(text);
+		if (rc) {
+			fprintf(stderr, "contract-doc: %s: %s\n", path, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct hvp_contract c[CONTRACTS_MAX];
 	unsigned nc = 0;
-	char err[256];
 
 	if (argc < 2 || argc - 1 > CONTRACTS_MAX) {
-		fprintf(stderr, "usage: contract-doc CONTRACT.ini... (at most %d)\n", CONTRACTS_MAX);
+		fprintf(stderr, "usage: contract-doc NAME=FILE[+OVERLAY]... (at most %d)\n", CONTRACTS_MAX);
 		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *base = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
-		char name[32];
-		size_t len = 0;
-		char *text = slurp(argv[i], &len);
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
-		if (!text || hvp_contract_parse(&c[nc], name, text, len, err, sizeof(err))) {
-			fprintf(stderr, "contract-doc: %s: %s\n", argv[i], text ? err : "cannot read");
-			free(text);
+	for (int i = 1; i < argc; i++)
+		if (read_column(argv[i], &c[nc++]))
 			return 2;
-		}
-		free(text);
-		nc++;
-	}
 	puts("# What each hypervisor API promises\n\n"
 	     "For every question hvprobe asks, what each API's own documentation says the answer is, and where "
 	     "it says so. **silent** means the cited document was read and says nothing on the question: hvprobe "

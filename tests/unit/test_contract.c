@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The contract parser, the verdicts it gives, and the shipped contract itself. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "builtin_contract.h"
@@ -19,6 +21,82 @@ static int refused(struct tap *t, const char *text, const char *want, const char
 	int r = parse(text, &c, err);
 
 	return ok(t, r == -1 && strstr(err, want), "%s is refused: %s", what, err);
+}
+
+/* A file's text (tests run from the repository's top directory). */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (f) {
+		buf = calloc(1, 1 << 20);
+		n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+		fclose(f);
+	}
+	*len = n;
+	return buf;
+}
+
+/* An architecture's file replaces the entries it names and adds its own. */
+static void test_overlay(struct tap *t)
+{
+	const char *base = "[a]\nexpected = yes\ncitation = base\n[b]\nexpected = no\ncitation = base\n";
+	const char *over = "[b]\nexpected = yes\ncitation = arm\n[c]\nexpected = undocumented\ncitation = arm\n";
+	struct hvp_contract c;
+	char err[128] = "";
+	const struct hvp_contract_entry *a, *b, *cc;
+
+	ok(t, hvp_contract_parse(&c, "base", base, strlen(base), err, sizeof(err)) == 0 &&
+		      hvp_contract_overlay(&c, "arm", over, strlen(over), err, sizeof(err)) == 0,
+	   "an overlay parses onto a contract (%s)", err);
+	a = hvp_contract_find(&c, "a");
+	b = hvp_contract_find(&c, "b");
+	cc = hvp_contract_find(&c, "c");
+	ok(t, c.n == 3 && a && strcmp(a->citation, "base") == 0 && b && b->expected == HVP_ANSWER_YES &&
+		      strcmp(b->citation, "arm") == 0 && cc && cc->silent,
+	   "the overlay's entries replace the base's and add to them; the rest stay");
+	hvp_contract_free(&c);
+}
+
+/*
+ * The shipped contract for KVM on arch (kvm.ini, with the architecture's
+ * overlay) names only real probes and has an entry for every question the
+ * architecture asks: a citation even where the document is silent.
+ */
+static void shipped_contract(struct tap *t, const char *arch, const char *overlay)
+{
+	struct hvp_contract c;
+	char err[256] = "";
+	size_t len, olen = 0;
+	const char *kvm = hvp_builtin_contract("kvm", &len);
+	char *over = overlay ? slurp(overlay, &olen) : NULL;
+	int all_known = 1, all_entered = 1;
+
+	ok(t, kvm && hvp_contract_parse(&c, "kvm", kvm, len, err, sizeof(err)) == 0 &&
+		      (!overlay || (over && hvp_contract_overlay(&c, arch, over, olen, err, sizeof(err)) == 0)),
+	   "the shipped KVM contract for %s parses (%s)", arch, err);
+	free(over);
+	for (unsigned i = 0; i < c.n; i++) {
+		int known = 0;
+		for (unsigned k = 0; k < hvp_n_probes; k++)
+			known |= strcmp(hvp_probes[k]->id, c.entries[i].id) == 0;
+		if (!known)
+			printf("# contract entry [%s] names no probe\n", c.entries[i].id);
+		all_known &= known;
+	}
+	ok(t, all_known, "every entry of the KVM contract for %s names a registered probe", arch);
+	for (unsigned k = 0; k < hvp_n_probes; k++) {
+		const struct hvp_probe *p = hvp_probes[k];
+		if (p->kind == HVP_PROBE_BENCH || (p->arch && strcmp(p->arch, arch) != 0))
+			continue; /* measurements, and questions about another architecture */
+		if (!hvp_contract_find(&c, p->id))
+			printf("# probe %s has no KVM contract entry for %s\n", p->id, arch);
+		all_entered &= hvp_contract_find(&c, p->id) != NULL;
+	}
+	ok(t, all_entered, "every question KVM on %s is asked has a contract entry", arch);
+	hvp_contract_free(&c);
 }
 
 int main(void)
@@ -85,29 +163,8 @@ int main(void)
 	refused(&t, "[x]\njust words\n", "key = value", "a line without '='");
 	refused(&t, "[]\n", "probe id", "an empty id");
 
-	size_t len;
-	const char *kvm = hvp_builtin_contract("kvm", &len);
-	ok(&t, kvm && hvp_contract_parse(&c, "kvm", kvm, len, err, sizeof(err)) == 0, "the shipped KVM contract parses (%s)",
-	   err);
-	int all_known = 1;
-	for (unsigned i = 0; i < c.n; i++) {
-		int known = 0;
-		for (unsigned k = 0; k < hvp_n_probes; k++)
-			known |= strcmp(hvp_probes[k]->id, c.entries[i].id) == 0;
-		if (!known)
-			printf("# contract entry [%s] names no probe\n", c.entries[i].id);
-		all_known &= known;
-	}
-	ok(&t, all_known, "every entry of the KVM contract names a registered probe");
-	int all_entered = 1;
-	for (unsigned k = 0; k < hvp_n_probes; k++) {
-		if (hvp_probes[k]->kind == HVP_PROBE_BENCH)
-			continue; /* measurements: nothing documented to hold them against */
-		if (!hvp_contract_find(&c, hvp_probes[k]->id))
-			printf("# probe %s has no KVM contract entry\n", hvp_probes[k]->id);
-		all_entered &= hvp_contract_find(&c, hvp_probes[k]->id) != NULL;
-	}
-	ok(&t, all_entered, "every registered question has a KVM contract entry (a citation even where the document is silent)");
-	hvp_contract_free(&c);
+	test_overlay(&t);
+	shipped_contract(&t, "x86_64", NULL);
+	shipped_contract(&t, "arm64", "contracts/kvm-arm64.ini");
 	return tap_done(&t);
 }

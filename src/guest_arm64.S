@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest programs for arm64, run at EL1 (or EL0) with the MMU off, so that
+ * every address is a guest-physical one. They are data to the host (copied
+ * into guest memory by the probes) and position-independent. They report
+ * through stores to a page that is never mapped (guest_abi.h), always with
+ * single-register STR/LDR without write-back, the forms whose data aborts
+ * carry a valid syndrome (ISV) that KVM and Hypervisor.framework decode.
+ * x9 holds the report page; programs keep their own values in x4-x8.
+ */
+#include "guest_abi.h"
+
+#ifdef __APPLE__
+#define SYM(x) _##x
+#else
+#define SYM(x) x
+#endif
+
+.macro CHANNEL
+	movz x9, #(HVP_MMIO_BASE >> 16), lsl #16
+.endm
+
+/* Reports x0; keeps every other register but x9. */
+.macro REPORT
+	CHANNEL
+	str x0, [x9]
+.endm
+
+.macro DONE
+	CHANNEL
+	str xzr, [x9, #(HVP_MMIO_DONE - HVP_MMIO_BASE)]
+99:	wfi
+	b 99b
+.endm
+
+.macro PAUSE
+	CHANNEL
+	str xzr, [x9, #(HVP_MMIO_PAUSE - HVP_MMIO_BASE)]
+.endm
+
+/* x0 = the virtual counter, ordered after earlier instructions. */
+.macro COUNTER_NOW
+	isb
+	mrs x0, cntvct_el0
+.endm
+
+.macro PROGRAM name
+	.globl SYM(hvp_code_\name\()_start), SYM(hvp_code_\name\()_end)
+	.p2align 2
+SYM(hvp_code_\name\()_start):
+.endm
+
+.macro END_PROGRAM name
+SYM(hvp_code_\name\()_end):
+.endm
+
+	.section .rodata
+	.p2align 4
+
+/* report(x0), report(x1); done */
+PROGRAM report_args
+	mov x4, x1
+	REPORT
+	mov x0, x4
+	REPORT
+	DONE
+END_PROGRAM report_args
+
+/* report(*(u64 *)x0), report(*(u64 *)x1); done */
+PROGRAM load2
+	mov x4, x0
+	mov x5, x1
+	ldr x0, [x4]
+	REPORT
+	ldr x0, [x5]
+	REPORT
+	DONE
+END_PROGRAM load2
+
+/* report(*(u64 *)x0); *(u64 *)x0 = x1; report(*(u64 *)x0); done */
+PROGRAM load_store
+	mov x4, x0
+	ldr x0, [x4]
+	REPORT
+	str x1, [x4]
+	ldr x0, [x4]
+	REPORT
+	DONE
+END_PROGRAM load_store
+
+/* spin until *(u64 *)x0 != 0, then report it; done */
+PROGRAM wait_flag
+	mov x4, x0
+1:	ldr x0, [x4]
+	cbz x0, 1b
+	REPORT
+	DONE
+END_PROGRAM wait_flag
+
+/* for i < x1: report(*(u64 *)((u64 *)x0)[i]); done */
+PROGRAM load_list
+	mov x4, x0
+	mov x5, x1
+1:	cbz x5, 2f
+	ldr x6, [x4]
+	ldr x0, [x6]
+	REPORT
+	add x4, x4, #8
+	sub x5, x5, #1
+	b 1b
+2:	DONE
+END_PROGRAM load_list
+
+/* for i < x1: *(u64 *)(x0 + i * x2) = i + 1; done */
+PROGRAM store_pages
+	mov x4, #0
+1:	cmp x4, x1
+	b.hs 2f
+	add x5, x4, #1
+	str x5, [x0]
+	add x0, x0, x2
+	add x4, x4, #1
+	b 1b
+2:	DONE
+END_PROGRAM store_pages
+
+/* *(u64 *)x1 = x2, then spin until *(u64 *)x0 != 0, report it; done */
+PROGRAM handshake
+	mov x4, x0
+	str x2, [x1]
+1:	ldr x0, [x4]
+	cbz x0, 1b
+	REPORT
+	DONE
+END_PROGRAM handshake
+
+/* atomically ++*(u64 *)x0; spin until *(u64 *)x0 >= x1, report it; done */
+PROGRAM rendezvous
+	mov x4, x0
+1:	ldxr x5, [x4]
+	add x5, x5, #1
+	stxr w6, x5, [x4]
+	cbnz w6, 1b
+2:	ldr x0, [x4]
+	cmp x0, x1
+	b.lo 2b
+	REPORT
+	DONE
+END_PROGRAM rendezvous
+
+/* x0 = function id; HVC #0 (SMCCC); report x0; done */
+PROGRAM hypercall_hvc
+	hvc #0
+	REPORT
+	DONE
+END_PROGRAM hypercall_hvc
+
+/* Benchmark loops: one exit per iteration, forever. x0 is the address. */
+PROGRAM loop_mmio_write
+1:	strb w1, [x0]
+	b 1b
+END_PROGRAM loop_mmio_write
+
+PROGRAM loop_mmio_read
+1:	ldrb w1, [x0]
+	b 1b
+END_PROGRAM loop_mmio_read
+
+/* WFI with interrupts masked: what the hypervisor does with an idle vCPU */
+PROGRAM loop_hlt
+1:	wfi
+	b 1b
+END_PROGRAM loop_hlt
+
+/* x0 iterations of HVC #0 with function id x1, timed by the virtual counter; report the ticks; done */
+PROGRAM timed_hvc
+	mov x4, x0
+	mov x8, x1
+	COUNTER_NOW
+	mov x5, x0
+1:	mov x0, x8
+	hvc #0
+	subs x4, x4, #1
+	b.ne 1b
+	COUNTER_NOW
+	sub x0, x0, x5
+	REPORT
+	DONE
+END_PROGRAM timed_hvc
+
+/* x0 iterations of eight dependent adds (10 instructions with the loop); report the ticks; done */
+PROGRAM timed_alu
+	mov x4, x0
+	mov x6, #0
+	COUNTER_NOW
+	mov x5, x0
+1:	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	add x6, x6, x1
+	subs x4, x4, #1
+	b.ne 1b
+	COUNTER_NOW
+	sub x0, x0, x5
+	REPORT
+	DONE
+END_PROGRAM timed_alu
+
+/* report(counter); pause for the host; report(counter); done */
+PROGRAM tsc_pair
+	COUNTER_NOW
+	REPORT
+	PAUSE
+	COUNTER_NOW
+	REPORT
+	DONE
+END_PROGRAM tsc_pair
+
+/*
+ * A store the syndrome cannot describe: STR with post-index write-back to
+ * x0 (never mapped). KVM then fails the run or, with
+ * KVM_CAP_ARM_NISV_TO_USER, exits with KVM_EXIT_ARM_NISV; done if it returns.
+ */
+PROGRAM store_writeback
+	str x1, [x0], #8
+	mov x0, x1
+	REPORT
+	DONE
+END_PROGRAM store_writeback
+
+#ifndef __APPLE__
+	.section .note.GNU-stack, "", @progbits
+#endif

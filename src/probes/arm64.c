@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where the arm64 API differs from x86's: a VM's guest-physical width is
+ * chosen when it is created, a vCPU must be initialized before it runs, and
+ * an access whose syndrome does not describe it cannot be emulated.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../machine.h"
+
+#define PAGE UINT64_C(0x1000)
+#define VALUE UINT64_C(0xa64a64a600000001)
+#define NISV_GPA UINT64_C(0x0a100000) /* never mapped, near the report page */
+
+/* A guest in vm reads the page mapped at gpa; returns 1 when it read VALUE. */
+static int guest_reads_at(struct hvp_ctx *ctx, struct hvp_vm *vm, uint64_t gpa)
+{
+	struct hvp_machine m = { .ctx = ctx, .vm = vm };
+	uint64_t got = 0;
+	struct hvp_guest_result r;
+
+	snprintf(m.label, sizeof(m.label), "VM wide");
+	m.sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
+	hvp_guest_arch_init(m.sys, &m.paging);
+	hvp_map(&m, m.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
+	return hvp_guest_read_list(&m, 0, &gpa, 1, &got, &r) == 1 && got == VALUE;
+}
+
+static void run_ipa_size(struct hvp_ctx *ctx)
+{
+	unsigned max = ctx->be->gpa_bits_max ? ctx->be->gpa_bits_max(ctx->hv) : 0;
+	uint64_t *page = hvp_guest_memory(ctx, PAGE), top;
+	struct hvp_vm *vm, *wider;
+	struct hvp_status st, inside, outside;
+	int i;
+
+	if (!ctx->be->vm_create_sized || max == 0) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API offers no choice of guest-physical width");
+		return;
+	}
+	top = 1ull << max;
+	page[0] = VALUE;
+	st = ctx->be->vm_create_sized(ctx->hv, max, &vm);
+	i = hvp_record(ctx, st, "IPA size %u bits (the largest offered)", max);
+	HVP_ASSERT(ctx, st.err == HVP_OK, "a VM of the largest IPA size was refused: %s %s", st.call,
+		   ctx->be->native_name(st.native));
+	inside = ctx->be->mem_map(vm, page, top - PAGE, PAGE, HVP_PROT_RWX);
+	hvp_record(ctx, inside, "gpa=0x%" PRIx64 " (the last page inside)", top - PAGE);
+	outside = ctx->be->mem_map(vm, page, top, PAGE, HVP_PROT_RWX);
+	i = hvp_record(ctx, outside, "gpa=0x%" PRIx64 " (the first page outside)", top);
+	st = ctx->be->vm_create_sized(ctx->hv, max + 1, &wider);
+	hvp_record(ctx, st, "IPA size %u bits (one more than offered)", max + 1);
+	hvp_decisive(ctx, i);
+	ctx->f->guest_verified = inside.err == HVP_OK && guest_reads_at(ctx, vm, top - PAGE);
+	if (inside.err == HVP_OK && outside.err != HVP_OK && st.err != HVP_OK && ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a VM of %u bits (the limit) ran a guest that read the page just "
+				   "below 2^%u; a map at 2^%u was refused (%s) and a %u-bit VM too (%s)", max, max, max,
+				   ctx->be->native_name(outside.native), max + 1, ctx->be->native_name(st.native));
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "at %u bits: the last page inside %s%s, the first outside %s, a "
+				   "%u-bit VM %s", max, inside.err == HVP_OK ? "mapped" : "refused",
+				   inside.err == HVP_OK && !ctx->f->guest_verified ? " but not read by the guest" : "",
+				   outside.err == HVP_OK ? "mapped" : "refused", max + 1, st.err == HVP_OK ? "created" : "refused");
+}
+
+const struct hvp_probe probe_arm64_ipa_size = {
+	.id = "arm64.ipa_size",
+	.question = "Can a VM be created with the largest IPA size offered, its last page used and the next one refused?",
+	.timeout_s = 20,
+	.arch = "arm64",
+	.run = run_ipa_size,
+};
+
+/* Runs store_writeback into never-mapped memory; returns the run's status, the exit in *r. */
+static struct hvp_status run_store_writeback(struct hvp_ctx *ctx, int to_user, struct hvp_guest_result *r)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, to_user ? "VM with cap" : "VM");
+	uint64_t arg[4] = { NISV_GPA, VALUE, 0, 0 };
+	struct hvp_vcpu *vcpu;
+
+	if (to_user) {
+		struct hvp_status st = ctx->be->arm64_nisv_to_user(m->vm);
+		hvp_record(ctx, st, "%s", m->label);
+		if (st.err != HVP_OK)
+			return st;
+	}
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_store_writeback, arg);
+	hvp_guest_run(m, vcpu, r);
+	return r->st;
+}
+
+static void run_nisv(struct hvp_ctx *ctx)
+{
+	struct hvp_guest_result plain, opted;
+	struct hvp_status st;
+
+	if (!ctx->be->arm64_nisv_to_user) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API has no way to see such accesses");
+		return;
+	}
+	st = run_store_writeback(ctx, 0, &plain);
+	st = run_store_writeback(ctx, 1, &opted);
+	hvp_decisive(ctx, opted.st.evidence);
+	if (st.err == HVP_OK && opted.last.kind == HVP_EXIT_MMIO && opted.last.size == 0 && opted.last.addr == NISV_GPA)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "with the capability the store exited to the VMM as NISV at "
+				   "0x%" PRIx64 " (ISS 0x%" PRIx64 "); without it the run %s", opted.last.addr,
+				   opted.last.native_detail,
+				   plain.st.err != HVP_OK ? ctx->be->native_name(plain.st.native) : "went on");
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "with the capability the store ended in %s (%s exit, size %u, "
+				   "addr 0x%" PRIx64 ")", ctx->be->native_name(st.native), hvp_exit_kind_name(opted.last.kind),
+				   opted.last.size, opted.last.addr);
+}
+
+const struct hvp_probe probe_arm64_nisv = {
+	.id = "arm64.nisv",
+	.question = "Does a store whose syndrome cannot describe it (write-back) exit to the VMM once asked (NISV), "
+		    "and what does run do without?",
+	.timeout_s = 20,
+	.arch = "arm64",
+	.run = run_nisv,
+};
+
+static void run_vcpu_init_required(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	struct hvp_exit x;
+	uint64_t arg[4] = { VALUE, 0, 0, 0 };
+	struct hvp_status st = ctx->be->vcpu_create(m->vm, 0, &vcpu);
+	int i;
+
+	hvp_record(ctx, st, "VM vcpu 0, not initialized");
+	HVP_ASSERT(ctx, st.err == HVP_OK, "creating the vCPU failed");
+	st = ctx->be->vcpu_run(vcpu, &x);
+	i = hvp_record(ctx, st, "run before initialization");
+	hvp_decisive(ctx, i);
+	HVP_ASSERT(ctx, hvp_vcpu_boot_try(m, vcpu, 0, &hvp_prog_report_args, arg, 0).err == HVP_OK,
+		   "initializing the vCPU failed");
+	hvp_guest_run(m, vcpu, &r);
+	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE;
+	if (st.err != HVP_OK && ctx->f->guest_verified)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "run before initialization failed with %s; after it the guest "
+				   "ran and reported", ctx->be->native_name(st.native));
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "run before initialization %s (%s exit); after it the guest %s",
+				   st.err == HVP_OK ? "succeeded" : ctx->be->native_name(st.native), hvp_exit_kind_name(x.kind),
+				   ctx->f->guest_verified ? "ran" : "did not run");
+}
+
+const struct hvp_probe probe_arm64_vcpu_init_required = {
+	.id = "arm64.vcpu_init_required",
+	.question = "Is running a vCPU before it is initialized (KVM_ARM_VCPU_INIT) refused, and does it run after?",
+	.timeout_s = 20,
+	.arch = "arm64",
+	.run = run_vcpu_init_required,
+};
