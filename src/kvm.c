@@ -563,6 +563,7 @@ static struct hvp_status kvm_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 		return kvm_status("KVM_RUN", err);
 	}
 	decode_exit(vcpu, x);
+	vcpu->incomplete = x->kind == HVP_EXIT_IO || x->kind == HVP_EXIT_MMIO || x->kind == HVP_EXIT_MSR;
 	return hvp_ok("KVM_RUN");
 }
 
@@ -650,9 +651,34 @@ static struct hvp_status kvm_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *re
 	return kvm_arch_regs_get(vcpu, regs);
 }
 
+/*
+ * An I/O, MMIO or MSR exit completes (the guest's PC moves past the
+ * instruction) only when KVM_RUN is entered again, so registers set before
+ * that would be overtaken: on arm64 the new PC itself gets skipped. A run
+ * with immediate_exit set completes the operation and returns before any
+ * guest instruction (api.rst, KVM_RUN and the kvm_run structure).
+ */
+static void complete_exit(struct hvp_vcpu *vcpu)
+{
+	if (!vcpu->incomplete || __atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	ioctl(vcpu->fd, KVM_RUN, 0); /* EINTR once the pending operation is done */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	vcpu->incomplete = 0;
+	vcpu->pending_read = KVM_PENDING_NONE;
+}
+
 static struct hvp_status kvm_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
 {
+	complete_exit(vcpu);
 	return kvm_arch_regs_set(vcpu, regs);
+}
+
+static struct hvp_status kvm_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	complete_exit(vcpu);
+	return kvm_arch_vcpu_boot(vcpu, boot);
 }
 
 const struct hvp_backend hvp_backend_kvm = {
@@ -677,7 +703,7 @@ const struct hvp_backend hvp_backend_kvm = {
 	.gpa_bits = kvm_arch_gpa_bits,
 	.vcpu_create = kvm_vcpu_create,
 	.vcpu_destroy = kvm_vcpu_destroy,
-	.vcpu_boot = kvm_arch_vcpu_boot,
+	.vcpu_boot = kvm_vcpu_boot,
 	.vcpu_run = kvm_vcpu_run,
 	.regs_get = kvm_regs_get,
 	.regs_set = kvm_regs_set,

@@ -56,6 +56,7 @@ struct hvp_vcpu {
 	pthread_t thread;        /* the last thread that ran the vCPU: kicks signal it */
 	int has_thread;          /* thread is valid; accessed atomically */
 	int pending_read;        /* the last exit asked for data: KVM_PENDING_* */
+	int incomplete;          /* the last exit's instruction completes only on the next KVM_RUN */
 	int dead;                /* destroyed: fd closed, run area unmapped; accessed atomically */
 	struct hvp_vcpu *next_dead;
 };
