@@ -278,10 +278,16 @@ static void start_spinning(struct hvp_ctx *ctx, struct spinning *s)
 	s->flag = hvp_guest_thread_spin(ctx, &s->t, FLAGS_GPA);
 }
 
-/* Releases the spinning guest and joins its thread. */
+/*
+ * Releases the spinning guest and joins its thread. A guest that does not
+ * see the flag within 2 s is kicked out, so that the probe ends with what
+ * happened rather than hanging.
+ */
 static void stop_spinning(struct spinning *s)
 {
 	__atomic_store_n(s->flag, VALUE_A, __ATOMIC_RELEASE);
+	while (!hvp_guest_thread_wait(&s->t, RETURN_WAIT_NS))
+		s->t.m->ctx->be->vcpu_kick(s->t.vcpu);
 	pthread_join(s->t.tid, NULL);
 }
 
@@ -391,6 +397,11 @@ static void run_concurrent_run_same(struct hvp_ctx *ctx)
 	released = hvp_now_ns();
 	stop_spinning(&s);
 	for (int i = 0; i < 2; i++) {
+		/* A run that went into the guest after the first ended is kicked out too. */
+		while (!__atomic_load_n(&in[i].returned_at, __ATOMIC_ACQUIRE)) {
+			ctx->be->vcpu_kick(in[i].vcpu);
+			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+		}
 		pthread_join(in[i].tid, NULL);
 		hvp_record(ctx, in[i].st, "second thread's %s while the first ran: returned %s",
 			   in[i].regs ? "register read" : "run", early[i] ? "at once" : "after the first run returned");
