@@ -28,10 +28,12 @@ HVP_CPPFLAGS := -Isrc -DHVP_VERSION='"$(VERSION)"'
 HVP_LDLIBS := -pthread -lm
 
 # `hvprobe diff` reads JSON with json-c; a build without it says so when asked to.
-JSONC_H := $(firstword $(wildcard /usr/include/json-c/json.h /usr/local/include/json-c/json.h))
+JSONC_H := $(firstword $(wildcard /usr/include/json-c/json.h /usr/local/include/json-c/json.h \
+	/opt/homebrew/include/json-c/json.h))
 ifneq ($(JSONC_H),)
-HVP_CPPFLAGS += -DHVP_HAVE_JSONC
-HVP_LDLIBS += -ljson-c
+JSONC_PREFIX := $(patsubst %/include/json-c/json.h,%,$(JSONC_H))
+HVP_CPPFLAGS += -DHVP_HAVE_JSONC $(if $(filter /usr,$(JSONC_PREFIX)),,-I$(JSONC_PREFIX)/include)
+HVP_LDLIBS += $(if $(filter /usr,$(JSONC_PREFIX)),,-L$(JSONC_PREFIX)/lib) -ljson-c
 endif
 
 CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
@@ -43,6 +45,13 @@ CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c
 
 ifeq ($(UNAME_S),Linux)
 BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
+endif
+# macOS: Hypervisor.framework, and a binary signed with its entitlement
+# (ad hoc). Only what a stock macOS with the Command Line Tools has.
+ifeq ($(UNAME_S),Darwin)
+BACKEND_SRCS := src/hvf.c src/hvf_$(ARCH).c
+HVP_LDLIBS += -framework Hypervisor
+SIGN = codesign --sign - --entitlements hvprobe.entitlements --force $@
 endif
 GUEST_SRCS := src/guest_$(ARCH).c src/guest_$(ARCH).S
 
@@ -58,18 +67,20 @@ TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all bench check check-unit check-e2e check-asan check-clang check-docs check-fuzz check-arm64 check-vm docs fuzz install uninstall clean
+.PHONY: all bench check check-unit check-e2e check-asan check-clang check-docs check-fuzz check-arm64 check-hvf check-vm docs fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
 hvprobe: $(BUILD)/hvprobe
 	cp $< $@
+	$(SIGN)
 
 $(SEED_NAMES): hvprobe
 	ln -sf hvprobe $@
 
 $(BUILD)/hvprobe: $(MAIN_OBJ) $(BUILD)/libhvprobe.a
 	$(CC) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) $(LDLIBS)
+	$(SIGN)
 
 $(BUILD)/libhvprobe.a: $(LIB_OBJS)
 	rm -f $@
@@ -84,7 +95,7 @@ $(BUILD)/%.S.o: src/%.S
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The contract is built into the binary; rebuild when it changes.
-$(BUILD)/contracts.S.o: contracts/kvm.ini contracts/kvm-arm64.ini
+$(BUILD)/contracts.S.o: $(wildcard contracts/*.ini)
 
 $(BUILD)/tests/%.c.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -97,7 +108,25 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe
 bench: all
 	./hvprobe bench
 
-check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64
+check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf
+
+# The Hypervisor.framework backends, compile-checked where no Mac is: both
+# architectures, gcc and clang, against src/hvf_api.h (Apple's API as the
+# documentation states it). They run only on macOS.
+HVF_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers -Isrc -fsyntax-only
+check-hvf:
+	@for cc in gcc clang; do \
+		if command -v $$cc >/dev/null; then $$cc $(HVF_WARN) src/hvf.c src/hvf_x86_64.c && \
+			echo "hvf x86_64 backend: warning-free with $$cc"; else echo "hvf x86_64 backend: $$cc missing, skipped"; fi; \
+	done
+	@if command -v aarch64-linux-gnu-gcc >/dev/null; then aarch64-linux-gnu-gcc $(HVF_WARN) src/hvf.c src/hvf_arm64.c && \
+		echo "hvf arm64 backend: warning-free with aarch64-linux-gnu-gcc"; \
+		else echo "hvf arm64 backend with gcc: skipped, gcc-aarch64-linux-gnu missing"; fi
+	@if command -v clang >/dev/null && [ -d /usr/aarch64-linux-gnu/include ]; then \
+		clang --target=aarch64-linux-gnu $(HVF_WARN) src/hvf.c src/hvf_arm64.c && \
+		echo "hvf arm64 backend: warning-free with clang"; \
+		else echo "hvf arm64 backend with clang: skipped, no arm64 headers (libc6-dev-arm64-cross)"; fi
 
 # The whole default suite on arm64 KVM inside QEMU (emulated EL2), cross-built
 # statically; skips with the reason where the packages cannot be had.
@@ -105,7 +134,8 @@ check-arm64: all
 	prove --timer tests/arm64/check.sh
 
 # docs/contracts.md: every contract side by side, generated, never stale.
-CONTRACTS := kvm-x86_64=contracts/kvm.ini kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini
+CONTRACTS := kvm-x86_64=contracts/kvm.ini kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini \
+	hvf-x86_64=contracts/hvf.ini hvf-arm64=contracts/hvf.ini+contracts/hvf-arm64.ini
 
 $(BUILD)/tools/contract-doc: tools/contract_doc.c $(BUILD)/libhvprobe.a
 	@mkdir -p $(dir $@)

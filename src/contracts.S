@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* The contract files, built into the binary so that it runs on its own. */
+/*
+ * The contract files, built into the binary so that it runs on its own: the
+ * backend's (kvm.ini on Linux, hvf.ini on macOS) and, on arm64, the
+ * architecture's overlay.
+ */
 #ifdef __APPLE__
 #define SYM(x) _##x
+#define RODATA .const
+#define BASE "contracts/hvf.ini"
+#define OVERLAY "contracts/hvf-arm64.ini"
 #else
 #define SYM(x) x
+#define RODATA .section .rodata
+#define BASE "contracts/kvm.ini"
+#define OVERLAY "contracts/kvm-arm64.ini"
 #endif
-	.section .rodata
-	.globl SYM(hvp_contract_kvm_start), SYM(hvp_contract_kvm_end)
-SYM(hvp_contract_kvm_start):
-	.incbin "contracts/kvm.ini"
-SYM(hvp_contract_kvm_end):
+	RODATA
+	.globl SYM(hvp_contract_base_start), SYM(hvp_contract_base_end)
+SYM(hvp_contract_base_start):
+	.incbin BASE
+SYM(hvp_contract_base_end):
 	.byte 0
 #if defined(__aarch64__)
-	.globl SYM(hvp_contract_kvm_arm64_start), SYM(hvp_contract_kvm_arm64_end)
-SYM(hvp_contract_kvm_arm64_start):
-	.incbin "contracts/kvm-arm64.ini"
-SYM(hvp_contract_kvm_arm64_end):
+	.globl SYM(hvp_contract_overlay_start), SYM(hvp_contract_overlay_end)
+SYM(hvp_contract_overlay_start):
+	.incbin OVERLAY
+SYM(hvp_contract_overlay_end):
 	.byte 0
 #endif
 #ifndef __APPLE__

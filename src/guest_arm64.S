@@ -12,8 +12,10 @@
 
 #ifdef __APPLE__
 #define SYM(x) _##x
+#define RODATA .const
 #else
 #define SYM(x) x
+#define RODATA .section .rodata
 #endif
 
 .macro CHANNEL
@@ -57,7 +59,7 @@ SYM(hvp_code_\name\()_start):
 SYM(hvp_code_\name\()_end):
 .endm
 
-	.section .rodata
+	RODATA
 	.p2align 4
 
 /* report(x0), report(x1); done */

@@ -10,8 +10,10 @@
 
 #ifdef __APPLE__
 #define SYM(x) _##x
+#define RODATA .const
 #else
 #define SYM(x) x
+#define RODATA .section .rodata
 #endif
 
 /* Reports %rax; keeps every other register. */
@@ -38,7 +40,7 @@ SYM(hvp_code_\name\()_start):
 SYM(hvp_code_\name\()_end):
 .endm
 
-	.section .rodata
+	RODATA
 	.p2align 4
 
 /* report(rdi), report(rsi); done */

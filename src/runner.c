@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#ifdef __linux__
 #include <sys/prctl.h>
+#endif
 #endif
 
 #include "wire.h"

@@ -135,6 +135,11 @@ static void run_vcpu_init_required(struct hvp_ctx *ctx)
 	struct hvp_status st = ctx->be->vcpu_create(m->vm, 0, &vcpu);
 	int i;
 
+	if (strcmp(ctx->be->name, "kvm") != 0) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: %s vCPUs need no initialization call",
+				   ctx->be->name);
+		return;
+	}
 	hvp_record(ctx, st, "VM vcpu 0, not initialized");
 	HVP_ASSERT(ctx, st.err == HVP_OK, "creating the vCPU failed");
 	st = ctx->be->vcpu_run(vcpu, &x);

@@ -193,7 +193,9 @@ static int64_t touch_batch(void *arg, uint64_t pages)
 
 	if (!host)
 		return -1;
+#ifdef MADV_HUGEPAGE
 	madvise(host, size, l->huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#endif
 	st = ctx->be->mem_map(l->m->vm, host, TOUCH_GPA, size, HVP_PROT_RWX);
 	if (st.err == HVP_OK && hvp_guest_arch_map(l->m->sys, &l->m->paging, TOUCH_GPA, TOUCH_GPA, size) == 0)
 		st = hvp_vcpu_rerun_try(l->m, l->vcpu, 0, &hvp_prog_store_pages, prog_arg, 0);

@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include "../machine.h"
+
+#ifndef SOCK_CLOEXEC
+#define SOCK_CLOEXEC 0 /* macOS: the descriptors do not outlive the probe's child anyway */
+#endif
 #include "../probe_child.h"
 
 #define GPA_R UINT64_C(0x10000000)

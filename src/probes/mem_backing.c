@@ -89,6 +89,7 @@ static void run_backing_shared(struct hvp_ctx *ctx)
 
 static void run_backing_memfd(struct hvp_ctx *ctx)
 {
+#ifdef __linux__
 	int fd = memfd_create("hvprobe-guest", MFD_CLOEXEC);
 
 	HVP_ASSERT(ctx, fd >= 0, "memfd_create: %s", strerror(errno));
@@ -96,6 +97,9 @@ static void run_backing_memfd(struct hvp_ctx *ctx)
 	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_SHARED, fd, "a memfd"), 16 * PAGE,
 		       "memfd (MAP_SHARED of memfd_create)", "");
 	close(fd);
+#else
+	hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: memfd_create is Linux's");
+#endif
 }
 
 /* Kilobytes of AnonHugePages in the mapping that contains addr, from /proc/self/smaps; -1 if unknown. */
@@ -134,6 +138,7 @@ static void run_backing_hugepages(struct hvp_ctx *ctx)
 		hugetlb_pages = 0;
 	if (f)
 		fclose(f);
+#ifdef MAP_HUGETLB
 	if (hugetlb_pages > 0) {
 		huge = mmap(NULL, SIZE_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 		if (huge != MAP_FAILED) {
@@ -141,10 +146,15 @@ static void run_backing_hugepages(struct hvp_ctx *ctx)
 			return;
 		}
 	}
+#else
+	(void)huge;
+#endif
 	/* Transparent huge pages: a 2 MiB-aligned region with MADV_HUGEPAGE. */
 	raw = map_or_abort(ctx, 2 * SIZE_2M, MAP_PRIVATE | MAP_ANONYMOUS, -1, "THP memory");
 	host = (uint8_t *)(((uintptr_t)raw + SIZE_2M - 1) & ~(uintptr_t)(SIZE_2M - 1));
+#ifdef MADV_HUGEPAGE
 	madvise(host, SIZE_2M, MADV_HUGEPAGE);
+#endif
 	host[0] = 1; /* fault it in so that the kernel can give a huge page now */
 	thp = thp_kb(host);
 	snprintf(extra, sizeof(extra), "; backed by a huge page: %s (AnonHugePages %ld kB%s)",

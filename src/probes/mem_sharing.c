@@ -98,6 +98,10 @@ const struct hvp_probe probe_mem_coherence = {
 
 static void run_dirty_log(struct hvp_ctx *ctx)
 {
+	if (!ctx->be->dirty_log_enable || !ctx->be->dirty_log_get) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API (%s) keeps no dirty-page log", ctx->be->name);
+		return;
+	}
 	const uint64_t want = 0x55; /* bits 0, 2, 4, 6 */
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint8_t *mem = hvp_guest_memory(ctx, DIRTY_PAGES * PAGE);

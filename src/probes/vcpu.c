@@ -31,6 +31,12 @@ static void run_from_other_thread(struct hvp_ctx *ctx)
 {
 	struct hvp_guest_thread t = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { VALUE_A, VALUE_B, 0, 0 };
+	if (strcmp(ctx->be->name, "hvf") == 0) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU "
+				   "from the thread that created it, as Apple requires; breaking the rule on purpose is "
+				   "not implemented");
+		return;
+	}
 
 	t.vcpu = hvp_vcpu_start(t.m, 0, &hvp_prog_report_args, arg); /* created on this thread */
 	hvp_guest_thread_start(&t);
@@ -82,6 +88,12 @@ static void run_regs_from_other_thread(struct hvp_ctx *ctx)
 	struct regs_thread t = { .ctx = ctx, .vcpu = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg) };
 	struct hvp_guest_result r;
 	pthread_t tid;
+	if (strcmp(ctx->be->name, "hvf") == 0) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU "
+				   "from the thread that created it, as Apple requires; breaking the rule on purpose is "
+				   "not implemented");
+		return;
+	}
 
 	HVP_ASSERT(ctx, pthread_create(&tid, NULL, regs_main, &t) == 0, "pthread_create failed");
 	pthread_join(tid, NULL);

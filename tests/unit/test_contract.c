@@ -61,22 +61,25 @@ static void test_overlay(struct tap *t)
 }
 
 /*
- * The shipped contract for KVM on arch (kvm.ini, with the architecture's
- * overlay) names only real probes and has an entry for every question the
- * architecture asks: a citation even where the document is silent.
+ * A shipped contract (the backend's file, with the architecture's overlay)
+ * names only real probes and has an entry for every question the backend
+ * is asked on that architecture: a citation even where the document is
+ * silent.
  */
-static void shipped_contract(struct tap *t, const char *arch, const char *overlay)
+static void shipped_contract(struct tap *t, const char *backend, const char *base, const char *arch,
+			     const char *overlay)
 {
 	struct hvp_contract c;
 	char err[256] = "";
-	size_t len, olen = 0;
-	const char *kvm = hvp_builtin_contract("kvm", &len);
+	size_t len = 0, olen = 0;
+	char *text = slurp(base, &len);
 	char *over = overlay ? slurp(overlay, &olen) : NULL;
 	int all_known = 1, all_entered = 1;
 
-	ok(t, kvm && hvp_contract_parse(&c, "kvm", kvm, len, err, sizeof(err)) == 0 &&
+	ok(t, text && hvp_contract_parse(&c, backend, text, len, err, sizeof(err)) == 0 &&
 		      (!overlay || (over && hvp_contract_overlay(&c, arch, over, olen, err, sizeof(err)) == 0)),
-	   "the shipped KVM contract for %s parses (%s)", arch, err);
+	   "the shipped %s contract for %s parses (%s)", backend, arch, err);
+	free(text);
 	free(over);
 	for (unsigned i = 0; i < c.n; i++) {
 		int known = 0;
@@ -86,16 +89,16 @@ static void shipped_contract(struct tap *t, const char *arch, const char *overla
 			printf("# contract entry [%s] names no probe\n", c.entries[i].id);
 		all_known &= known;
 	}
-	ok(t, all_known, "every entry of the KVM contract for %s names a registered probe", arch);
+	ok(t, all_known, "every entry of the %s contract for %s names a registered probe", backend, arch);
 	for (unsigned k = 0; k < hvp_n_probes; k++) {
 		const struct hvp_probe *p = hvp_probes[k];
 		if (p->kind == HVP_PROBE_BENCH || (p->arch && strcmp(p->arch, arch) != 0))
 			continue; /* measurements, and questions about another architecture */
 		if (!hvp_contract_find(&c, p->id))
-			printf("# probe %s has no KVM contract entry for %s\n", p->id, arch);
+			printf("# probe %s has no %s contract entry for %s\n", p->id, backend, arch);
 		all_entered &= hvp_contract_find(&c, p->id) != NULL;
 	}
-	ok(t, all_entered, "every question KVM on %s is asked has a contract entry", arch);
+	ok(t, all_entered, "every question %s on %s is asked has a contract entry", backend, arch);
 	hvp_contract_free(&c);
 }
 
@@ -164,7 +167,13 @@ int main(void)
 	refused(&t, "[]\n", "probe id", "an empty id");
 
 	test_overlay(&t);
-	shipped_contract(&t, "x86_64", NULL);
-	shipped_contract(&t, "arm64", "contracts/kvm-arm64.ini");
+	shipped_contract(&t, "kvm", "contracts/kvm.ini", "x86_64", NULL);
+	shipped_contract(&t, "kvm", "contracts/kvm.ini", "arm64", "contracts/kvm-arm64.ini");
+	shipped_contract(&t, "hvf", "contracts/hvf.ini", "x86_64", NULL);
+	shipped_contract(&t, "hvf", "contracts/hvf.ini", "arm64", "contracts/hvf-arm64.ini");
+	{
+		size_t len;
+		ok(&t, hvp_builtin_contract("kvm", &len) && len > 0, "the built-in contract is the KVM one on Linux");
+	}
 	return tap_done(&t);
 }

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Hypervisor.framework backend, architecture-independent part: return
+ * codes kept by name, the one VM per process, memory maps, and each vCPU's
+ * owner thread, on which every vCPU call is carried out (Apple: "call
+ * functions that operate on the vCPU from the same thread", the kick
+ * excepted). Calls on one vCPU are serialized, as KVM serializes them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
+
+#include "hvf_internal.h"
+
+static const struct {
+	hv_return_t code;
+	const char *name;
+	enum hvp_err err;
+} codes[] = {
+	{ HV_SUCCESS, "HV_SUCCESS", HVP_OK },
+	{ HV_ERROR, "HV_ERROR", HVP_ERR_OTHER },
+	{ HV_BUSY, "HV_BUSY", HVP_ERR_BUSY },
+	{ HV_BAD_ARGUMENT, "HV_BAD_ARGUMENT", HVP_ERR_INVALID },
+	{ HV_ILLEGAL_GUEST_STATE, "HV_ILLEGAL_GUEST_STATE", HVP_ERR_OTHER },
+	{ HV_NO_RESOURCES, "HV_NO_RESOURCES", HVP_ERR_NOMEM },
+	{ HV_NO_DEVICE, "HV_NO_DEVICE", HVP_ERR_NODEV },
+	{ HV_DENIED, "HV_DENIED", HVP_ERR_DENIED },
+	{ HV_EXISTS, "HV_EXISTS", HVP_ERR_EXISTS },
+	{ HV_UNSUPPORTED, "HV_UNSUPPORTED", HVP_ERR_UNSUPPORTED },
+};
+
+struct hvp_status hvf_status(const char *call, hv_return_t r)
+{
+	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].code == r)
+			return (struct hvp_status){ codes[i].err, (int64_t)(uint32_t)r, call, -1 };
+	return (struct hvp_status){ HVP_ERR_OTHER, (int64_t)(uint32_t)r, call, -1 };
+}
+
+/* "HV_BUSY (0xfae94002)": the name, and the unsigned hex a search finds. */
+static const char *hvf_native_name(int64_t native)
+{
+	static __thread char buf[48];
+
+	if (native == 0)
+		return "OK";
+	for (unsigned i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if ((int64_t)(uint32_t)codes[i].code == native) {
+			snprintf(buf, sizeof(buf), "%s (0x%08x)", codes[i].name, (unsigned)native);
+			return buf;
+		}
+	snprintf(buf, sizeof(buf), native > 0 && native < 4096 ? "errno %d" : "0x%08x", (int)native);
+	return buf;
+}
+
+/* Whether the kernel offers the framework at all: sysctl kern.hv_support. */
+static int hv_support(void)
+{
+#ifdef __APPLE__
+	int v = 0;
+	size_t n = sizeof(v);
+	return sysctlbyname("kern.hv_support", &v, &n, NULL, 0) == 0 ? v : -1;
+#else
+	return -1;
+#endif
+}
+
+static struct hvp_status hvf_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
+{
+	(void)opts;
+	*out = NULL;
+	if (hv_support() == 0)
+		return hvf_status("sysctl kern.hv_support", HV_UNSUPPORTED);
+	*out = calloc(1, sizeof(**out));
+	return *out ? hvp_ok("hv_support") : hvf_status("calloc", HV_NO_RESOURCES);
+}
+
+static void hvf_close(struct hvp_hv *hv)
+{
+	free(hv); /* vCPU and VM handles live until the process ends: probes run in children */
+}
+
+static const char *hvf_open_advice(const struct hvp_open_opts *opts, struct hvp_status st)
+{
+	(void)opts;
+	if (st.err == HVP_ERR_DENIED || st.err == HVP_ERR_UNSUPPORTED)
+		return "the kernel or this binary may not use Hypervisor.framework: check `sysctl kern.hv_support` "
+		       "(1 on a Mac that supports it; GitHub's Apple Silicon runners have none), and sign the binary "
+		       "with the entitlement: codesign --sign - --entitlements hvprobe.entitlements --force hvprobe";
+	return "Hypervisor.framework could not be used";
+}
+
+static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
+{
+	struct utsname u;
+
+	(void)hv;
+	hvp_facts_add(out, "backend", "hvf");
+	if (uname(&u) == 0)
+		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
+	hvp_facts_add(out, "kern.hv_support", "%d", hv_support());
+	hvf_arch_facts(out);
+}
+
+static struct hvp_status hvf_vm_create_sized(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out)
+{
+	struct hvp_vm *vm = calloc(1, sizeof(*vm));
+	struct hvp_status st;
+
+	*out = NULL;
+	if (!vm)
+		return hvf_status("calloc", HV_NO_RESOURCES);
+	vm->hv = hv;
+	st = hvf_arch_vm_create(vm, bits);
+	if (st.err != HVP_OK) {
+		free(vm);
+		return st;
+	}
+	*out = vm;
+	return st;
+}
+
+static struct hvp_status hvf_vm_create(struct hvp_hv *hv, struct hvp_vm **out)
+{
+	return hvf_vm_create_sized(hv, 0, out);
+}
+
+/* The handle stays valid (backend.h); the framework's answer for a second destroy is the data. */
+static struct hvp_status hvf_vm_destroy(struct hvp_vm *vm)
+{
+	vm->dead = 1;
+	return hvf_status("hv_vm_destroy", hv_vm_destroy());
+}
+
+static hv_memory_flags_t flags_of(unsigned prot)
+{
+	return (prot & HVP_PROT_READ ? HV_MEMORY_READ : 0) | (prot & HVP_PROT_WRITE ? HV_MEMORY_WRITE : 0) |
+	       (prot & HVP_PROT_EXEC ? HV_MEMORY_EXEC : 0);
+}
+
+static struct hvp_status hvf_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	hv_return_t r = hv_vm_map(host, gpa, (size_t)size, flags_of(prot));
+
+	(void)vm; /* one VM per process: the framework's calls name none */
+	if (r == HV_SUCCESS)
+		hvf_arch_note_map(host, gpa, size, 1);
+	return hvf_status("hv_vm_map", r);
+}
+
+static struct hvp_status hvf_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	hv_return_t r = hv_vm_unmap(gpa, (size_t)size);
+
+	(void)vm;
+	if (r == HV_SUCCESS)
+		hvf_arch_note_map(NULL, gpa, size, 0);
+	return hvf_status("hv_vm_unmap", r);
+}
+
+static struct hvp_status hvf_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
+{
+	(void)vm;
+	return hvf_status("hv_vm_protect", hv_vm_protect(gpa, (size_t)size, flags_of(prot)));
+}
+
+static unsigned hvf_gpa_bits(struct hvp_hv *hv)
+{
+	(void)hv;
+	return hvf_arch_gpa_bits();
+}
+
+#if defined(__aarch64__)
+static unsigned hvf_gpa_bits_max(struct hvp_hv *hv)
+{
+	(void)hv;
+	return hvf_arch_gpa_bits_max();
+}
+#endif
+
+/* A request carried out on a vCPU's owner thread. */
+enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET };
+
+struct hvf_call {
+	enum hvf_op op;
+	const void *in;
+	void *out;
+	uint64_t value;
+	struct hvp_status st;
+	int done;
+};
+
+static struct hvp_status dispatch(struct hvp_vcpu *vcpu, struct hvf_call *c)
+{
+	switch (c->op) {
+	case OP_CREATE: return hvf_arch_vcpu_create(vcpu);
+	case OP_DESTROY: return hvf_arch_vcpu_destroy(vcpu);
+	case OP_BOOT: return hvf_arch_vcpu_boot(vcpu, c->in);
+	case OP_RUN: return hvf_arch_vcpu_run(vcpu, c->out);
+	case OP_REGS_GET: return hvf_arch_regs_get(vcpu, c->out);
+	case OP_REGS_SET: return hvf_arch_regs_set(vcpu, c->in);
+	case OP_TSC_SET: return hvf_arch_tsc_set(vcpu, c->value);
+	}
+	return hvf_status("dispatch", HV_ERROR);
+}
+
+/* The owner thread: creates the vCPU, then serves requests until it is destroyed. */
+static void *owner_main(void *arg)
+{
+	struct hvp_vcpu *vcpu = arg;
+
+	pthread_mutex_lock(&vcpu->lock);
+	for (;;) {
+		struct hvf_call *c;
+		while (!vcpu->call && !vcpu->stop)
+			pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+		if (!vcpu->call)
+			break;
+		c = vcpu->call;
+		pthread_mutex_unlock(&vcpu->lock);
+		c->st = dispatch(vcpu, c);
+		pthread_mutex_lock(&vcpu->lock);
+		if ((c->op == OP_DESTROY && c->st.err == HVP_OK) || (c->op == OP_CREATE && c->st.err != HVP_OK))
+			vcpu->stop = 1;
+		c->done = 1;
+		vcpu->call = NULL;
+		pthread_cond_broadcast(&vcpu->cond);
+	}
+	pthread_mutex_unlock(&vcpu->lock);
+	return NULL;
+}
+
+/*
+ * Carries a call out on the owner thread and waits for it; calls from
+ * several threads queue. Once the owner is gone (the vCPU destroyed), the
+ * call goes to the framework from the calling thread: what the framework
+ * does with a stale vCPU is the answer a probe wants.
+ */
+static struct hvp_status on_owner(struct hvp_vcpu *vcpu, struct hvf_call *c)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	while (vcpu->call && !vcpu->stop)
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+	if (vcpu->stop) {
+		pthread_mutex_unlock(&vcpu->lock);
+		return dispatch(vcpu, c);
+	}
+	vcpu->call = c;
+	pthread_cond_broadcast(&vcpu->cond);
+	while (!c->done)
+		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
+	pthread_mutex_unlock(&vcpu->lock);
+	return c->st;
+}
+
+static struct hvp_status hvf_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
+{
+	struct hvp_vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	struct hvf_call c = { .op = OP_CREATE };
+	struct hvp_status st;
+
+	*out = NULL;
+	if (!vcpu)
+		return hvf_status("calloc", HV_NO_RESOURCES);
+	*vcpu = (struct hvp_vcpu){ .vm = vm, .id = id, .pending_read_reg = -1 };
+	pthread_mutex_init(&vcpu->lock, NULL);
+	pthread_cond_init(&vcpu->cond, NULL);
+	if (pthread_create(&vcpu->owner, NULL, owner_main, vcpu) != 0) {
+		free(vcpu);
+		return hvf_status("pthread_create", HV_NO_RESOURCES);
+	}
+	st = on_owner(vcpu, &c);
+	if (st.err != HVP_OK) {
+		pthread_join(vcpu->owner, NULL);
+		free(vcpu);
+		return st;
+	}
+	*out = vcpu; /* ids are the framework's own; the requested id is kept for the report */
+	return st;
+}
+
+static struct hvp_status hvf_vcpu_destroy(struct hvp_vcpu *vcpu)
+{
+	struct hvf_call c = { .op = OP_DESTROY };
+	struct hvp_status st = on_owner(vcpu, &c);
+
+	if (st.err == HVP_OK && !__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL))
+		pthread_join(vcpu->owner, NULL);
+	return st;
+}
+
+static struct hvp_status hvf_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvf_call c = { .op = OP_BOOT, .in = boot };
+	return on_owner(vcpu, &c);
+}
+
+static struct hvp_status hvf_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	struct hvf_call c = { .op = OP_RUN, .out = x };
+	return on_owner(vcpu, &c);
+}
+
+static struct hvp_status hvf_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
+{
+	struct hvf_call c = { .op = OP_REGS_GET, .out = regs };
+	return on_owner(vcpu, &c);
+}
+
+static struct hvp_status hvf_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
+{
+	struct hvf_call c = { .op = OP_REGS_SET, .in = regs };
+	return on_owner(vcpu, &c);
+}
+
+static struct hvp_status hvf_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
+{
+	struct hvf_call c = { .op = OP_TSC_SET, .value = value };
+	return on_owner(vcpu, &c);
+}
+
+static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
+{
+	(void)vcpu;
+	return hvf_arch_tsc_khz();
+}
+
+const struct hvp_backend hvp_backend_hvf = {
+	.name = "hvf",
+#if defined(__x86_64__)
+	.arch = "x86_64",
+#elif defined(__aarch64__)
+	.arch = "arm64",
+#endif
+	.open = hvf_open,
+	.close = hvf_close,
+	.open_advice = hvf_open_advice,
+	.facts = hvf_facts,
+	.native_name = hvf_native_name,
+	.vm_create = hvf_vm_create,
+	.vm_destroy = hvf_vm_destroy,
+	.mem_map = hvf_mem_map,
+	.mem_unmap = hvf_mem_unmap,
+	.mem_protect = hvf_mem_protect,
+	.gpa_bits = hvf_gpa_bits,
+	.vcpu_create = hvf_vcpu_create,
+	.vcpu_destroy = hvf_vcpu_destroy,
+	.vcpu_boot = hvf_vcpu_boot,
+	.vcpu_run = hvf_vcpu_run,
+	.regs_get = hvf_regs_get,
+	.regs_set = hvf_regs_set,
+	.vcpu_kick = hvf_arch_vcpu_kick,
+	.tsc_khz = hvf_tsc_khz,
+	.tsc_set = hvf_tsc_set,
+#if defined(__aarch64__)
+	.vm_create_sized = hvf_vm_create_sized,
+	.gpa_bits_max = hvf_gpa_bits_max,
+#endif
+};
+
+#ifdef __APPLE__
+const struct hvp_backend *hvp_host_backend(void)
+{
+	return &hvp_backend_hvf;
+}
+#endif

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Hypervisor.framework backend, arm64 part (macOS 11+ on Apple
+ * Silicon). The vCPU starts at EL1h (or EL0t) with the MMU off, as the KVM
+ * arm64 backend's does, so the same guest programs run. Every exit comes to
+ * the VMM (the framework emulates nothing): a data abort with a valid
+ * syndrome (EC 0x24) is decoded into an MMIO exit, HVC (EC 0x16) is a
+ * hypercall exit, WFI (EC 0x01) a halt; the VMM steps past the instruction
+ * itself, on the next run, as KVM does.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hvf_internal.h"
+
+#define EC_WFX 0x01
+#define EC_HVC64 0x16
+#define EC_DABT_LOWER 0x24
+#define ISS_ISV (1u << 24)
+#define ISS_WNR (1u << 6)
+#define DEFAULT_IPA_BITS 36 /* without a configuration: 64 GiB (hv_vm_config.h) */
+#define CPSR_DAIF (0xfull << 6)
+#define CPSR_EL1H 0x5ull
+
+static struct hvp_status reg_set(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t value)
+{
+	return hvf_status("hv_vcpu_set_reg", hv_vcpu_set_reg((hv_vcpu_t)vcpu->native, reg, value));
+}
+
+static struct hvp_status reg_get(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t *value)
+{
+	return hvf_status("hv_vcpu_get_reg", hv_vcpu_get_reg((hv_vcpu_t)vcpu->native, reg, value));
+}
+
+unsigned hvf_arch_gpa_bits(void)
+{
+	uint32_t bits = 0;
+
+	return hv_vm_config_get_default_ipa_size(&bits) == HV_SUCCESS && bits ? bits : DEFAULT_IPA_BITS;
+}
+
+unsigned hvf_arch_gpa_bits_max(void)
+{
+	uint32_t bits = 0;
+
+	return hv_vm_config_get_max_ipa_size(&bits) == HV_SUCCESS ? bits : 0;
+}
+
+/* hv_vm_create(NULL) for the default width; a configuration with the IPA size otherwise (macOS 13). */
+struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits)
+{
+	hv_vm_config_t config = NULL;
+	hv_return_t r;
+
+	if (gpa_bits) {
+		config = hv_vm_config_create();
+		if (!config)
+			return hvf_status("hv_vm_config_create", HV_NO_RESOURCES);
+		r = hv_vm_config_set_ipa_size(config, gpa_bits);
+		if (r != HV_SUCCESS) {
+			os_release(config);
+			return hvf_status("hv_vm_config_set_ipa_size", r);
+		}
+	}
+	r = hv_vm_create(config);
+	if (config)
+		os_release(config);
+	vm->gpa_bits = gpa_bits ? gpa_bits : hvf_arch_gpa_bits();
+	return hvf_status("hv_vm_create", r);
+}
+
+void hvf_arch_facts(struct hvp_facts *out)
+{
+	uint32_t max = 0;
+
+	if (hv_vm_get_max_vcpu_count(&max) == HV_SUCCESS)
+		hvp_facts_add(out, "max_vcpus", "%u", max);
+	hvp_facts_add(out, "ipa_bits_default", "%u", hvf_arch_gpa_bits());
+	hvp_facts_add(out, "ipa_bits_max", "%u", hvf_arch_gpa_bits_max());
+	hvp_facts_add(out, "gpa_bits", "%u", hvf_arch_gpa_bits());
+}
+
+struct hvp_status hvf_arch_vcpu_create(struct hvp_vcpu *vcpu)
+{
+	hv_vcpu_t v = 0;
+	hv_vcpu_exit_t *exit = NULL;
+	hv_return_t r = hv_vcpu_create(&v, &exit, NULL);
+
+	vcpu->native = v;
+	vcpu->exit_info = exit;
+	return hvf_status("hv_vcpu_create", r);
+}
+
+struct hvp_status hvf_arch_vcpu_destroy(struct hvp_vcpu *vcpu)
+{
+	return hvf_status("hv_vcpu_destroy", hv_vcpu_destroy((hv_vcpu_t)vcpu->native));
+}
+
+struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
+{
+	struct hvp_status st;
+
+	vcpu->pending_read_reg = -1; /* new state: what the last exit left is void */
+	vcpu->pending_pc_step = 0;
+	for (unsigned i = 0; i < HVP_NGPR; i++)
+		if ((st = reg_set(vcpu, HV_REG_X0 + i, regs->gpr[i])).err != HVP_OK)
+			return st;
+	if ((st = reg_set(vcpu, HV_REG_CPSR, regs->flags)).err != HVP_OK)
+		return st;
+	st = hvf_status("hv_vcpu_set_sys_reg", hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native,
+								      (regs->flags & 0xf) ? HV_SYS_REG_SP_EL1 : HV_SYS_REG_SP_EL0,
+								      regs->sp));
+	if (st.err != HVP_OK)
+		return st;
+	return reg_set(vcpu, HV_REG_PC, regs->pc);
+}
+
+struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
+{
+	struct hvp_status st;
+
+	memset(regs, 0, sizeof(*regs));
+	for (unsigned i = 0; i < HVP_NGPR; i++)
+		if ((st = reg_get(vcpu, HV_REG_X0 + i, &regs->gpr[i])).err != HVP_OK)
+			return st;
+	if ((st = reg_get(vcpu, HV_REG_PC, &regs->pc)).err != HVP_OK ||
+	    (st = reg_get(vcpu, HV_REG_CPSR, &regs->flags)).err != HVP_OK)
+		return st;
+	return hvf_status("hv_vcpu_get_sys_reg", hv_vcpu_get_sys_reg((hv_vcpu_t)vcpu->native,
+								     (regs->flags & 0xf) ? HV_SYS_REG_SP_EL1 : HV_SYS_REG_SP_EL0,
+								     &regs->sp));
+}
+
+struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvp_regs regs = { 0 };
+
+	if (boot->real_mode)
+		return hvf_status("hv_vcpu_set_reg (real mode)", HV_UNSUPPORTED);
+	regs.pc = boot->entry;
+	regs.sp = boot->stack;
+	regs.flags = CPSR_DAIF | (boot->ring == 3 ? 0 : CPSR_EL1H);
+	for (unsigned i = 0; i < 4; i++)
+		regs.gpr[i] = boot->arg[i];
+	return hvf_arch_regs_set(vcpu, &regs);
+}
+
+/* What the last exit left: the value an MMIO read returns, and the step past the instruction. */
+static struct hvp_status finish_last_exit(struct hvp_vcpu *vcpu, const struct hvp_exit *x)
+{
+	struct hvp_status st = hvp_ok("hv_vcpu_run");
+	uint64_t pc;
+
+	if (vcpu->pending_read_reg >= 0 && vcpu->pending_read_reg < 31)
+		st = reg_set(vcpu, HV_REG_X0 + (hv_reg_t)vcpu->pending_read_reg, x->value);
+	vcpu->pending_read_reg = -1;
+	if (st.err == HVP_OK && vcpu->pending_pc_step &&
+	    (st = reg_get(vcpu, HV_REG_PC, &pc)).err == HVP_OK)
+		st = reg_set(vcpu, HV_REG_PC, pc + vcpu->pending_pc_step);
+	vcpu->pending_pc_step = 0;
+	return st;
+}
+
+/* A data abort: MMIO when the syndrome describes the access (ISV), else size 0, like KVM's NISV. */
+static struct hvp_status decode_abort(struct hvp_vcpu *vcpu, const hv_vcpu_exit_t *e, struct hvp_exit *x)
+{
+	uint64_t iss = e->exception.syndrome & 0x1ffffff;
+	unsigned srt = (unsigned)(iss >> 16) & 31;
+
+	x->kind = HVP_EXIT_MMIO;
+	x->addr = e->exception.physical_address;
+	x->native_detail = iss;
+	if (!(iss & ISS_ISV)) {
+		x->size = 0;
+		return hvp_ok("hv_vcpu_run");
+	}
+	x->size = 1u << ((iss >> 22) & 3);
+	x->write = (iss & ISS_WNR) != 0;
+	vcpu->pending_pc_step = 4;
+	if (!x->write) {
+		vcpu->pending_read_reg = srt == 31 ? -1 : (int)srt; /* a read into XZR is discarded */
+		return hvp_ok("hv_vcpu_run");
+	}
+	x->value = 0;
+	if (srt != 31) {
+		struct hvp_status st = reg_get(vcpu, HV_REG_X0 + srt, &x->value);
+		if (st.err != HVP_OK)
+			return st;
+	}
+	if (x->size < 8)
+		x->value &= (1ull << (8 * x->size)) - 1;
+	return hvp_ok("hv_vcpu_run");
+}
+
+struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	const hv_vcpu_exit_t *e = vcpu->exit_info;
+	struct hvp_status st = finish_last_exit(vcpu, x);
+	hv_return_t r;
+	unsigned ec;
+
+	memset(x, 0, sizeof(*x));
+	if (st.err != HVP_OK)
+		return st;
+	r = hv_vcpu_run((hv_vcpu_t)vcpu->native);
+	if (r != HV_SUCCESS) {
+		x->kind = HVP_EXIT_INTERNAL_ERROR;
+		return hvf_status("hv_vcpu_run", r);
+	}
+	x->native_reason = e->reason;
+	switch (e->reason) {
+	case HV_EXIT_REASON_CANCELED:
+		x->kind = HVP_EXIT_INTERRUPTED;
+		return hvf_status("hv_vcpu_run", HV_SUCCESS);
+	case HV_EXIT_REASON_EXCEPTION:
+		break;
+	default: /* the virtual timer, or what the framework does not say */
+		x->kind = HVP_EXIT_UNKNOWN;
+		return hvp_ok("hv_vcpu_run");
+	}
+	ec = (unsigned)(e->exception.syndrome >> 26) & 0x3f;
+	x->native_detail = e->exception.syndrome;
+	switch (ec) {
+	case EC_DABT_LOWER:
+		return decode_abort(vcpu, e, x);
+	case EC_HVC64: /* the preferred return address is already the next instruction */
+		x->kind = HVP_EXIT_HYPERCALL;
+		return reg_get(vcpu, HV_REG_X0, &x->value);
+	case EC_WFX:
+		x->kind = HVP_EXIT_HLT;
+		vcpu->pending_pc_step = 4;
+		return hvp_ok("hv_vcpu_run");
+	default:
+		x->kind = HVP_EXIT_UNKNOWN;
+		return hvp_ok("hv_vcpu_run");
+	}
+}
+
+/* hv_vcpus_exit: from any thread; a vCPU not in run returns at once from its next one. */
+struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu)
+{
+	hv_vcpu_t v = (hv_vcpu_t)vcpu->native;
+
+	return hvf_status("hv_vcpus_exit", hv_vcpus_exit(&v, 1));
+}
+
+/* The guest's virtual counter is the host's minus the offset the VMM sets. */
+struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
+{
+	uint64_t now;
+
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(now));
+	return hvf_status("hv_vcpu_set_vtimer_offset",
+			  hv_vcpu_set_vtimer_offset((hv_vcpu_t)vcpu->native, now - value));
+}
+
+uint64_t hvf_arch_tsc_khz(void)
+{
+	uint64_t hz;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
+	return hz / 1000;
+}
+
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped)
+{
+	(void)host, (void)gpa, (void)size, (void)mapped; /* the syndrome describes every access */
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Hypervisor.framework backend's private types, shared by the
+ * architecture-independent part (hvf.c) and each architecture's part
+ * (hvf_x86_64.c, hvf_arm64.c).
+ *
+ * Apple's rules shape it: one VM per process, implicit in every call (the
+ * VM handle is hvprobe's, not Apple's), and every vCPU function but the kick
+ * called from the thread that created the vCPU. So each vCPU has an owner
+ * thread of its own, and hvprobe's calls from any thread are carried out
+ * there (hvf.c, on_owner); a probe that wants to break the rule on purpose
+ * cannot, and says so.
+ */
+#ifndef HVP_HVF_INTERNAL_H
+#define HVP_HVF_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "hvf_api.h"
+
+struct hvp_hv {
+	int unused;
+};
+
+struct hvp_vm {
+	struct hvp_hv *hv;
+	unsigned gpa_bits;
+	int dead;
+};
+
+struct hvf_call; /* a request carried out on a vCPU's owner thread */
+
+struct hvp_vcpu {
+	struct hvp_vm *vm;
+	unsigned id;
+	uint64_t native;          /* hv_vcpuid_t (x86_64) or hv_vcpu_t (arm64) */
+	void *exit_info;          /* arm64: the hv_vcpu_exit_t the framework fills */
+	int dead;                 /* accessed atomically */
+	/* what the last exit left to finish on the next run */
+	int pending_read_reg;     /* arm64: the register an MMIO read fills, -1: none */
+	uint64_t pending_pc_step; /* bytes to skip past the exiting instruction */
+	/* the owner thread and its mailbox */
+	pthread_t owner;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct hvf_call *call;    /* the request in progress, NULL: none */
+	int stop;
+	int kick_pending;         /* x86_64: a kick, told from a host interrupt's exit; accessed atomically */
+};
+
+struct hvp_status hvf_status(const char *call, hv_return_t r);
+
+/* Architecture hooks; every vCPU hook runs on the vCPU's owner thread. */
+struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits);
+unsigned hvf_arch_gpa_bits(void);
+unsigned hvf_arch_gpa_bits_max(void);
+void hvf_arch_facts(struct hvp_facts *out);
+struct hvp_status hvf_arch_vcpu_create(struct hvp_vcpu *vcpu);
+struct hvp_status hvf_arch_vcpu_destroy(struct hvp_vcpu *vcpu);
+struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot);
+struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x);
+struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs);
+struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
+struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
+uint64_t hvf_arch_tsc_khz(void);
+/* x86_64 keeps the maps to decode the instruction an EPT violation stopped at. */
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped);
+/* Forces the vCPU out of run; documented as callable from any thread. */
+struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
+
+#endif

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Hypervisor.framework backend, x86_64 part (Intel Macs). The VMM owns
+ * the VMCS: controls are computed from hv_vmx_read_capability (the bits the
+ * CPU requires set, those it allows), the vCPU enters 64-bit long mode (or
+ * real mode) through VMCS writes, as Apple's own hvtest_x86 does, and every
+ * exit is decoded here from the exit reason and qualification: port I/O,
+ * an EPT violation (MMIO: the framework does not decode the instruction, so
+ * the few MOV forms hvprobe's guests use are decoded here), HLT, VMCALL,
+ * MSR accesses, a failed entry (bit 31). CPUID is not emulated: the guest
+ * sees a CPUID exit, and the CPUID probes say the API has no table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
+
+#include "guest_abi.h"
+#include "hvf_internal.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define CR4_VMXE (1ull << 13)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define AR_UNUSABLE 0x10000ull
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+
+/* What the guest's memory holds, for decoding the instruction an EPT violation stopped. */
+#define MAPS_MAX 64
+static struct {
+	uint64_t gpa, size;
+	const uint8_t *host;
+} maps[MAPS_MAX];
+
+static struct hvp_status vmcs_write(struct hvp_vcpu *vcpu, uint32_t field, uint64_t value)
+{
+	return hvf_status("hv_vmx_vcpu_write_vmcs", hv_vmx_vcpu_write_vmcs((hv_vcpuid_t)vcpu->native, field, value));
+}
+
+static uint64_t vmcs_read(struct hvp_vcpu *vcpu, uint32_t field)
+{
+	uint64_t v = 0;
+
+	hv_vmx_vcpu_read_vmcs((hv_vcpuid_t)vcpu->native, field, &v);
+	return v;
+}
+
+static struct hvp_status reg_write(struct hvp_vcpu *vcpu, hv_x86_reg_t reg, uint64_t value)
+{
+	return hvf_status("hv_vcpu_write_register", hv_vcpu_write_register((hv_vcpuid_t)vcpu->native, reg, value));
+}
+
+static uint64_t reg_read(struct hvp_vcpu *vcpu, hv_x86_reg_t reg)
+{
+	uint64_t v = 0;
+
+	hv_vcpu_read_register((hv_vcpuid_t)vcpu->native, reg, &v);
+	return v;
+}
+
+/* A control value the CPU accepts: the bits it requires (low half) or allows (high half). */
+static uint64_t cap2ctrl(hv_vmx_capability_t cap, uint64_t want)
+{
+	uint64_t c = 0;
+
+	hv_vmx_read_capability(cap, &c);
+	return (want | (c & 0xffffffff)) & (c >> 32);
+}
+
+static unsigned host_maxphyaddr(void)
+{
+	unsigned a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008u), "c"(0));
+	return a & 0xff;
+}
+
+unsigned hvf_arch_gpa_bits(void)
+{
+	return host_maxphyaddr();
+}
+
+unsigned hvf_arch_gpa_bits_max(void)
+{
+	return 0; /* fixed: the host's */
+}
+
+struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits)
+{
+	if (gpa_bits)
+		return hvf_status("hv_vm_create (width)", HV_UNSUPPORTED);
+	vm->gpa_bits = host_maxphyaddr();
+	memset(maps, 0, sizeof(maps));
+	return hvf_status("hv_vm_create", hv_vm_create(HV_VM_DEFAULT));
+}
+
+void hvf_arch_facts(struct hvp_facts *out)
+{
+	uint64_t v = 0;
+
+	if (hv_capability(HV_CAP_VCPUMAX, &v) == HV_SUCCESS)
+		hvp_facts_add(out, "HV_CAP_VCPUMAX", "%llu", (unsigned long long)v);
+	if (hv_capability(HV_CAP_ADDRSPACEMAX, &v) == HV_SUCCESS)
+		hvp_facts_add(out, "HV_CAP_ADDRSPACEMAX", "%llu", (unsigned long long)v);
+	hvp_facts_add(out, "gpa_bits", "%u", host_maxphyaddr());
+#ifdef __APPLE__
+	{
+		char brand[128] = "";
+		size_t n = sizeof(brand);
+		if (sysctlbyname("machdep.cpu.brand_string", brand, &n, NULL, 0) == 0)
+			hvp_facts_add(out, "cpu", "%s", brand);
+	}
+#endif
+}
+
+/* Controls as Apple's hvtest_x86 and QEMU set them: HLT and CR8 exiting, unrestricted guest, every exception. */
+struct hvp_status hvf_arch_vcpu_create(struct hvp_vcpu *vcpu)
+{
+	hv_vcpuid_t id = 0;
+	hv_return_t r = hv_vcpu_create(&id, HV_VCPU_DEFAULT);
+	struct hvp_status st;
+
+	vcpu->native = id;
+	if (r != HV_SUCCESS)
+		return hvf_status("hv_vcpu_create", r);
+	if ((st = vmcs_write(vcpu, VMCS_CTRL_PIN_BASED, cap2ctrl(HV_VMX_CAP_PINBASED, 0))).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_CTRL_CPU_BASED,
+			     cap2ctrl(HV_VMX_CAP_PROCBASED, CPU_BASED_HLT | CPU_BASED_CR8_LOAD | CPU_BASED_CR8_STORE |
+								    CPU_BASED_SECONDARY_CTLS))).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_CTRL_CPU_BASED2,
+			     cap2ctrl(HV_VMX_CAP_PROCBASED2, CPU_BASED2_EPT | CPU_BASED2_UNRESTRICTED))).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_CTRL_VMEXIT_CONTROLS, cap2ctrl(HV_VMX_CAP_EXIT, 0))).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_CTRL_EXC_BITMAP, 0xffffffff)).err != HVP_OK)
+		return st;
+	/* hvtest_x86: the framework wants this MSR native for 64-bit guests. */
+	return hvf_status("hv_vcpu_enable_native_msr", hv_vcpu_enable_native_msr(id, MSR_KERNEL_GS_BASE, true));
+}
+
+struct hvp_status hvf_arch_vcpu_destroy(struct hvp_vcpu *vcpu)
+{
+	return hvf_status("hv_vcpu_destroy", hv_vcpu_destroy((hv_vcpuid_t)vcpu->native));
+}
+
+struct seg {
+	uint32_t sel, base, limit, ar;
+};
+
+static struct hvp_status segments(struct hvp_vcpu *vcpu, struct seg cs, struct seg ds, struct seg tr)
+{
+	static const uint32_t data[][4] = {
+		{ VMCS_GUEST_DS, VMCS_GUEST_DS_BASE, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR },
+		{ VMCS_GUEST_ES, VMCS_GUEST_ES_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR },
+		{ VMCS_GUEST_FS, VMCS_GUEST_FS_BASE, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR },
+		{ VMCS_GUEST_GS, VMCS_GUEST_GS_BASE, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR },
+		{ VMCS_GUEST_SS, VMCS_GUEST_SS_BASE, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR },
+	};
+	const uint32_t fields[][4] = {
+		{ VMCS_GUEST_CS, cs.sel, 0, 0 },  { VMCS_GUEST_CS_BASE, cs.base, 0, 0 },
+		{ VMCS_GUEST_CS_LIMIT, cs.limit, 0, 0 }, { VMCS_GUEST_CS_AR, cs.ar, 0, 0 },
+		{ VMCS_GUEST_TR, tr.sel, 0, 0 },  { VMCS_GUEST_TR_BASE, tr.base, 0, 0 },
+		{ VMCS_GUEST_TR_LIMIT, tr.limit, 0, 0 }, { VMCS_GUEST_TR_AR, tr.ar, 0, 0 },
+		{ VMCS_GUEST_LDTR, 0, 0, 0 },     { VMCS_GUEST_LDTR_BASE, 0, 0, 0 },
+		{ VMCS_GUEST_LDTR_LIMIT, 0, 0, 0 }, { VMCS_GUEST_LDTR_AR, AR_UNUSABLE, 0, 0 },
+	};
+	struct hvp_status st = hvp_ok("hv_vmx_vcpu_write_vmcs");
+
+	for (unsigned i = 0; i < sizeof(fields) / sizeof(fields[0]) && st.err == HVP_OK; i++)
+		st = vmcs_write(vcpu, fields[i][0], fields[i][1]);
+	for (unsigned i = 0; i < sizeof(data) / sizeof(data[0]) && st.err == HVP_OK; i++)
+		if ((st = vmcs_write(vcpu, data[i][0], ds.sel)).err == HVP_OK &&
+		    (st = vmcs_write(vcpu, data[i][1], ds.base)).err == HVP_OK &&
+		    (st = vmcs_write(vcpu, data[i][2], ds.limit)).err == HVP_OK)
+			st = vmcs_write(vcpu, data[i][3], ds.ar);
+	return st;
+}
+
+/* Control registers with VMXE hidden from the guest by the CR4 mask and shadow, as QEMU does. */
+static struct hvp_status control_regs(struct hvp_vcpu *vcpu, uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3,
+				      int ia32e)
+{
+	struct hvp_status st;
+	const uint64_t fields[][2] = {
+		{ VMCS_GUEST_CR0, cr0 },       { VMCS_CTRL_CR0_MASK, ~0ull },    { VMCS_CTRL_CR0_SHADOW, cr0 },
+		{ VMCS_GUEST_CR4, cr4 | CR4_VMXE }, { VMCS_CTRL_CR4_MASK, ~0ull }, { VMCS_CTRL_CR4_SHADOW, cr4 },
+		{ VMCS_GUEST_IA32_EFER, efer }, { VMCS_GUEST_CR3, cr3 },
+		{ VMCS_CTRL_VMENTRY_CONTROLS, cap2ctrl(HV_VMX_CAP_ENTRY, ia32e ? VMENTRY_GUEST_IA32E : 0) },
+	};
+
+	for (unsigned i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if ((st = vmcs_write(vcpu, (uint32_t)fields[i][0], fields[i][1])).err != HVP_OK)
+			return st;
+	return hvp_ok("hv_vmx_vcpu_write_vmcs");
+}
+
+struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvp_regs regs = { 0 };
+	struct hvp_status st;
+	int user = boot->ring == 3;
+
+	if (boot->real_mode) {
+		struct seg cs = { (uint32_t)(boot->entry >> 4), (uint32_t)(boot->entry & ~0xfull), 0xffff, 0x9b };
+		struct seg ds = { 0, 0, 0xffff, 0x93 }, tr = { 0, 0, 0xffff, 0x83 };
+		if ((st = control_regs(vcpu, CR0_NE | CR0_ET, 0, 0, 0, 0)).err != HVP_OK ||
+		    (st = segments(vcpu, cs, ds, tr)).err != HVP_OK)
+			return st;
+		regs.pc = boot->entry & 0xf;
+	} else {
+		struct seg cs = { user ? 0x33u : 0x08u, 0, 0xffffffff, user ? 0xa0fbu : 0xa09bu };
+		struct seg ds = { user ? 0x2bu : 0x10u, 0, 0xffffffff, user ? 0xc0f3u : 0xc093u };
+		struct seg tr = { 0x18, HVP_SYS_TSS, 0x67, 0x8b };
+		if ((st = control_regs(vcpu, CR0_PG | CR0_NE | CR0_ET | CR0_PE, CR4_PAE, EFER_LME | EFER_LMA,
+				       boot->page_table, 1)).err != HVP_OK ||
+		    (st = segments(vcpu, cs, ds, tr)).err != HVP_OK)
+			return st;
+		regs.pc = boot->entry;
+		regs.sp = boot->stack;
+	}
+	if ((st = vmcs_write(vcpu, VMCS_GUEST_GDTR_BASE, boot->gdt)).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_GUEST_GDTR_LIMIT, boot->gdt_limit)).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_GUEST_IDTR_BASE, 0)).err != HVP_OK ||
+	    (st = vmcs_write(vcpu, VMCS_GUEST_IDTR_LIMIT, boot->real_mode ? 0x3ff : 0)).err != HVP_OK)
+		return st;
+	regs.flags = 0x2 | (user ? 0x3000 : 0); /* IOPL 3 lets ring-3 programs report with out */
+	regs.gpr[HVP_X86_RDI] = boot->arg[0];
+	regs.gpr[HVP_X86_RSI] = boot->arg[1];
+	regs.gpr[HVP_X86_RDX] = boot->arg[2];
+	regs.gpr[HVP_X86_RCX] = boot->arg[3];
+	return hvf_arch_regs_set(vcpu, &regs);
+}
+
+static const hv_x86_reg_t gpr_map[16] = {
+	HV_X86_RAX, HV_X86_RCX, HV_X86_RDX, HV_X86_RBX, HV_X86_RSP, HV_X86_RBP, HV_X86_RSI, HV_X86_RDI,
+	HV_X86_R8,  HV_X86_R9,  HV_X86_R10, HV_X86_R11, HV_X86_R12, HV_X86_R13, HV_X86_R14, HV_X86_R15,
+};
+
+struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs)
+{
+	struct hvp_status st;
+
+	vcpu->pending_read_reg = -1;
+	vcpu->pending_pc_step = 0;
+	for (unsigned i = 0; i < 16; i++)
+		if (i != HVP_X86_RSP && (st = reg_write(vcpu, gpr_map[i], regs->gpr[i])).err != HVP_OK)
+			return st;
+	if ((st = reg_write(vcpu, HV_X86_RSP, regs->sp)).err != HVP_OK ||
+	    (st = reg_write(vcpu, HV_X86_RFLAGS, regs->flags)).err != HVP_OK)
+		return st;
+	return reg_write(vcpu, HV_X86_RIP, regs->pc);
+}
+
+struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)
+{
+	uint64_t v = 0;
+	hv_return_t r;
+
+	memset(regs, 0, sizeof(*regs));
+	for (unsigned i = 0; i < 16; i++) {
+		if ((r = hv_vcpu_read_register((hv_vcpuid_t)vcpu->native, gpr_map[i], &v)) != HV_SUCCESS)
+			return hvf_status("hv_vcpu_read_register", r);
+		regs->gpr[i] = v;
+	}
+	regs->sp = regs->gpr[HVP_X86_RSP];
+	regs->pc = reg_read(vcpu, HV_X86_RIP);
+	regs->flags = reg_read(vcpu, HV_X86_RFLAGS);
+	return hvp_ok("hv_vcpu_read_register");
+}
+
+/* Host bytes behind guest-physical gpa (identity paging: RIP is one), or NULL. */
+static const uint8_t *guest_bytes(uint64_t gpa, size_t n)
+{
+	for (unsigned i = 0; i < MAPS_MAX; i++)
+		if (maps[i].host && gpa >= maps[i].gpa && gpa + n <= maps[i].gpa + maps[i].size)
+			return maps[i].host + (gpa - maps[i].gpa);
+	return NULL;
+}
+
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped)
+{
+	for (unsigned i = 0; i < MAPS_MAX; i++) {
+		if (!mapped && maps[i].host && maps[i].gpa == gpa) {
+			maps[i].host = NULL;
+			return;
+		}
+		if (mapped && !maps[i].host) {
+			maps[i].host = host;
+			maps[i].gpa = gpa;
+			maps[i].size = size;
+			return;
+		}
+	}
+}
+
+/*
+ * The MOV an EPT violation stopped at: [66|REX] 88/89 (store) or 8A/8B
+ * (load) with a register-indirect operand (mod 00, no SIB or displacement),
+ * the forms hvprobe's guests use. Returns the instruction's length, 0 when
+ * it is none of them.
+ */
+static unsigned decode_mov(const uint8_t *p, unsigned *size, int *store, unsigned *reg)
+{
+	unsigned i = 0, rex = 0, opsize = 4;
+
+	if (p[i] == 0x66) {
+		opsize = 2;
+		i++;
+	}
+	if ((p[i] & 0xf0) == 0x40)
+		rex = p[i++];
+	if (p[i] < 0x88 || p[i] > 0x8b || (p[i + 1] & 0xc0) != 0 || (p[i + 1] & 7) == 4 || (p[i + 1] & 7) == 5)
+		return 0;
+	*store = p[i] <= 0x89;
+	*size = (p[i] & 1) ? ((rex & 8) ? 8 : opsize) : 1;
+	*reg = ((p[i + 1] >> 3) & 7) | ((rex & 4) ? 8 : 0);
+	return i + 2;
+}
+
+static struct hvp_status decode_ept(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	uint64_t rip = reg_read(vcpu, HV_X86_RIP);
+	const uint8_t *p = guest_bytes(rip, 16);
+	unsigned size = 0, reg = 0, len;
+	int store = 0;
+
+	x->kind = HVP_EXIT_MMIO;
+	x->addr = vmcs_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS);
+	x->native_detail = vmcs_read(vcpu, VMCS_RO_EXIT_QUALIFIC);
+	if (!p || !(len = decode_mov(p, &size, &store, &reg))) {
+		x->size = 0; /* an access hvprobe cannot emulate */
+		return hvp_ok("hv_vcpu_run_until");
+	}
+	x->size = size;
+	x->write = store;
+	vcpu->pending_pc_step = len;
+	if (!store) {
+		vcpu->pending_read_reg = (int)reg;
+		return hvp_ok("hv_vcpu_run_until");
+	}
+	x->value = reg_read(vcpu, gpr_map[reg]);
+	if (size == 1 && !(p[0] & 0xf0) && reg >= 4 && reg < 8)
+		x->value >>= 8; /* AH, CH, DH, BH without REX */
+	if (size < 8)
+		x->value &= (1ull << (8 * size)) - 1;
+	return hvp_ok("hv_vcpu_run_until");
+}
+
+static void decode_io(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	uint64_t q = vmcs_read(vcpu, VMCS_RO_EXIT_QUALIFIC);
+
+	x->kind = HVP_EXIT_IO;
+	x->size = (uint32_t)(q & 7) + 1;
+	x->write = !(q & 8);
+	x->addr = (q >> 16) & 0xffff;
+	x->native_detail = q;
+	vcpu->pending_pc_step = vmcs_read(vcpu, VMCS_RO_VMEXIT_INSTR_LEN);
+	if (x->write)
+		x->value = reg_read(vcpu, HV_X86_RAX) & (x->size == 4 ? 0xffffffffull : (1ull << (8 * x->size)) - 1);
+	else
+		vcpu->pending_read_reg = HVP_X86_RAX;
+}
+
+/* What the last exit left: the value a read returns (merged into the register's low bytes), and the step. */
+static struct hvp_status finish_last_exit(struct hvp_vcpu *vcpu, const struct hvp_exit *x, uint32_t read_size)
+{
+	struct hvp_status st = hvp_ok("hv_vcpu_run_until");
+
+	if (vcpu->pending_read_reg >= 0) {
+		hv_x86_reg_t r = gpr_map[vcpu->pending_read_reg & 15];
+		uint64_t old = reg_read(vcpu, r), mask = read_size >= 8 ? ~0ull : (1ull << (8 * read_size)) - 1;
+		st = reg_write(vcpu, r, read_size == 4 ? (x->value & 0xffffffff) : (old & ~mask) | (x->value & mask));
+	}
+	vcpu->pending_read_reg = -1;
+	if (st.err == HVP_OK && vcpu->pending_pc_step)
+		st = reg_write(vcpu, HV_X86_RIP, reg_read(vcpu, HV_X86_RIP) + vcpu->pending_pc_step);
+	vcpu->pending_pc_step = 0;
+	return st;
+}
+
+struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	struct hvp_status st = finish_last_exit(vcpu, x, x->size);
+	uint64_t reason;
+
+	memset(x, 0, sizeof(*x));
+	if (st.err != HVP_OK)
+		return st;
+	for (;;) {
+		hv_return_t r = hv_vcpu_run_until((hv_vcpuid_t)vcpu->native, HV_DEADLINE_FOREVER);
+		if (r != HV_SUCCESS) {
+			x->kind = HVP_EXIT_INTERNAL_ERROR;
+			return hvf_status("hv_vcpu_run_until", r);
+		}
+		reason = vmcs_read(vcpu, VMCS_RO_EXIT_REASON);
+		x->native_reason = reason;
+		if ((reason & 0xffff) != VMX_REASON_IRQ)
+			break;
+		if (__atomic_exchange_n(&vcpu->kick_pending, 0, __ATOMIC_ACQ_REL)) { /* the kick, not a host interrupt */
+			x->kind = HVP_EXIT_INTERRUPTED;
+			return hvf_status("hv_vcpu_run_until", HV_SUCCESS);
+		}
+	}
+	if (reason & (1ull << 31)) { /* the entry failed: invalid guest state */
+		x->kind = HVP_EXIT_INTERNAL_ERROR;
+		x->native_detail = vmcs_read(vcpu, VMCS_RO_INSTR_ERROR);
+		return hvp_ok("hv_vcpu_run_until");
+	}
+	switch (reason & 0xffff) {
+	case VMX_REASON_IO:
+		decode_io(vcpu, x);
+		return hvp_ok("hv_vcpu_run_until");
+	case VMX_REASON_EPT_VIOLATION:
+		return decode_ept(vcpu, x);
+	case VMX_REASON_HLT:
+		x->kind = HVP_EXIT_HLT;
+		vcpu->pending_pc_step = vmcs_read(vcpu, VMCS_RO_VMEXIT_INSTR_LEN);
+		return hvp_ok("hv_vcpu_run_until");
+	case VMX_REASON_VMCALL:
+		x->kind = HVP_EXIT_HYPERCALL;
+		x->value = reg_read(vcpu, HV_X86_RAX);
+		vcpu->pending_pc_step = vmcs_read(vcpu, VMCS_RO_VMEXIT_INSTR_LEN);
+		return hvp_ok("hv_vcpu_run_until");
+	case VMX_REASON_RDMSR:
+	case VMX_REASON_WRMSR:
+		x->kind = HVP_EXIT_MSR;
+		x->addr = reg_read(vcpu, HV_X86_RCX) & 0xffffffff;
+		x->write = (reason & 0xffff) == VMX_REASON_WRMSR;
+		x->size = 8;
+		vcpu->pending_pc_step = vmcs_read(vcpu, VMCS_RO_VMEXIT_INSTR_LEN);
+		return hvp_ok("hv_vcpu_run_until");
+	case VMX_REASON_TRIPLE_FAULT:
+		x->kind = HVP_EXIT_SHUTDOWN;
+		return hvp_ok("hv_vcpu_run_until");
+	default: /* CPUID, an exception, ...: the native reason says which */
+		x->kind = HVP_EXIT_UNKNOWN;
+		return hvp_ok("hv_vcpu_run_until");
+	}
+}
+
+/* hv_vcpu_interrupt may be called from any thread; the flag tells the kick from a host interrupt. */
+struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu)
+{
+	hv_vcpuid_t id = (hv_vcpuid_t)vcpu->native;
+
+	__atomic_store_n(&vcpu->kick_pending, 1, __ATOMIC_RELEASE);
+	return hvf_status("hv_vcpu_interrupt", hv_vcpu_interrupt(&id, 1));
+}
+
+/* hv_vm_sync_tsc sets every vCPU's TSC in the VM to the value. */
+struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
+{
+	(void)vcpu;
+	return hvf_status("hv_vm_sync_tsc", hv_vm_sync_tsc(value));
+}
+
+uint64_t hvf_arch_tsc_khz(void)
+{
+#ifdef __APPLE__
+	uint64_t hz = 0;
+	size_t n = sizeof(hz);
+	return sysctlbyname("machdep.tsc.frequency", &hz, &n, NULL, 0) == 0 ? hz / 1000 : 0;
+#else
+	return 0;
+#endif
+}
