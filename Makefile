@@ -50,7 +50,7 @@ endif
 # (ad hoc). Only what a stock macOS with the Command Line Tools has.
 ifeq ($(UNAME_S),Darwin)
 BACKEND_SRCS := src/hvf.c src/hvf_$(ARCH).c
-HVP_LDLIBS += -framework Hypervisor
+HVP_LDLIBS += -framework Hypervisor -framework Security -framework CoreFoundation
 SIGN = codesign --sign - --entitlements hvprobe.entitlements --force $@
 endif
 GUEST_SRCS := src/guest_$(ARCH).c src/guest_$(ARCH).S

@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 
 #ifdef __APPLE__
+#include <Security/Security.h>
 #include <sys/sysctl.h>
 #endif
 
@@ -70,12 +71,38 @@ static int hv_support(void)
 #endif
 }
 
+#define ENTITLEMENT "com.apple.security.hypervisor"
+
+/*
+ * Whether this binary carries the entitlement every Hypervisor.framework
+ * process needs (Apple: com.apple.security.hypervisor): 1, 0, or -1 when it
+ * cannot be told.
+ */
+static int entitled(void)
+{
+#ifdef __APPLE__
+	SecTaskRef task = SecTaskCreateFromSelf(kCFAllocatorDefault);
+	CFTypeRef v = task ? SecTaskCopyValueForEntitlement(task, CFSTR(ENTITLEMENT), NULL) : NULL;
+	int yes = v && CFGetTypeID(v) == CFBooleanGetTypeID() && CFBooleanGetValue((CFBooleanRef)v);
+
+	if (v)
+		CFRelease(v);
+	if (task)
+		CFRelease(task);
+	return task ? yes : -1;
+#else
+	return -1;
+#endif
+}
+
 static struct hvp_status hvf_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
 {
 	(void)opts;
 	*out = NULL;
 	if (hv_support() == 0)
 		return hvf_status("sysctl kern.hv_support", HV_UNSUPPORTED);
+	if (entitled() == 0)
+		return hvf_status("entitlement " ENTITLEMENT, HV_DENIED);
 	*out = calloc(1, sizeof(**out));
 	return *out ? hvp_ok("hv_support") : hvf_status("calloc", HV_NO_RESOURCES);
 }
@@ -88,10 +115,12 @@ static void hvf_close(struct hvp_hv *hv)
 static const char *hvf_open_advice(const struct hvp_open_opts *opts, struct hvp_status st)
 {
 	(void)opts;
-	if (st.err == HVP_ERR_DENIED || st.err == HVP_ERR_UNSUPPORTED)
-		return "the kernel or this binary may not use Hypervisor.framework: check `sysctl kern.hv_support` "
-		       "(1 on a Mac that supports it; GitHub's Apple Silicon runners have none), and sign the binary "
-		       "with the entitlement: codesign --sign - --entitlements hvprobe.entitlements --force hvprobe";
+	if (st.err == HVP_ERR_DENIED)
+		return "this binary lacks the " ENTITLEMENT " entitlement: sign it with "
+		       "codesign --sign - --entitlements hvprobe.entitlements --force hvprobe (make does)";
+	if (st.err == HVP_ERR_UNSUPPORTED)
+		return "this Mac offers no Hypervisor.framework: sysctl kern.hv_support is not 1 (a Mac without VT-x "
+		       "with EPT, or a virtual machine without nested virtualization, such as GitHub's Apple Silicon runners)";
 	return "Hypervisor.framework could not be used";
 }
 
@@ -104,6 +133,7 @@ static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	if (uname(&u) == 0)
 		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
 	hvp_facts_add(out, "kern.hv_support", "%d", hv_support());
+	hvp_facts_add(out, "entitlement", "%s", entitled() == 1 ? "yes (" ENTITLEMENT ")" : entitled() == 0 ? "no" : "unknown");
 	hvf_arch_facts(out);
 }
 

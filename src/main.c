@@ -202,10 +202,15 @@ static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts
 	struct hvp_hv *hv;
 	struct hvp_status st = be->open(oo, &hv);
 
-	if (st.err != HVP_OK) {
+	if (st.err != HVP_OK && strcmp(be->name, "kvm") == 0) {
 		fprintf(stderr, "hvprobe: cannot use %s at %s: %s failed with %s (%s)\nhvprobe: %s\n", be->name,
 			oo->kvm_device, st.call, be->native_name(st.native), strerror((int)st.native),
 			be->open_advice(oo, st));
+		return EXIT_NO_HYPERVISOR;
+	}
+	if (st.err != HVP_OK) { /* the native code is not an errno */
+		fprintf(stderr, "hvprobe: cannot use %s: %s failed with %s\nhvprobe: %s\n", be->name, st.call,
+			be->native_name(st.native), be->open_advice(oo, st));
 		return EXIT_NO_HYPERVISOR;
 	}
 	hvp_facts_add(facts, "arch", "%s", be->arch);
