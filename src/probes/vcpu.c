@@ -27,16 +27,27 @@ static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
 	return ctx->be->native_name(st.native);
 }
 
+/*
+ * Hypervisor.framework allows vCPU calls only from the thread that created
+ * the vCPU, so hvprobe's HVF backend gives each vCPU an owner thread and
+ * carries every call out there. The questions about which thread drives a
+ * vCPU cannot be asked through it; they are answered as not applicable.
+ */
+static int owner_threads_only(struct hvp_ctx *ctx)
+{
+	if (strcmp(ctx->be->name, "hvf") != 0)
+		return 0;
+	hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU from the "
+			   "thread that created it, as Apple requires; breaking the rule on purpose is not implemented");
+	return 1;
+}
+
 static void run_from_other_thread(struct hvp_ctx *ctx)
 {
 	struct hvp_guest_thread t = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { VALUE_A, VALUE_B, 0, 0 };
-	if (strcmp(ctx->be->name, "hvf") == 0) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU "
-				   "from the thread that created it, as Apple requires; breaking the rule on purpose is "
-				   "not implemented");
+	if (owner_threads_only(ctx))
 		return;
-	}
 
 	t.vcpu = hvp_vcpu_start(t.m, 0, &hvp_prog_report_args, arg); /* created on this thread */
 	hvp_guest_thread_start(&t);
@@ -88,12 +99,8 @@ static void run_regs_from_other_thread(struct hvp_ctx *ctx)
 	struct regs_thread t = { .ctx = ctx, .vcpu = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg) };
 	struct hvp_guest_result r;
 	pthread_t tid;
-	if (strcmp(ctx->be->name, "hvf") == 0) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU "
-				   "from the thread that created it, as Apple requires; breaking the rule on purpose is "
-				   "not implemented");
+	if (owner_threads_only(ctx))
 		return;
-	}
 
 	HVP_ASSERT(ctx, pthread_create(&tid, NULL, regs_main, &t) == 0, "pthread_create failed");
 	pthread_join(tid, NULL);
@@ -124,7 +131,7 @@ const struct hvp_probe probe_vcpu_regs_from_other_thread = {
 	.run = run_regs_from_other_thread,
 };
 
-static void run_one_thread_two_vcpus(struct hvp_ctx *ctx)
+static void one_thread_two_vcpus(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint64_t arg0[4] = { VALUE_A, 0, 0, 0 }, arg1[4] = { VALUE_B, 0, 0, 0 };
@@ -146,6 +153,12 @@ static void run_one_thread_two_vcpus(struct hvp_ctx *ctx)
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "both vCPUs were created, but vCPU %d did not run its guest",
 				   hvp_guest_ok(&r0) ? 1 : 0);
+}
+
+static void run_one_thread_two_vcpus(struct hvp_ctx *ctx)
+{
+	if (!owner_threads_only(ctx))
+		one_thread_two_vcpus(ctx);
 }
 
 const struct hvp_probe probe_vcpu_one_thread_two_vcpus = {
