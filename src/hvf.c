@@ -133,6 +133,17 @@ static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	if (uname(&u) == 0)
 		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
 	hvp_facts_add(out, "kern.hv_support", "%d", hv_support());
+#ifdef __APPLE__
+	{
+		char text[128] = "";
+		size_t n = sizeof(text);
+		if (sysctlbyname("kern.osproductversion", text, &n, NULL, 0) == 0)
+			hvp_facts_add(out, "macos", "%s", text);
+		n = sizeof(text);
+		if (sysctlbyname("machdep.cpu.brand_string", text, &n, NULL, 0) == 0)
+			hvp_facts_add(out, "cpu", "%s", text);
+	}
+#endif
 	hvp_facts_add(out, "entitlement", "%s", entitled() == 1 ? "yes (" ENTITLEMENT ")" : entitled() == 0 ? "no" : "unknown");
 	hvf_arch_facts(out);
 }

@@ -109,14 +109,6 @@ void hvf_arch_facts(struct hvp_facts *out)
 	if (hv_capability(HV_CAP_ADDRSPACEMAX, &v) == HV_SUCCESS)
 		hvp_facts_add(out, "HV_CAP_ADDRSPACEMAX", "%llu", (unsigned long long)v);
 	hvp_facts_add(out, "gpa_bits", "%u", host_maxphyaddr());
-#ifdef __APPLE__
-	{
-		char brand[128] = "";
-		size_t n = sizeof(brand);
-		if (sysctlbyname("machdep.cpu.brand_string", brand, &n, NULL, 0) == 0)
-			hvp_facts_add(out, "cpu", "%s", brand);
-	}
-#endif
 }
 
 /* Controls as Apple's hvtest_x86 and QEMU set them: HLT and CR8 exiting, unrestricted guest, every exception. */
