@@ -177,6 +177,7 @@ typedef uint32_t hv_reg_t;
 typedef uint16_t hv_sys_reg_t;
 #define HV_SYS_REG_SP_EL0 ((hv_sys_reg_t)0xc208)
 #define HV_SYS_REG_SP_EL1 ((hv_sys_reg_t)0xe208)
+#define HV_SYS_REG_CNTKCTL_EL1 ((hv_sys_reg_t)0xc708) /* op0 3, op1 0, CRn 14, CRm 1, op2 0 */
 
 hv_return_t hv_vm_get_max_vcpu_count(uint32_t *max_vcpu_count);
 hv_return_t hv_vm_create(hv_vm_config_t config);

@@ -137,6 +137,12 @@ struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 
 	if (boot->real_mode)
 		return hvf_status("hv_vcpu_set_reg (real mode)", HV_UNSUPPORTED);
+	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1.EL0VCTEN, EL0PCTEN). */
+	if (boot->ring == 3) {
+		hv_return_t r = hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, HV_SYS_REG_CNTKCTL_EL1, 0x3);
+		if (r != HV_SUCCESS)
+			return hvf_status("hv_vcpu_set_sys_reg(CNTKCTL_EL1)", r);
+	}
 	regs.pc = boot->entry;
 	regs.sp = boot->stack;
 	regs.flags = CPSR_DAIF | (boot->ring == 3 ? 0 : CPSR_EL1H);
