@@ -171,6 +171,13 @@ struct hvp_backend {
 	/* Forces a vCPU out of run; safe from any thread. */
 	struct hvp_status (*vcpu_kick)(struct hvp_vcpu *vcpu);
 	/*
+	 * While on, calls on this vCPU are made from the calling thread itself,
+	 * not from the thread the backend keeps for it (HVF: its owner thread), so
+	 * that a probe can break the API's thread rule on purpose and record what
+	 * happens. NULL where any thread may call anyway (KVM).
+	 */
+	void (*vcpu_direct)(struct hvp_vcpu *vcpu, bool on);
+	/*
 	 * Hands a VM to another process over a Unix socket, and takes one handed
 	 * over (KVM: the VM's descriptor with SCM_RIGHTS). NULL where the API has
 	 * no way to hand a VM over.

@@ -284,6 +284,8 @@ static void *owner_main(void *arg)
  */
 static struct hvp_status on_owner(struct hvp_vcpu *vcpu, struct hvf_call *c)
 {
+	if (__atomic_load_n(&vcpu->direct, __ATOMIC_ACQUIRE))
+		return dispatch(vcpu, c); /* breaking Apple's thread rule, on purpose */
 	pthread_mutex_lock(&vcpu->lock);
 	while (vcpu->call && !vcpu->stop)
 		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
@@ -365,6 +367,11 @@ static struct hvp_status hvf_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
 	return on_owner(vcpu, &c);
 }
 
+static void hvf_vcpu_direct(struct hvp_vcpu *vcpu, bool on)
+{
+	__atomic_store_n(&vcpu->direct, on, __ATOMIC_RELEASE);
+}
+
 static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
 {
 	(void)vcpu;
@@ -396,6 +403,7 @@ const struct hvp_backend hvp_backend_hvf = {
 	.regs_get = hvf_regs_get,
 	.regs_set = hvf_regs_set,
 	.vcpu_kick = hvf_arch_vcpu_kick,
+	.vcpu_direct = hvf_vcpu_direct,
 	.tsc_khz = hvf_tsc_khz,
 	.tsc_set = hvf_tsc_set,
 #if defined(__aarch64__)

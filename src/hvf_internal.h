@@ -48,6 +48,7 @@ struct hvp_vcpu {
 	struct hvf_call *call;    /* the request in progress, NULL: none */
 	int stop;
 	int kick_pending;         /* x86_64: a kick, told from a host interrupt's exit; accessed atomically */
+	int direct;               /* calls go to the framework from the calling thread (vcpu_direct) */
 };
 
 struct hvp_status hvf_status(const char *call, hv_return_t r);

@@ -29,16 +29,27 @@ static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
 
 /*
  * Hypervisor.framework allows vCPU calls only from the thread that created
- * the vCPU, so hvprobe's HVF backend gives each vCPU an owner thread and
- * carries every call out there. The questions about which thread drives a
- * vCPU cannot be asked through it; they are answered as not applicable.
+ * the vCPU, so hvprobe's HVF backend carries every call out on the vCPU's
+ * owner thread. The questions about which thread drives a vCPU ask the API
+ * itself: the vCPU's calls are then made from the calling thread, breaking
+ * the rule on purpose, and the finding records that it was.
  */
+static void calls_from_any_thread(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, bool on)
+{
+	if (!ctx->be->vcpu_direct)
+		return; /* any thread may call anyway */
+	ctx->be->vcpu_direct(vcpu, on);
+	hvp_record(ctx, hvp_ok("vcpu_direct"), on ? "calls from the calling thread: the API's thread rule broken on purpose"
+						  : "calls from the vCPU's own thread again");
+}
+
+/* One thread with two vCPUs cannot be asked through owner threads: one thread per vCPU is what HVF gives. */
 static int owner_threads_only(struct hvp_ctx *ctx)
 {
-	if (strcmp(ctx->be->name, "hvf") != 0)
+	if (!ctx->be->vcpu_direct)
 		return 0;
-	hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's HVF backend drives each vCPU from the "
-			   "thread that created it, as Apple requires; breaking the rule on purpose is not implemented");
+	hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's %s backend creates each vCPU on a "
+			   "thread of its own, as the API requires", ctx->be->name);
 	return 1;
 }
 
@@ -46,10 +57,9 @@ static void run_from_other_thread(struct hvp_ctx *ctx)
 {
 	struct hvp_guest_thread t = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { VALUE_A, VALUE_B, 0, 0 };
-	if (owner_threads_only(ctx))
-		return;
 
 	t.vcpu = hvp_vcpu_start(t.m, 0, &hvp_prog_report_args, arg); /* created on this thread */
+	calls_from_any_thread(ctx, t.vcpu, true);
 	hvp_guest_thread_start(&t);
 	pthread_join(t.tid, NULL);
 	hvp_decisive(ctx, t.r.st.evidence);
@@ -99,11 +109,11 @@ static void run_regs_from_other_thread(struct hvp_ctx *ctx)
 	struct regs_thread t = { .ctx = ctx, .vcpu = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg) };
 	struct hvp_guest_result r;
 	pthread_t tid;
-	if (owner_threads_only(ctx))
-		return;
 
+	calls_from_any_thread(ctx, t.vcpu, true);
 	HVP_ASSERT(ctx, pthread_create(&tid, NULL, regs_main, &t) == 0, "pthread_create failed");
 	pthread_join(tid, NULL);
+	calls_from_any_thread(ctx, t.vcpu, false); /* the guest then runs by the rule, to show what it saw */
 	hvp_decisive(ctx, t.set.err != HVP_OK ? t.set.evidence : t.get.evidence);
 	if (t.get.err != HVP_OK || t.set.err != HVP_OK) {
 		struct hvp_status bad = t.get.err != HVP_OK ? t.get : t.set;
