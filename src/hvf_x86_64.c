@@ -375,6 +375,22 @@ static struct hvp_status finish_last_exit(struct hvp_vcpu *vcpu, const struct hv
 	return st;
 }
 
+/*
+ * hv_vcpu_run_until (macOS 10.15) returns only on exits the VMM must see;
+ * before it, hv_vcpu_run also returns on exits handled transparently (which
+ * then show up as IRQ or spurious EPT exits, and the loop goes on).
+ */
+static hv_return_t run_once(struct hvp_vcpu *vcpu)
+{
+#ifdef __APPLE__
+	if (__builtin_available(macOS 10.15, *))
+		return hv_vcpu_run_until((hv_vcpuid_t)vcpu->native, HV_DEADLINE_FOREVER);
+	return hv_vcpu_run((hv_vcpuid_t)vcpu->native);
+#else
+	return hv_vcpu_run_until((hv_vcpuid_t)vcpu->native, HV_DEADLINE_FOREVER);
+#endif
+}
+
 struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
 	struct hvp_status st = finish_last_exit(vcpu, x, x->size);
@@ -384,7 +400,7 @@ struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	if (st.err != HVP_OK)
 		return st;
 	for (;;) {
-		hv_return_t r = hv_vcpu_run_until((hv_vcpuid_t)vcpu->native, HV_DEADLINE_FOREVER);
+		hv_return_t r = run_once(vcpu);
 		if (r != HV_SUCCESS) {
 			x->kind = HVP_EXIT_INTERNAL_ERROR;
 			return hvf_status("hv_vcpu_run_until", r);
