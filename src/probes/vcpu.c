@@ -438,9 +438,12 @@ static void run_concurrent_run_same(struct hvp_ctx *ctx)
 			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 		}
 		pthread_join(in[i].tid, NULL);
-		hvp_record(ctx, in[i].st, "second thread's %s while the first ran: returned %s%s%s",
-			   in[i].regs ? "register read" : "run", early[i] ? "at once" : "after the first run returned",
-			   in[i].regs ? "" : ", exit ", in[i].regs ? "" : hvp_exit_kind_name(in[i].x.kind));
+		if (in[i].regs)
+			hvp_record(ctx, in[i].st, "second thread's register read: returned %s",
+				   early[i] ? "at once" : "after the first's");
+		else
+			hvp_record(ctx, in[i].st, "second thread's run: returned %s; %s exit 0x%" PRIx64,
+				   early[i] ? "at once" : "after the first's", hvp_exit_kind_name(in[i].x.kind), in[i].x.addr);
 	}
 	hvp_decisive(ctx, (int)ctx->f->n_evidence - 2);
 	ctx->f->guest_verified = hvp_guest_ok(&s.t.r) || s.t.r.n > 0; /* the first thread's guest got its flag */
