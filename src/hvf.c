@@ -190,7 +190,7 @@ static struct hvp_status hvf_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa
 
 	(void)vm; /* one VM per process: the framework's calls name none */
 	if (r == HV_SUCCESS)
-		hvf_arch_note_map(host, gpa, size, 1);
+		hvf_arch_note_map(host, gpa, size, prot, HVF_MAP_ADD);
 	return hvf_status("hv_vm_map", r);
 }
 
@@ -200,14 +200,18 @@ static struct hvp_status hvf_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t
 
 	(void)vm;
 	if (r == HV_SUCCESS)
-		hvf_arch_note_map(NULL, gpa, size, 0);
+		hvf_arch_note_map(NULL, gpa, size, 0, HVF_MAP_REMOVE);
 	return hvf_status("hv_vm_unmap", r);
 }
 
 static struct hvp_status hvf_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 {
+	hv_return_t r = hv_vm_protect(gpa, (size_t)size, flags_of(prot));
+
 	(void)vm;
-	return hvf_status("hv_vm_protect", hv_vm_protect(gpa, (size_t)size, flags_of(prot)));
+	if (r == HV_SUCCESS)
+		hvf_arch_note_map(NULL, gpa, size, prot, HVF_MAP_PROTECT);
+	return hvf_status("hv_vm_protect", r);
 }
 
 static unsigned hvf_gpa_bits(struct hvp_hv *hv)

@@ -268,7 +268,7 @@ uint64_t hvf_arch_tsc_khz(void)
 	return hz / 1000;
 }
 
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped)
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int mapped)
 {
-	(void)host, (void)gpa, (void)size, (void)mapped; /* the syndrome describes every access */
+	(void)host, (void)gpa, (void)size, (void)prot, (void)mapped; /* the syndrome describes every access */
 }

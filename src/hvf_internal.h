@@ -66,8 +66,9 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
 struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
-/* x86_64 keeps the maps to decode the instruction an EPT violation stopped at. */
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped);
+/* x86_64 keeps the maps (and their protection) to decode the instruction an EPT violation stopped at. */
+enum { HVF_MAP_REMOVE, HVF_MAP_ADD, HVF_MAP_PROTECT };
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int what);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
 

@@ -36,6 +36,7 @@
 static struct {
 	uint64_t gpa, size;
 	const uint8_t *host;
+	unsigned prot; /* HVP_PROT_* */
 } maps[MAPS_MAX];
 
 static struct hvp_status vmcs_write(struct hvp_vcpu *vcpu, uint32_t field, uint64_t value)
@@ -273,17 +274,22 @@ static const uint8_t *guest_bytes(uint64_t gpa, size_t n)
 	return NULL;
 }
 
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, int mapped)
+void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int mapped)
 {
 	for (unsigned i = 0; i < MAPS_MAX; i++) {
-		if (!mapped && maps[i].host && maps[i].gpa == gpa) {
+		if (mapped == HVF_MAP_PROTECT && maps[i].host && maps[i].gpa == gpa) {
+			maps[i].prot = prot;
+			return;
+		}
+		if (mapped == HVF_MAP_REMOVE && maps[i].host && maps[i].gpa == gpa) {
 			maps[i].host = NULL;
 			return;
 		}
-		if (mapped && !maps[i].host) {
+		if (mapped == HVF_MAP_ADD && !maps[i].host) {
 			maps[i].host = host;
 			maps[i].gpa = gpa;
 			maps[i].size = size;
+			maps[i].prot = prot;
 			return;
 		}
 	}
@@ -376,6 +382,22 @@ static struct hvp_status finish_last_exit(struct hvp_vcpu *vcpu, const struct hv
 }
 
 /*
+ * An EPT violation on memory mapped with the access it made: one that
+ * hv_vcpu_run (before hv_vcpu_run_until) reports although the framework
+ * handled it. The qualification's bits 0-2 say read, write, fetch.
+ */
+static int ept_spurious(struct hvp_vcpu *vcpu)
+{
+	uint64_t gpa = vmcs_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS), q = vmcs_read(vcpu, VMCS_RO_EXIT_QUALIFIC);
+	unsigned want = (q & 1 ? HVP_PROT_READ : 0) | (q & 2 ? HVP_PROT_WRITE : 0) | (q & 4 ? HVP_PROT_EXEC : 0);
+
+	for (unsigned i = 0; i < MAPS_MAX; i++)
+		if (maps[i].host && gpa >= maps[i].gpa && gpa < maps[i].gpa + maps[i].size)
+			return (maps[i].prot & want) == want;
+	return 0;
+}
+
+/*
  * hv_vcpu_run_until (macOS 10.15) returns only on exits the VMM must see;
  * before it, hv_vcpu_run also returns on exits handled transparently (which
  * then show up as IRQ or spurious EPT exits, and the loop goes on).
@@ -407,6 +429,8 @@ struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 		}
 		reason = vmcs_read(vcpu, VMCS_RO_EXIT_REASON);
 		x->native_reason = reason;
+		if ((reason & 0xffff) == VMX_REASON_EPT_VIOLATION && ept_spurious(vcpu))
+			continue;
 		if ((reason & 0xffff) != VMX_REASON_IRQ)
 			break;
 		if (__atomic_exchange_n(&vcpu->kick_pending, 0, __ATOMIC_ACQ_REL)) { /* the kick, not a host interrupt */
