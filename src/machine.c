@@ -376,6 +376,13 @@ uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t,
 	uint64_t arg[4] = { flag_gpa, 0, 0, 0 };
 	uint64_t *flag = hvp_guest_memory(ctx, 0x1000);
 
+	/*
+	 * Written before the guest maps it: the page is the host's own from the
+	 * start, not the shared zero page that the host's later write would
+	 * replace under the running guest (a copy-on-write while mapped, after
+	 * which arm64 guests under QEMU were seen reading a stale page).
+	 */
+	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
 	t->m = hvp_machine_create(ctx, "VM");
 	hvp_map(t->m, flag, flag_gpa, 0x1000, HVP_PROT_RWX);
 	t->vcpu = hvp_vcpu_start(t->m, 0, &hvp_prog_wait_flag, arg);
