@@ -109,6 +109,12 @@ struct hvp_boot {
 	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
 	bool real_mode;      /* x86: 16-bit real mode at entry (CS = entry >> 4); paging, GDT and ring unused */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
+	/*
+	 * The register file that starts the program (pc, stack, flags for the
+	 * ring or mode, arguments), computed once by the guest module
+	 * (hvp_guest_arch_regs): a backend sets the mode, then these.
+	 */
+	struct hvp_regs regs;
 };
 
 /* One host fact for `hvprobe info` and the report's host block. */

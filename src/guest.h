@@ -84,7 +84,7 @@ const struct hvp_program *hvp_guest_arch_timed_hypercall(void);
 /* The vCPU state for running code at entry with the given arguments. */
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);
 
-/* The register file that starts a program from boot (pc, stack, arguments, flags for boot->ring). */
+/* The register file that starts a program from boot (pc, stack, arguments, flags for boot->ring or real mode). */
 void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs);
 
 /* Where argument i (0-3) of a program arrives: an index into hvp_regs.gpr. Results come in gpr[0]. */

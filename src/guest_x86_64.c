@@ -136,8 +136,8 @@ const struct hvp_program *hvp_guest_arch_timed_hypercall(void)
 void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs)
 {
 	memset(regs, 0, sizeof(*regs));
-	regs->pc = boot->entry;
-	regs->sp = boot->stack;
+	regs->pc = boot->real_mode ? boot->entry & 0xf : boot->entry; /* real mode: CS = entry >> 4 */
+	regs->sp = boot->real_mode ? 0 : boot->stack;
 	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0); /* bit 1 reserved; IOPL 3 for ring-3 reports */
 	for (unsigned i = 0; i < 4; i++)
 		regs->gpr[hvp_guest_arch_arg_reg(i)] = boot->arg[i];

@@ -19,8 +19,6 @@
 #define ISS_ISV (1u << 24)
 #define ISS_WNR (1u << 6)
 #define DEFAULT_IPA_BITS 36 /* without a configuration: 64 GiB (hv_vm_config.h) */
-#define CPSR_DAIF (0xfull << 6)
-#define CPSR_EL1H 0x5ull
 
 static struct hvp_status reg_set(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t value)
 {
@@ -133,8 +131,6 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 
 struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
-	struct hvp_regs regs = { 0 };
-
 	if (boot->real_mode)
 		return hvf_status("hv_vcpu_set_reg (real mode)", HV_UNSUPPORTED);
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1.EL0VCTEN, EL0PCTEN). */
@@ -143,12 +139,7 @@ struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 		if (r != HV_SUCCESS)
 			return hvf_status("hv_vcpu_set_sys_reg(CNTKCTL_EL1)", r);
 	}
-	regs.pc = boot->entry;
-	regs.sp = boot->stack;
-	regs.flags = CPSR_DAIF | (boot->ring == 3 ? 0 : CPSR_EL1H);
-	for (unsigned i = 0; i < 4; i++)
-		regs.gpr[i] = boot->arg[i];
-	return hvf_arch_regs_set(vcpu, &regs);
+	return hvf_arch_regs_set(vcpu, &boot->regs);
 }
 
 /* What the last exit left: the value an MMIO read returns, and the step past the instruction. */

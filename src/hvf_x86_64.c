@@ -193,7 +193,6 @@ static struct hvp_status control_regs(struct hvp_vcpu *vcpu, uint64_t cr0, uint6
 
 struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
-	struct hvp_regs regs = { 0 };
 	struct hvp_status st;
 	int user = boot->ring == 3;
 
@@ -203,7 +202,6 @@ struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 		if ((st = control_regs(vcpu, CR0_NE | CR0_ET, 0, 0, 0, 0)).err != HVP_OK ||
 		    (st = segments(vcpu, cs, ds, tr)).err != HVP_OK)
 			return st;
-		regs.pc = boot->entry & 0xf;
 	} else {
 		struct seg cs = { user ? 0x33u : 0x08u, 0, 0xffffffff, user ? 0xa0fbu : 0xa09bu };
 		struct seg ds = { user ? 0x2bu : 0x10u, 0, 0xffffffff, user ? 0xc0f3u : 0xc093u };
@@ -212,20 +210,13 @@ struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 				       boot->page_table, 1)).err != HVP_OK ||
 		    (st = segments(vcpu, cs, ds, tr)).err != HVP_OK)
 			return st;
-		regs.pc = boot->entry;
-		regs.sp = boot->stack;
 	}
 	if ((st = vmcs_write(vcpu, VMCS_GUEST_GDTR_BASE, boot->gdt)).err != HVP_OK ||
 	    (st = vmcs_write(vcpu, VMCS_GUEST_GDTR_LIMIT, boot->gdt_limit)).err != HVP_OK ||
 	    (st = vmcs_write(vcpu, VMCS_GUEST_IDTR_BASE, 0)).err != HVP_OK ||
 	    (st = vmcs_write(vcpu, VMCS_GUEST_IDTR_LIMIT, boot->real_mode ? 0x3ff : 0)).err != HVP_OK)
 		return st;
-	regs.flags = 0x2 | (user ? 0x3000 : 0); /* IOPL 3 lets ring-3 programs report with out */
-	regs.gpr[HVP_X86_RDI] = boot->arg[0];
-	regs.gpr[HVP_X86_RSI] = boot->arg[1];
-	regs.gpr[HVP_X86_RDX] = boot->arg[2];
-	regs.gpr[HVP_X86_RCX] = boot->arg[3];
-	return hvf_arch_regs_set(vcpu, &regs);
+	return hvf_arch_regs_set(vcpu, &boot->regs);
 }
 
 static const hv_x86_reg_t gpr_map[16] = {

@@ -150,7 +150,6 @@ static struct hvp_status vcpu_init(struct hvp_vcpu *vcpu)
 struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
 	struct hvp_status st = vcpu_init(vcpu);
-	struct hvp_regs regs = { 0 };
 
 	if (st.err != HVP_OK)
 		return st;
@@ -159,12 +158,7 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1). */
 	if (boot->ring == 3 && (st = one_reg_set(vcpu, SYSREG_CNTKCTL_EL1, CNTKCTL_EL0_COUNTERS)).err != HVP_OK)
 		return st;
-	regs.pc = boot->entry;
-	regs.sp = boot->stack;
-	regs.flags = (0xfull << 6) | (boot->ring == 3 ? 0x0 : 0x5); /* DAIF masked; EL0t or EL1h */
-	for (unsigned i = 0; i < 4; i++)
-		regs.gpr[i] = boot->arg[i];
-	return kvm_arch_regs_set(vcpu, &regs);
+	return kvm_arch_regs_set(vcpu, &boot->regs);
 }
 
 /* The stack pointer of the exception level pstate names: SP_EL0 for EL0t, SP_EL1 for EL1h. */

@@ -233,24 +233,13 @@ static struct hvp_status set_real_mode(struct hvp_vcpu *vcpu, const struct hvp_b
 struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
 	struct hvp_status st;
-	struct kvm_regs r = { 0 };
 
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vcpu->vm->hv->arch) < 0)
 		return kvm_status("KVM_SET_CPUID2", errno);
 	st = boot->real_mode ? set_real_mode(vcpu, boot) : set_long_mode(vcpu, boot);
 	if (st.err != HVP_OK)
 		return st;
-	r.rip = boot->real_mode ? boot->entry & 0xf : boot->entry;
-	r.rsp = boot->real_mode ? 0 : boot->stack;
-	/* Bit 1 is reserved and set; interrupts off; IOPL 3 lets ring-3 programs report with out. */
-	r.rflags = 0x2 | (boot->ring == 3 ? 0x3000 : 0);
-	r.rdi = boot->arg[0];
-	r.rsi = boot->arg[1];
-	r.rdx = boot->arg[2];
-	r.rcx = boot->arg[3];
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
-		return kvm_status("KVM_SET_REGS", errno);
-	return hvp_ok("KVM_SET_REGS");
+	return kvm_arch_regs_set(vcpu, &boot->regs);
 }
 
 struct hvp_status kvm_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs)

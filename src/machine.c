@@ -205,6 +205,7 @@ struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu
 	boot.ring = boot.real_mode ? 0 : ring;
 	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
 	boot.stack -= 4096ull * (id % 16);
+	hvp_guest_arch_regs(&boot, &boot.regs);
 	st = m->ctx->be->vcpu_boot(vcpu, &boot);
 	if (boot.real_mode)
 		st.evidence = hvp_record(m->ctx, st, "%s vcpu %u entry=%s real mode", m->label, id, prog->name);
