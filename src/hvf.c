@@ -184,33 +184,52 @@ static hv_memory_flags_t flags_of(unsigned prot)
 	       (prot & HVP_PROT_EXEC ? HV_MEMORY_EXEC : 0);
 }
 
+const struct hvf_map *hvf_map_at(const struct hvp_vm *vm, uint64_t gpa, uint64_t n)
+{
+	for (unsigned i = 0; i < HVF_MAPS_KEPT; i++) {
+		const struct hvf_map *m = &vm->maps[i];
+		if (m->host && gpa >= m->gpa && gpa + n <= m->gpa + m->size)
+			return m;
+	}
+	return NULL;
+}
+
+/* The kept map that starts at gpa, or a free entry for one (host NULL), or NULL when all are taken. */
+static struct hvf_map *map_slot(struct hvp_vm *vm, uint64_t gpa, const void *host)
+{
+	for (unsigned i = 0; i < HVF_MAPS_KEPT; i++)
+		if (host ? !vm->maps[i].host : vm->maps[i].host && vm->maps[i].gpa == gpa)
+			return &vm->maps[i];
+	return NULL;
+}
+
 static struct hvp_status hvf_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa, uint64_t size, unsigned prot)
 {
-	hv_return_t r = hv_vm_map(host, gpa, (size_t)size, flags_of(prot));
+	hv_return_t r = hv_vm_map(host, gpa, (size_t)size, flags_of(prot)); /* one VM per process: no VM named */
+	struct hvf_map *m = r == HV_SUCCESS ? map_slot(vm, gpa, host) : NULL;
 
-	(void)vm; /* one VM per process: the framework's calls name none */
-	if (r == HV_SUCCESS)
-		hvf_arch_note_map(host, gpa, size, prot, HVF_MAP_ADD);
+	if (m)
+		*m = (struct hvf_map){ gpa, size, host, prot };
 	return hvf_status("hv_vm_map", r);
 }
 
 static struct hvp_status hvf_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
 {
 	hv_return_t r = hv_vm_unmap(gpa, (size_t)size);
+	struct hvf_map *m = r == HV_SUCCESS ? map_slot(vm, gpa, NULL) : NULL;
 
-	(void)vm;
-	if (r == HV_SUCCESS)
-		hvf_arch_note_map(NULL, gpa, size, 0, HVF_MAP_REMOVE);
+	if (m)
+		m->host = NULL;
 	return hvf_status("hv_vm_unmap", r);
 }
 
 static struct hvp_status hvf_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot)
 {
 	hv_return_t r = hv_vm_protect(gpa, (size_t)size, flags_of(prot));
+	struct hvf_map *m = r == HV_SUCCESS ? map_slot(vm, gpa, NULL) : NULL;
 
-	(void)vm;
-	if (r == HV_SUCCESS)
-		hvf_arch_note_map(NULL, gpa, size, prot, HVF_MAP_PROTECT);
+	if (m)
+		m->prot = prot;
 	return hvf_status("hv_vm_protect", r);
 }
 

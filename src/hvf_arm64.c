@@ -258,8 +258,3 @@ uint64_t hvf_arch_tsc_khz(void)
 	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
 	return hz / 1000;
 }
-
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int mapped)
-{
-	(void)host, (void)gpa, (void)size, (void)prot, (void)mapped; /* the syndrome describes every access */
-}

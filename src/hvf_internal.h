@@ -24,11 +24,24 @@ struct hvp_hv {
 	int unused;
 };
 
+/* A mapped range as the VMM mapped it: x86_64 decodes the instruction behind an EPT violation from it. */
+struct hvf_map {
+	uint64_t gpa, size;
+	const uint8_t *host; /* NULL: the entry is free */
+	unsigned prot;       /* HVP_PROT_* */
+};
+
+#define HVF_MAPS_KEPT 64 /* the first ones; the guest's code and data are among them */
+
 struct hvp_vm {
 	struct hvp_hv *hv;
 	unsigned gpa_bits;
 	int dead;
+	struct hvf_map maps[HVF_MAPS_KEPT];
 };
+
+/* The kept map that holds [gpa, gpa + n), or NULL. */
+const struct hvf_map *hvf_map_at(const struct hvp_vm *vm, uint64_t gpa, uint64_t n);
 
 struct hvf_call; /* a request carried out on a vCPU's owner thread */
 
@@ -66,9 +79,6 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs *regs);
 struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
-/* x86_64 keeps the maps (and their protection) to decode the instruction an EPT violation stopped at. */
-enum { HVF_MAP_REMOVE, HVF_MAP_ADD, HVF_MAP_PROTECT };
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int what);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
 

@@ -31,14 +31,6 @@
 #define AR_UNUSABLE 0x10000ull
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 
-/* What the guest's memory holds, for decoding the instruction an EPT violation stopped. */
-#define MAPS_MAX 64
-static struct {
-	uint64_t gpa, size;
-	const uint8_t *host;
-	unsigned prot; /* HVP_PROT_* */
-} maps[MAPS_MAX];
-
 static struct hvp_status vmcs_write(struct hvp_vcpu *vcpu, uint32_t field, uint64_t value)
 {
 	return hvf_status("hv_vmx_vcpu_write_vmcs", hv_vmx_vcpu_write_vmcs((hv_vcpuid_t)vcpu->native, field, value));
@@ -97,7 +89,6 @@ struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits)
 	if (gpa_bits)
 		return hvf_status("hv_vm_create (width)", HV_UNSUPPORTED);
 	vm->gpa_bits = host_maxphyaddr();
-	memset(maps, 0, sizeof(maps));
 	return hvf_status("hv_vm_create", hv_vm_create(HV_VM_DEFAULT));
 }
 
@@ -257,33 +248,11 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 }
 
 /* Host bytes behind guest-physical gpa (identity paging: RIP is one), or NULL. */
-static const uint8_t *guest_bytes(uint64_t gpa, size_t n)
+static const uint8_t *guest_bytes(const struct hvp_vcpu *vcpu, uint64_t gpa, size_t n)
 {
-	for (unsigned i = 0; i < MAPS_MAX; i++)
-		if (maps[i].host && gpa >= maps[i].gpa && gpa + n <= maps[i].gpa + maps[i].size)
-			return maps[i].host + (gpa - maps[i].gpa);
-	return NULL;
-}
+	const struct hvf_map *m = hvf_map_at(vcpu->vm, gpa, n);
 
-void hvf_arch_note_map(const void *host, uint64_t gpa, uint64_t size, unsigned prot, int mapped)
-{
-	for (unsigned i = 0; i < MAPS_MAX; i++) {
-		if (mapped == HVF_MAP_PROTECT && maps[i].host && maps[i].gpa == gpa) {
-			maps[i].prot = prot;
-			return;
-		}
-		if (mapped == HVF_MAP_REMOVE && maps[i].host && maps[i].gpa == gpa) {
-			maps[i].host = NULL;
-			return;
-		}
-		if (mapped == HVF_MAP_ADD && !maps[i].host) {
-			maps[i].host = host;
-			maps[i].gpa = gpa;
-			maps[i].size = size;
-			maps[i].prot = prot;
-			return;
-		}
-	}
+	return m ? m->host + (gpa - m->gpa) : NULL;
 }
 
 /*
@@ -313,7 +282,7 @@ static unsigned decode_mov(const uint8_t *p, unsigned *size, int *store, unsigne
 static struct hvp_status decode_ept(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
 	uint64_t rip = reg_read(vcpu, HV_X86_RIP);
-	const uint8_t *p = guest_bytes(rip, 16);
+	const uint8_t *p = guest_bytes(vcpu, rip, 16);
 	unsigned size = 0, reg = 0, len;
 	int store = 0;
 
@@ -381,11 +350,9 @@ static int ept_spurious(struct hvp_vcpu *vcpu)
 {
 	uint64_t gpa = vmcs_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS), q = vmcs_read(vcpu, VMCS_RO_EXIT_QUALIFIC);
 	unsigned want = (q & 1 ? HVP_PROT_READ : 0) | (q & 2 ? HVP_PROT_WRITE : 0) | (q & 4 ? HVP_PROT_EXEC : 0);
+	const struct hvf_map *m = hvf_map_at(vcpu->vm, gpa, 1);
 
-	for (unsigned i = 0; i < MAPS_MAX; i++)
-		if (maps[i].host && gpa >= maps[i].gpa && gpa < maps[i].gpa + maps[i].size)
-			return (maps[i].prot & want) == want;
-	return 0;
+	return m && (m->prot & want) == want;
 }
 
 /*
