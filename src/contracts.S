@@ -4,14 +4,12 @@
  * backend's (kvm.ini on Linux, hvf.ini on macOS) and, on arm64, the
  * architecture's overlay.
  */
+#include "asm.h"
+
 #ifdef __APPLE__
-#define SYM(x) _##x
-#define RODATA .const
 #define BASE "contracts/hvf.ini"
 #define OVERLAY "contracts/hvf-arm64.ini"
 #else
-#define SYM(x) x
-#define RODATA .section .rodata
 #define BASE "contracts/kvm.ini"
 #define OVERLAY "contracts/kvm-arm64.ini"
 #endif
@@ -28,6 +26,4 @@ SYM(hvp_contract_overlay_start):
 SYM(hvp_contract_overlay_end):
 	.byte 0
 #endif
-#ifndef __APPLE__
-	.section .note.GNU-stack, "", @progbits
-#endif
+	NOTE_GNU_STACK

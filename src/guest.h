@@ -18,6 +18,15 @@ struct hvp_program {
 	const uint8_t *start, *end;
 };
 
+/*
+ * For guest_<arch>.c: a program between the labels PROGRAM/END_PROGRAM put
+ * in guest_<arch>.S (asm.h), and one this architecture lacks.
+ */
+#define HVP_PROGRAM(n)                                                                 \
+	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
+	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
+#define HVP_NO_PROGRAM(n) const struct hvp_program hvp_prog_##n = { #n, NULL, NULL }
+
 /* The programs every architecture provides (see guest_<arch>.S). */
 extern const struct hvp_program hvp_prog_report_args; /* reports arg0, arg1 */
 extern const struct hvp_program hvp_prog_load2;       /* reports *arg0, *arg1 (u64) */

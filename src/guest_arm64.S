@@ -8,15 +8,8 @@
  * carry a valid syndrome (ISV) that KVM and Hypervisor.framework decode.
  * x9 holds the report page; programs keep their own values in x4-x8.
  */
+#include "asm.h"
 #include "guest_abi.h"
-
-#ifdef __APPLE__
-#define SYM(x) _##x
-#define RODATA .const
-#else
-#define SYM(x) x
-#define RODATA .section .rodata
-#endif
 
 .macro CHANNEL
 	movz x9, #(HVP_MMIO_BASE >> 16), lsl #16
@@ -47,16 +40,6 @@
 .macro COUNTER_NOW
 	isb
 	mrs x0, cntvct_el0
-.endm
-
-.macro PROGRAM name
-	.globl SYM(hvp_code_\name\()_start), SYM(hvp_code_\name\()_end)
-	.p2align 2
-SYM(hvp_code_\name\()_start):
-.endm
-
-.macro END_PROGRAM name
-SYM(hvp_code_\name\()_end):
 .endm
 
 	RODATA
@@ -177,43 +160,47 @@ PROGRAM loop_hlt
 	b 1b
 END_PROGRAM loop_hlt
 
-/* x0 iterations of HVC #0 with function id x1, timed by the virtual counter; report the ticks; done */
-PROGRAM timed_hvc
+/*
+ * Work timed by the guest: x0 iterations of the body (x8 holds x1, the
+ * hypercall's function id or the addend), then report the virtual
+ * counter's ticks; done.
+ */
+.macro TIMED_LOOP name, body:vararg
+PROGRAM \name
 	mov x4, x0
 	mov x8, x1
-	COUNTER_NOW
-	mov x5, x0
-1:	mov x0, x8
-	hvc #0
-	subs x4, x4, #1
-	b.ne 1b
-	COUNTER_NOW
-	sub x0, x0, x5
-	REPORT
-	DONE
-END_PROGRAM timed_hvc
-
-/* x0 iterations of eight dependent adds (10 instructions with the loop); report the ticks; done */
-PROGRAM timed_alu
-	mov x4, x0
 	mov x6, #0
 	COUNTER_NOW
 	mov x5, x0
-1:	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
-	add x6, x6, x1
+1:	\body
 	subs x4, x4, #1
 	b.ne 1b
 	COUNTER_NOW
 	sub x0, x0, x5
 	REPORT
 	DONE
-END_PROGRAM timed_alu
+END_PROGRAM \name
+.endm
+
+.macro HVC_BODY
+	mov x0, x8
+	hvc #0
+.endm
+
+/* Eight dependent adds, ten instructions with the loop: the block exec.c times on the host too. */
+.macro ALU_BODY
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+	add x6, x6, x8
+.endm
+
+TIMED_LOOP timed_hvc, HVC_BODY
+TIMED_LOOP timed_alu, ALU_BODY
 
 /* report(counter); pause for the host; report(counter); done */
 PROGRAM tsc_pair
@@ -237,6 +224,4 @@ PROGRAM store_writeback
 	DONE
 END_PROGRAM store_writeback
 
-#ifndef __APPLE__
-	.section .note.GNU-stack, "", @progbits
-#endif
+	NOTE_GNU_STACK

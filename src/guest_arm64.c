@@ -16,39 +16,34 @@
 #define PSTATE_EL1H 0x5ull
 #define PSTATE_EL0T 0x0ull
 
-#define PROGRAM(n)                                                                     \
-	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
-	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
-/* An x86 program arm64 has no counterpart of; probes that use it are marked x86_64. */
-#define NO_PROGRAM(n) const struct hvp_program hvp_prog_##n = { #n, NULL, NULL }
 
-PROGRAM(report_args);
-PROGRAM(load2);
-PROGRAM(load_store);
-PROGRAM(wait_flag);
-PROGRAM(load_list);
-PROGRAM(store_pages);
-PROGRAM(handshake);
-PROGRAM(rendezvous);
-PROGRAM(hypercall_hvc);
-PROGRAM(loop_mmio_write);
-PROGRAM(loop_mmio_read);
-PROGRAM(loop_hlt);
-PROGRAM(timed_hvc);
-PROGRAM(timed_alu);
-PROGRAM(tsc_pair);
-PROGRAM(store_writeback);
-NO_PROGRAM(hypercall_vmcall);
-NO_PROGRAM(hypercall_vmmcall);
-NO_PROGRAM(loop_pio_out);
-NO_PROGRAM(loop_pio_in);
-NO_PROGRAM(timed_cpuid);
-NO_PROGRAM(timed_vmcall);
-NO_PROGRAM(timed_vmmcall);
-NO_PROGRAM(timed_rdmsr);
-NO_PROGRAM(cpuid_report);
-NO_PROGRAM(rdmsr_report);
-NO_PROGRAM(real_mode16);
+HVP_PROGRAM(report_args);
+HVP_PROGRAM(load2);
+HVP_PROGRAM(load_store);
+HVP_PROGRAM(wait_flag);
+HVP_PROGRAM(load_list);
+HVP_PROGRAM(store_pages);
+HVP_PROGRAM(handshake);
+HVP_PROGRAM(rendezvous);
+HVP_PROGRAM(hypercall_hvc);
+HVP_PROGRAM(loop_mmio_write);
+HVP_PROGRAM(loop_mmio_read);
+HVP_PROGRAM(loop_hlt);
+HVP_PROGRAM(timed_hvc);
+HVP_PROGRAM(timed_alu);
+HVP_PROGRAM(tsc_pair);
+HVP_PROGRAM(store_writeback);
+HVP_NO_PROGRAM(hypercall_vmcall);
+HVP_NO_PROGRAM(hypercall_vmmcall);
+HVP_NO_PROGRAM(loop_pio_out);
+HVP_NO_PROGRAM(loop_pio_in);
+HVP_NO_PROGRAM(timed_cpuid);
+HVP_NO_PROGRAM(timed_vmcall);
+HVP_NO_PROGRAM(timed_vmmcall);
+HVP_NO_PROGRAM(timed_rdmsr);
+HVP_NO_PROGRAM(cpuid_report);
+HVP_NO_PROGRAM(rdmsr_report);
+HVP_NO_PROGRAM(real_mode16);
 
 void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg)
 {

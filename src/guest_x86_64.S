@@ -6,15 +6,8 @@
  * Ring-0 guest code may be emulated instruction by instruction (PVM), so
  * programs stay a handful of instructions.
  */
+#include "asm.h"
 #include "guest_abi.h"
-
-#ifdef __APPLE__
-#define SYM(x) _##x
-#define RODATA .const
-#else
-#define SYM(x) x
-#define RODATA .section .rodata
-#endif
 
 /* Reports %rax; keeps every other register. */
 .macro REPORT
@@ -29,15 +22,6 @@
 	mov $HVP_PORT_DONE, %dx
 	out %eax, %dx
 	hlt
-.endm
-
-.macro PROGRAM name
-	.globl SYM(hvp_code_\name\()_start), SYM(hvp_code_\name\()_end)
-SYM(hvp_code_\name\()_start):
-.endm
-
-.macro END_PROGRAM name
-SYM(hvp_code_\name\()_end):
 .endm
 
 	RODATA
@@ -308,6 +292,4 @@ PROGRAM real_mode16
 END_PROGRAM real_mode16
 	.code64
 
-#ifndef __APPLE__
-	.section .note.GNU-stack, "", @progbits
-#endif
+	NOTE_GNU_STACK

@@ -19,38 +19,34 @@
 /* Identity paging reaches the lower canonical half of 4-level paging. */
 #define IDENTITY_LIMIT (1ull << 47)
 
-#define PROGRAM(n)                                                                     \
-	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
-	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
 
-PROGRAM(report_args);
-PROGRAM(load2);
-PROGRAM(load_store);
-PROGRAM(wait_flag);
-PROGRAM(load_list);
-PROGRAM(store_pages);
-PROGRAM(handshake);
-PROGRAM(rendezvous);
-PROGRAM(hypercall_vmcall);
-PROGRAM(hypercall_vmmcall);
-PROGRAM(loop_pio_out);
-PROGRAM(loop_pio_in);
-PROGRAM(loop_mmio_write);
-PROGRAM(loop_mmio_read);
-PROGRAM(loop_hlt);
-PROGRAM(timed_cpuid);
-PROGRAM(timed_vmcall);
-PROGRAM(timed_vmmcall);
-PROGRAM(timed_rdmsr);
-PROGRAM(timed_alu);
-PROGRAM(cpuid_report);
-PROGRAM(rdmsr_report);
-PROGRAM(tsc_pair);
-PROGRAM(real_mode16);
-/* arm64 programs x86 has no counterpart of; probes that use them are marked arm64. */
-const struct hvp_program hvp_prog_store_writeback = { "store_writeback", NULL, NULL };
-const struct hvp_program hvp_prog_hypercall_hvc = { "hypercall_hvc", NULL, NULL };
-const struct hvp_program hvp_prog_timed_hvc = { "timed_hvc", NULL, NULL };
+HVP_PROGRAM(report_args);
+HVP_PROGRAM(load2);
+HVP_PROGRAM(load_store);
+HVP_PROGRAM(wait_flag);
+HVP_PROGRAM(load_list);
+HVP_PROGRAM(store_pages);
+HVP_PROGRAM(handshake);
+HVP_PROGRAM(rendezvous);
+HVP_PROGRAM(hypercall_vmcall);
+HVP_PROGRAM(hypercall_vmmcall);
+HVP_PROGRAM(loop_pio_out);
+HVP_PROGRAM(loop_pio_in);
+HVP_PROGRAM(loop_mmio_write);
+HVP_PROGRAM(loop_mmio_read);
+HVP_PROGRAM(loop_hlt);
+HVP_PROGRAM(timed_cpuid);
+HVP_PROGRAM(timed_vmcall);
+HVP_PROGRAM(timed_vmmcall);
+HVP_PROGRAM(timed_rdmsr);
+HVP_PROGRAM(timed_alu);
+HVP_PROGRAM(cpuid_report);
+HVP_PROGRAM(rdmsr_report);
+HVP_PROGRAM(tsc_pair);
+HVP_PROGRAM(real_mode16);
+HVP_NO_PROGRAM(store_writeback);
+HVP_NO_PROGRAM(hypercall_hvc);
+HVP_NO_PROGRAM(timed_hvc);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
