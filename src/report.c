@@ -29,27 +29,30 @@ const char *hvp_report_format_names(void)
 	return "text, json, tap, markdown, junit, prometheus, html";
 }
 
+void hvp_tally_add(struct hvp_tally *t, const struct hvp_finding *f)
+{
+	switch (f->verdict) {
+	case HVP_VERDICT_AS_DOCUMENTED: t->as_documented++; break;
+	case HVP_VERDICT_DEVIATES: t->deviates++; break;
+	case HVP_VERDICT_UNDOCUMENTED: t->undocumented++; break;
+	case HVP_VERDICT_NOT_CHECKED: t->not_checked++; break;
+	}
+	switch (f->answer) {
+	case HVP_ANSWER_YES: t->yes++; break;
+	case HVP_ANSWER_NO: t->no++; break;
+	case HVP_ANSWER_CRASHED: t->crashed++; break;
+	case HVP_ANSWER_HUNG: t->hung++; break;
+	case HVP_ANSWER_SKIPPED: t->skipped++; break;
+	case HVP_ANSWER_NONE: break;
+	}
+	t->failing += hvp_finding_fails_run(f) ? 1 : 0;
+}
+
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < r->n; i++) {
-		const struct hvp_finding *f = &r->findings[i];
-		switch (f->verdict) {
-		case HVP_VERDICT_AS_DOCUMENTED: t->as_documented++; break;
-		case HVP_VERDICT_DEVIATES: t->deviates++; break;
-		case HVP_VERDICT_UNDOCUMENTED: t->undocumented++; break;
-		case HVP_VERDICT_NOT_CHECKED: t->not_checked++; break;
-		}
-		switch (f->answer) {
-		case HVP_ANSWER_YES: t->yes++; break;
-		case HVP_ANSWER_NO: t->no++; break;
-		case HVP_ANSWER_CRASHED: t->crashed++; break;
-		case HVP_ANSWER_HUNG: t->hung++; break;
-		case HVP_ANSWER_SKIPPED: t->skipped++; break;
-		case HVP_ANSWER_NONE: break;
-		}
-		t->failing += hvp_finding_fails_run(f) ? 1 : 0;
-	}
+	for (unsigned i = 0; i < r->n; i++)
+		hvp_tally_add(t, &r->findings[i]);
 }
 
 const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f)

@@ -56,6 +56,8 @@ struct hvp_tally {
 	unsigned failing; /* findings that make the exit status 1 */
 };
 void hvp_tally(const struct hvp_report *r, struct hvp_tally *t);
+/* Counts one more finding into t. */
+void hvp_tally_add(struct hvp_tally *t, const struct hvp_finding *f);
 
 /* The evidence line a one-line report shows: the decisive call, or the last failing one. */
 const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f);

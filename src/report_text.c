@@ -192,18 +192,9 @@ static void write_execution(FILE *out, const struct hvp_report *r, int w)
 static void tally_questions(const struct hvp_report *r, struct hvp_tally *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < r->n; i++) {
-		struct hvp_report one = *r;
-		struct hvp_tally u;
-		if (is_bench(&r->findings[i]))
-			continue;
-		one.findings = &r->findings[i];
-		one.n = 1;
-		hvp_tally(&one, &u);
-		t->as_documented += u.as_documented, t->deviates += u.deviates, t->undocumented += u.undocumented;
-		t->not_checked += u.not_checked, t->yes += u.yes, t->no += u.no, t->crashed += u.crashed;
-		t->hung += u.hung, t->skipped += u.skipped;
-	}
+	for (unsigned i = 0; i < r->n; i++)
+		if (!is_bench(&r->findings[i]))
+			hvp_tally_add(t, &r->findings[i]);
 }
 
 int hvp_report_text(FILE *out, const struct hvp_report *r)

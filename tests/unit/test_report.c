@@ -27,6 +27,23 @@ static char *render(int (*fn)(FILE *, const struct hvp_report *), const struct h
 	return buf;
 }
 
+/* Writes text to a temporary file and runs a python3 check on it; returns the check's status, -1 if none ran. */
+static int python_check(const char *text, const char *program)
+{
+	char path[] = "/tmp/hvprobe-check-XXXXXX", cmd[1024];
+	int fd = mkstemp(path), rc;
+	FILE *f;
+
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c '%s' %s 2>/dev/null", program, path);
+	rc = system(cmd);
+	unlink(path);
+	return rc;
+}
+
 static void make_findings(struct hvp_finding *f, struct hvp_contract *c)
 {
 	const char *contract = "[p.yes]\nexpected = yes\ncitation = api.rst \"quoted\"\n"
@@ -179,8 +196,6 @@ static void test_markdown(struct tap *t, const struct hvp_report *r)
 static void test_junit(struct tap *t, const struct hvp_report *r)
 {
 	char *xml = render(hvp_report_junit, r);
-	char path[] = "/tmp/hvprobe-junit-XXXXXX", cmd[512];
-	int fd = mkstemp(path);
 
 	ok(t, strstr(xml, "tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\"") != NULL,
 	   "counts: one deviation as failure, one crash as error, one skip");
@@ -189,36 +204,12 @@ static void test_junit(struct tap *t, const struct hvp_report *r)
 	ok(t, strstr(xml, "<error type=\"crashed\" message=\"died by SIGSEGV\"/>") != NULL, "a crash is an error");
 	ok(t, strstr(xml, "Does it &quot;work&quot;?") != NULL, "text is escaped");
 	ok(t, strstr(xml, "<property name=\"weird &quot;key&quot;\"") != NULL, "the host facts are properties");
-	if (fd >= 0) {
-		FILE *f = fdopen(fd, "w");
-		fputs(xml, f);
-		fclose(f);
-		snprintf(cmd, sizeof(cmd),
-			 "/usr/bin/python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); "
-			 "sys.exit(0 if r.tag == \"testsuites\" and len(r.findall(\"./testsuite/testcase\")) == 4 else 1)' %s",
-			 path);
-		if (access("/usr/bin/python3", X_OK) == 0)
-			ok(t, system(cmd) == 0, "python3's XML parser reads it: a testsuite of 4 testcases");
-		unlink(path);
-	}
+	if (access("/usr/bin/python3", X_OK) == 0)
+		ok(t, python_check(xml, "import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); "
+					"sys.exit(0 if r.tag == \"testsuites\" and "
+					"len(r.findall(\"./testsuite/testcase\")) == 4 else 1)") == 0,
+		   "python3's XML parser reads it: a testsuite of 4 testcases");
 	free(xml);
-}
-
-/* Writes text to a temporary file and runs a python3 check on it; returns the check's status, -1 if none ran. */
-static int python_check(const char *text, const char *program)
-{
-	char path[] = "/tmp/hvprobe-check-XXXXXX", cmd[1024];
-	int fd = mkstemp(path), rc;
-	FILE *f;
-
-	if (fd < 0 || !(f = fdopen(fd, "w")))
-		return -1;
-	fputs(text, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -c '%s' %s 2>/dev/null", program, path);
-	rc = system(cmd);
-	unlink(path);
-	return rc;
 }
 
 /* A browser really renders the page, and its filter works (tests/e2e/html-in-chromium). */
@@ -271,8 +262,6 @@ static void test_html(struct tap *t, const struct hvp_report *r)
 static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_finding *f0)
 {
 	char *text;
-	char path[] = "/tmp/hvprobe-prom-XXXXXX", cmd[768];
-	int fd;
 
 	r->unix_time = 1764100000;
 	f0->bench.present = true;
@@ -291,19 +280,10 @@ static void test_prometheus(struct tap *t, struct hvp_report *r, struct hvp_find
 		      strstr(text, "hvprobe_bench_seconds_count{benchmark=\"p.yes\",ring=\"guest ring 0\"} 3\n") &&
 		      strstr(text, "hvprobe_bench_seconds_sum{benchmark=\"p.yes\",ring=\"guest ring 0\"} 6e-06\n"),
 	   "benchmarks are summaries in seconds");
-	fd = mkstemp(path);
-	if (fd >= 0) {
-		FILE *f = fdopen(fd, "w");
-		fputs(text, f);
-		fclose(f);
-		snprintf(cmd, sizeof(cmd),
-			 "/usr/bin/python3 -c 'import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n"
-			 "fams = list(p(open(sys.argv[1]).read()))\nsys.exit(0 if len(fams) >= 6 else 1)' %s 2>/dev/null",
-			 path);
-		if (system("/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null") == 0)
-			ok(t, system(cmd) == 0, "python3-prometheus-client's parser reads it");
-		unlink(path);
-	}
+	if (system("/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null") == 0)
+		ok(t, python_check(text, "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\n"
+					 "fams = list(p(open(sys.argv[1]).read()))\nsys.exit(0 if len(fams) >= 6 else 1)") == 0,
+		   "python3-prometheus-client's parser reads it");
 	test_html(t, r);
 	f0->bench.present = false;
 	free(text);
