@@ -18,6 +18,8 @@
 #ifndef HVP_CONTRACT_H
 #define HVP_CONTRACT_H
 
+#define HVP_CONTRACT_FILE_MAX (1u << 20) /* a contract is a few dozen kilobytes */
+
 #include <stdbool.h>
 #include <stddef.h>
 

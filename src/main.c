@@ -227,7 +227,7 @@ static int load_contract(const struct hvp_cli *c, const struct hvp_backend *be, 
 	int rc;
 
 	if (c->contract_file) {
-		if (hvp_read_file(c->contract_file, &text, &len)) {
+		if (hvp_read_file(c->contract_file, HVP_CONTRACT_FILE_MAX, &text, &len)) {
 			fprintf(stderr, "hvprobe: cannot read contract %s: %s\n", c->contract_file, strerror(errno));
 			return EXIT_USAGE;
 		}

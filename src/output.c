@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hvp_read_file(const char *path, char **text, size_t *len)
+int hvp_read_file(const char *path, size_t max, char **text, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -30,6 +30,12 @@ int hvp_read_file(const char *path, char **text, size_t *len)
 		}
 		size_t r = fread(buf + n, 1, cap - n - 1, f);
 		n += r;
+		if (n > max) {
+			free(buf);
+			fclose(f);
+			errno = EFBIG;
+			return -1;
+		}
 		if (r == 0)
 			break;
 	}

@@ -7,8 +7,11 @@
 
 #include <stdio.h>
 
-/* Reads a whole file into a NUL-terminated malloc'd buffer; 0 or -1 (errno set). */
-int hvp_read_file(const char *path, char **text, size_t *len);
+/*
+ * Reads a whole file into a NUL-terminated malloc'd buffer; 0, or -1 with
+ * errno set (EFBIG when it holds more than max bytes).
+ */
+int hvp_read_file(const char *path, size_t max, char **text, size_t *len);
 
 /*
  * Writes a report to stdout (path NULL or "-") or to path through a

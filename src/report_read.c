@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "stats.h"
 
 #define READ_FILE_MAX (64u << 20)
@@ -401,40 +402,19 @@ bool hvp_report_read_available(void)
 
 int hvp_report_read_file(const char *path, struct hvp_read_report *out, char *err, size_t err_size)
 {
-	FILE *f = fopen(path, "rb");
 	char *data = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	err[0] = '\0';
-	if (!f) {
-		snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+	if (hvp_read_file(path, READ_FILE_MAX, &data, &len)) {
+		if (errno == EFBIG)
+			snprintf(err, err_size, "%s: larger than a report can be (%u bytes)", path, READ_FILE_MAX);
+		else
+			snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
-	for (;;) {
-		if (len == cap) {
-			char *grown;
-			if (cap > READ_FILE_MAX) {
-				snprintf(err, err_size, "%s: larger than a report can be (%u bytes)", path, READ_FILE_MAX);
-				break;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if (!(grown = realloc(data, cap))) {
-				snprintf(err, err_size, "%s: out of memory", path);
-				break;
-			}
-			data = grown;
-		}
-		size_t got = fread(data + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f) && !err[0])
-		snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
-	fclose(f);
-	rc = err[0] ? -1 : hvp_report_read(path, data ? data : "", len, out, err, err_size);
+	rc = hvp_report_read(path, data, len, out, err, err_size);
 	free(data);
 	return rc;
 }

@@ -11,36 +11,19 @@
  * A column's name ends in the architecture it is for; a probe that asks
  * about another architecture shows "not asked" there.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contract.h"
+#include "output.h"
 #include "probe.h"
 #include "report.h"
 
 #define CONTRACTS_MAX 8
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)size + 1)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-		buf[size] = '\0';
-		*len = (size_t)size;
-	} else {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 /* Table cell text: pipes escaped. */
 static void cell(FILE *out, const char *s)
@@ -127,8 +110,8 @@ static int read_column(const char *arg, struct hvp_contract *c)
 		int rc;
 		snprintf(path, sizeof(path), "%.*s", (int)n, p);
 		p += n + (p[n] == '+');
-		if (!(text = slurp(path, &len))) {
-			fprintf(stderr, "contract-doc: %s: cannot read\n", path);
+		if (hvp_read_file(path, HVP_CONTRACT_FILE_MAX, &text, &len)) {
+			fprintf(stderr, "contract-doc: %s: cannot read: %s\n", path, strerror(errno));
 			return -1;
 		}
 		rc = first ? hvp_contract_parse(c, name, text, len, err, sizeof(err))

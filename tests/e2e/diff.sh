@@ -37,7 +37,7 @@ run truncated diff "$ex" "$tmp/truncated.json"
 ok "a truncated report: exit 2" [ "$(rc truncated)" = 2 ]
 ok "naming the file and the place" grep -q "truncated.json: byte 3000 (line .*): the JSON text ends early" "$tmp/truncated.err"
 run missing diff "$ex" "$tmp/nonexistent.json"
-ok "a missing file: exit 2, naming it" bash -c "[ $(rc missing) = 2 ] && grep -q 'nonexistent.json: cannot open: No such file' '$tmp/missing.err'"
+ok "a missing file: exit 2, naming it" bash -c "[ $(rc missing) = 2 ] && grep -q 'nonexistent.json: cannot read: No such file' '$tmp/missing.err'"
 printf '{"schema_version": 1, "tool": {"name": "hvprobe", "version": "x"}, "findings": [{"id": "a"}]}' >"$tmp/short.json"
 run short diff "$tmp/short.json" "$ex"
 ok "a finding without its fields: exit 2, naming the field" grep -q "short.json: .findings\[0\].answer: missing" "$tmp/short.err"

@@ -6,6 +6,7 @@
 
 #include "builtin_contract.h"
 #include "contract.h"
+#include "output.h"
 #include "probe.h"
 #include "tap.h"
 
@@ -23,21 +24,6 @@ static int refused(struct tap *t, const char *text, const char *want, const char
 	return ok(t, r == -1 && strstr(err, want), "%s is refused: %s", what, err);
 }
 
-/* A file's text (tests run from the repository's top directory). */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0;
-
-	if (f) {
-		buf = calloc(1, 1 << 20);
-		n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-		fclose(f);
-	}
-	*len = n;
-	return buf;
-}
 
 /* An architecture's file replaces the entries it names and adds its own. */
 static void test_overlay(struct tap *t)
@@ -72,8 +58,11 @@ static void shipped_contract(struct tap *t, const char *backend, const char *bas
 	struct hvp_contract c;
 	char err[256] = "";
 	size_t len = 0, olen = 0;
-	char *text = slurp(base, &len);
-	char *over = overlay ? slurp(overlay, &olen) : NULL;
+	char *text = NULL, *over = NULL; /* the files, read from the repository's top directory */
+
+	if (hvp_read_file(base, HVP_CONTRACT_FILE_MAX, &text, &len) ||
+	    (overlay && hvp_read_file(overlay, HVP_CONTRACT_FILE_MAX, &over, &olen)))
+		printf("# cannot read %s or %s\n", base, overlay ? overlay : "-");
 	int all_known = 1, all_entered = 1;
 
 	ok(t, text && hvp_contract_parse(&c, backend, text, len, err, sizeof(err)) == 0 &&

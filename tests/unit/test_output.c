@@ -49,18 +49,19 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/report.txt", dir);
 	ok(&t, hvp_write_output(path, write_hello, "world") == 0, "a report is written");
-	ok(&t, hvp_read_file(path, &text, &len) == 0 && len == 12 && strcmp(text, "hello world\n") == 0,
+	ok(&t, hvp_read_file(path, 1024, &text, &len) == 0 && len == 12 && strcmp(text, "hello world\n") == 0,
 	   "with its whole content");
 	free(text);
 	ok(&t, stat(path, &st) == 0 && (st.st_mode & 0777) == 0644, "readable by others (0644)");
 	ok(&t, hvp_write_output(path, write_half_then_fail, NULL) == -1, "a failing writer reports failure");
-	ok(&t, hvp_read_file(path, &text, &len) == 0 && strcmp(text, "hello world\n") == 0,
+	ok(&t, hvp_read_file(path, 1024, &text, &len) == 0 && strcmp(text, "hello world\n") == 0,
 	   "and the previous report is untouched");
 	free(text);
 	ok(&t, entries(dir) == 1, "no temporary file is left behind");
 	ok(&t, hvp_write_output("/nonexistent-dir/r.txt", write_hello, "x") == -1 && errno == ENOENT,
 	   "a missing directory fails with ENOENT");
-	ok(&t, hvp_read_file("/nonexistent-file", &text, &len) == -1 && errno == ENOENT, "reading a missing file fails");
+	ok(&t, hvp_read_file("/nonexistent-file", 1024, &text, &len) == -1 && errno == ENOENT, "reading a missing file fails");
+	ok(&t, hvp_read_file(path, 4, &text, &len) == -1 && errno == EFBIG, "a file larger than the limit is refused (EFBIG)");
 	unlink(path);
 	rmdir(dir);
 	return tap_done(&t);
