@@ -85,6 +85,11 @@ void hvp_json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+bool hvp_is_bench(const struct hvp_finding *f)
+{
+	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
+}
+
 bool hvp_is_execution_finding(const char *id)
 {
 	return strncmp(id, "exec.", 5) == 0 || strncmp(id, "cpu.", 4) == 0 || strncmp(id, "time.", 5) == 0;

@@ -67,6 +67,8 @@ const struct hvp_evidence *hvp_key_evidence(const struct hvp_finding *f);
  * change how every other figure must be read, so reports put them first.
  */
 bool hvp_is_execution_finding(const char *id);
+/* A benchmark's finding (it measured, or it is one of bench.*): reports show these as costs. */
+bool hvp_is_bench(const struct hvp_finding *f);
 /*
  * How guest code at a benchmark's privilege level ("guest ring 0") runs
  * here, from the report's exec.native_cpl0/cpl3 findings: "native",

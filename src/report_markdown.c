@@ -24,11 +24,6 @@ static void md_text(FILE *out, const char *s)
 	}
 }
 
-static int is_bench(const struct hvp_finding *f)
-{
-	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
-}
-
 static void write_host(FILE *out, const struct hvp_report *r)
 {
 	const char *backend = r->host ? hvp_facts_get(r->host, "backend") : NULL;
@@ -107,7 +102,7 @@ static void write_costs(FILE *out, const struct hvp_report *r)
 		const struct hvp_finding *f = &r->findings[i];
 		const struct hvp_bench *b = &f->bench;
 		const char *speed;
-		if (!is_bench(f))
+		if (!hvp_is_bench(f))
 			continue;
 		if (!any++)
 			fputs("## Costs\n\n| benchmark | where | median | p99 | CV | samples | one operation |\n"
@@ -133,7 +128,7 @@ static void write_topic(FILE *out, const struct hvp_report *r, const char *title
 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct hvp_finding *f = &r->findings[i];
-		if (is_bench(f) || strcmp(hvp_topic_of(f->id), title) != 0 || (!with_deviations && hvp_finding_fails_run(f)))
+		if (hvp_is_bench(f) || strcmp(hvp_topic_of(f->id), title) != 0 || (!with_deviations && hvp_finding_fails_run(f)))
 			continue;
 		if (!shown++)
 			fprintf(out, "## %s\n\n", title);
@@ -148,7 +143,7 @@ int hvp_report_markdown(FILE *out, const struct hvp_report *r)
 	write_host(out, r);
 	write_topic(out, r, hvp_topic(0), true); /* how this host runs guests: first, deviating or not */
 	for (unsigned i = 0; i < r->n; i++)
-		if (!is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i]) &&
+		if (!hvp_is_bench(&r->findings[i]) && hvp_finding_fails_run(&r->findings[i]) &&
 		    !hvp_is_execution_finding(r->findings[i].id)) {
 			if (!deviations++)
 				fputs("## Deviations\n\nWhere this host does something its documentation does not promise, or a "

@@ -142,7 +142,7 @@ static void write_benches(FILE *out, const struct hvp_report *r, int w)
 	fprintf(out, "%-*s  %-22s  %10s  %10s  %6s  %12s  %s\n", w, "BENCHMARK", "WHERE", "MEDIAN", "P99", "CV",
 		"SAMPLES", "PER");
 	for (unsigned i = 0; i < r->n; i++)
-		if (r->findings[i].bench.present || strncmp(r->findings[i].id, "bench.", 6) == 0) {
+		if (hvp_is_bench(&r->findings[i])) {
 			write_bench_line(out, w, r, &r->findings[i]);
 			if (r->findings[i].bench.pinned[0])
 				pinned = r->findings[i].bench.pinned;
@@ -152,18 +152,13 @@ static void write_benches(FILE *out, const struct hvp_report *r, int w)
 		fprintf(out, "pinned: %s; samples are batches of N operations (SAMPLES = batches x N)\n", pinned);
 }
 
-static int is_bench(const struct hvp_finding *f)
-{
-	return f->bench.present || strncmp(f->id, "bench.", 6) == 0;
-}
-
 /* Benchmarks that measured: answered yes with statistics (verdict "not checked"). */
 static unsigned benches_measured(const struct hvp_report *r)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < r->n; i++)
-		n += is_bench(&r->findings[i]) && r->findings[i].answer == HVP_ANSWER_YES &&
+		n += hvp_is_bench(&r->findings[i]) && r->findings[i].answer == HVP_ANSWER_YES &&
 		     r->findings[i].verdict == HVP_VERDICT_NOT_CHECKED;
 	return n;
 }
@@ -193,7 +188,7 @@ static void tally_questions(const struct hvp_report *r, struct hvp_tally *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < r->n; i++)
-		if (!is_bench(&r->findings[i]))
+		if (!hvp_is_bench(&r->findings[i]))
 			hvp_tally_add(t, &r->findings[i]);
 }
 
@@ -206,7 +201,7 @@ int hvp_report_text(FILE *out, const struct hvp_report *r)
 	write_host(out, r);
 	write_execution(out, r, w);
 	for (unsigned i = 0; i < r->n; i++)
-		is_bench(&r->findings[i]) ? benches++ : questions++;
+		hvp_is_bench(&r->findings[i]) ? benches++ : questions++;
 	if (benches)
 		write_benches(out, r, w);
 	if (questions)
@@ -214,7 +209,7 @@ int hvp_report_text(FILE *out, const struct hvp_report *r)
 			"QUESTION");
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct hvp_finding *f = &r->findings[i];
-		if (is_bench(f))
+		if (hvp_is_bench(f))
 			continue;
 		format_time(time, sizeof(time), f->elapsed_ns);
 		format_evidence(ev, sizeof(ev), f);
