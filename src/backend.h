@@ -38,6 +38,12 @@ enum hvp_err {
 	HVP_ERR_INTERRUPTED,
 	HVP_ERR_IO,          /* the object is unusable (KVM: EIO after fork, dead VM) */
 	HVP_ERR_OTHER,
+	/*
+	 * A limit of the host process, not of the API (KVM: EMFILE, ENFILE, each
+	 * VM and vCPU being a file descriptor): a search for the API's own
+	 * limit that meets it has not found the API's limit.
+	 */
+	HVP_ERR_RLIMIT,
 };
 
 struct hvp_status {

@@ -33,7 +33,8 @@ struct hvp_status kvm_status(const char *call, int err)
 	case 0: e = HVP_OK; break;
 	case EEXIST: e = HVP_ERR_EXISTS; break;
 	case EINVAL: case ERANGE: e = HVP_ERR_INVALID; break;
-	case ENOMEM: case ENOSPC: case E2BIG: case EMFILE: case ENFILE: e = HVP_ERR_NOMEM; break;
+	case ENOMEM: case ENOSPC: case E2BIG: e = HVP_ERR_NOMEM; break;
+	case EMFILE: case ENFILE: e = HVP_ERR_RLIMIT; break;
 	case EBUSY: e = HVP_ERR_BUSY; break;
 	case ENOENT: case ENODEV: case ENXIO: e = HVP_ERR_NODEV; break;
 	case EACCES: case EPERM: e = HVP_ERR_DENIED; break;
