@@ -44,6 +44,7 @@ const char *hvp_err_name(enum hvp_err e)
 		[HVP_ERR_INTERRUPTED] = "interrupted",
 		[HVP_ERR_IO] = "unusable",
 		[HVP_ERR_OTHER] = "other",
+		[HVP_ERR_GENERIC] = "refused",
 		[HVP_ERR_RLIMIT] = "process limit",
 	};
 	if ((unsigned)e >= sizeof(names) / sizeof(names[0]))

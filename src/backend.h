@@ -37,7 +37,8 @@ enum hvp_err {
 	HVP_ERR_UNSUPPORTED, /* the API has no such operation or feature */
 	HVP_ERR_INTERRUPTED,
 	HVP_ERR_IO,          /* the object is unusable (KVM: EIO after fork, dead VM) */
-	HVP_ERR_OTHER,
+	HVP_ERR_OTHER,       /* a native code this backend does not classify: never an answer */
+	HVP_ERR_GENERIC,     /* the API refused without saying why (HVF: HV_ERROR) */
 	/*
 	 * A limit of the host process, not of the API (KVM: EMFILE, ENFILE, each
 	 * VM and vCPU being a file descriptor): a search for the API's own
