@@ -45,7 +45,8 @@ void hvp_need_guest(struct hvp_ctx *ctx, const struct hvp_guest_result *r, unsig
 {
 	char why[HVP_TEXT_MAX];
 
-	if (hvp_guest_ok(r) && r->n >= n)
+	/* A run whose last register read failed ended with an unread status: not "ok". */
+	if (hvp_guest_ok(r) && r->n >= n && r->st.err == HVP_OK)
 		return;
 	if (r->st.err != HVP_OK)
 		hvp_not_evidence(ctx, r->st, "%s: the guest's run failed", what);

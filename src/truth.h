@@ -4,7 +4,8 @@
  * probe uses the same way:
  *
  *  - A refusal is an answer only when it is the refusal the question asks
- *    about: its error class is one the question names (hvp_refused_as).
+ *    about: its error class is one the question names (hvp_refused_as in
+ *    machine.h, with HVP_REFUSALS below for "any refusal of the API").
  *  - Any other failure is not evidence: the probe ends as `skipped` when a
  *    limit of the host process stopped it (EMFILE), and as `crashed`
  *    otherwise, naming the call (hvp_not_evidence).
@@ -18,19 +19,19 @@
 
 #include "machine.h"
 
+#ifndef HVP_CLASS /* until machine.h carries them */
 #define HVP_CLASS(e) (1u << (e))
+static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
+{
+	return st.err != HVP_OK && (classes & HVP_CLASS(st.err)) != 0;
+}
+#endif
 
 /* The classes by which an API says no to an operation (not: "something went wrong"). */
 #define HVP_REFUSALS                                                                         \
 	(HVP_CLASS(HVP_ERR_EXISTS) | HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_NOMEM) |  \
 	 HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_DENIED) | HVP_CLASS(HVP_ERR_UNSUPPORTED) | \
 	 HVP_CLASS(HVP_ERR_GENERIC))
-
-/* True when st is a failure of one of the error classes the question means. */
-static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
-{
-	return st.err != HVP_OK && (classes & HVP_CLASS(st.err)) != 0;
-}
 
 /*
  * Ends the probe after a failure that is not the question's evidence:

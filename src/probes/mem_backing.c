@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../machine.h"
+#include "../truth.h"
 
 #define PAGE UINT64_C(0x1000)
 #define SIZE_2M UINT64_C(0x200000)
@@ -33,38 +34,58 @@ static int guest_store_host_sees(struct hvp_machine *m, unsigned vcpu_id, uint8_
 	struct hvp_guest_result r;
 	uint64_t seen;
 
+	char label[48];
+
 	hvp_guest_run(m, vcpu, &r);
+	snprintf(label, sizeof(label), "read back at +0x%" PRIx64, offset);
+	hvp_need_guest(m->ctx, &r, 2, label);
 	hvp_vcpu_destroy(m, vcpu);
 	memcpy(&seen, host + offset, sizeof(seen));
-	if (r.n == 2) {
-		char label[48];
-		snprintf(label, sizeof(label), "read back at +0x%" PRIx64, offset);
-		hvp_guest_value(m->ctx, label, r.value[1]);
-	}
-	return hvp_guest_ok(&r) && r.n == 2 && r.value[1] == VALUE && seen == VALUE;
+	hvp_guest_value(m->ctx, label, r.value[1]);
+	return r.value[1] == VALUE && seen == VALUE;
 }
 
-/* Maps host memory of one kind and answers whether the guest used it. */
-static void answer_backing(struct hvp_ctx *ctx, uint8_t *host, uint64_t size, const char *kind, const char *extra)
+/*
+ * Maps host memory of one kind and answers whether the guest used it. huge:
+ * whether the memory is what the question asks about beyond being used (a
+ * huge page): 1 yes, 0 no, -1 unknown (no answer then); always 1 elsewhere.
+ */
+static void answer_backing_huge(struct hvp_ctx *ctx, uint8_t *host, uint64_t size, const char *kind,
+				const char *extra, int huge)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	struct hvp_status st = hvp_map_try(m, host, GPA_A, size, HVP_PROT_RWX);
+	int used;
 
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "mapping %s memory", kind);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s memory could not be mapped: %s %s", kind, st.call,
 				   ctx->be->native_name(st.native));
 		return;
 	}
-	ctx->f->guest_verified = guest_store_host_sees(m, 0, host, GPA_A, 0) &&
-				 guest_store_host_sees(m, 1, host, GPA_A, size - 8);
-	if (ctx->f->guest_verified)
+	used = guest_store_host_sees(m, 0, host, GPA_A, 0);
+	used &= guest_store_host_sees(m, 1, host, GPA_A, size - 8);
+	ctx->f->guest_verified = true;
+	if (used && huge < 0)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED,
+				   "%s memory backs the guest, but whether the page is huge could not be read%s", kind, extra);
+	else if (used && !huge)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
+				   "%s memory backs the guest, but the host gave it small pages%s", kind, extra);
+	else if (used)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "%s memory backs the guest: its writes at both ends were read back by it and by the host%s",
 				   kind, extra);
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s memory was mapped, but the guest's writes did not come back",
 				   kind);
+}
+
+static void answer_backing(struct hvp_ctx *ctx, uint8_t *host, uint64_t size, const char *kind, const char *extra)
+{
+	answer_backing_huge(ctx, host, size, kind, extra, 1);
 }
 
 static void *map_or_abort(struct hvp_ctx *ctx, uint64_t size, int flags, int fd, const char *what)
@@ -160,7 +181,8 @@ static void run_backing_hugepages(struct hvp_ctx *ctx)
 	snprintf(extra, sizeof(extra), "; backed by a huge page: %s (AnonHugePages %ld kB%s)",
 		 thp >= 2048 ? "yes" : thp >= 0 ? "no" : "unknown", thp,
 		 hugetlb_pages > 0 ? "" : "; no hugetlbfs pages configured (vm.nr_hugepages = 0)");
-	answer_backing(ctx, host, SIZE_2M, "transparent huge page (MADV_HUGEPAGE)", extra);
+	answer_backing_huge(ctx, host, SIZE_2M, "transparent huge page (MADV_HUGEPAGE)", extra,
+			    thp >= 2048 ? 1 : thp >= 0 ? 0 : -1);
 }
 
 const struct hvp_probe probe_mem_backing_private = {
@@ -211,6 +233,8 @@ static void run_sparse_large(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, host, GPA_A, size, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "the map of twice the host's RAM");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "a %" PRIu64 " GiB map (twice the host's RAM) was refused: %s %s",
 				   size >> 30, st.call, ctx->be->native_name(st.native));
 		return;
@@ -219,7 +243,7 @@ static void run_sparse_large(struct hvp_ctx *ctx)
 	ok_all &= guest_store_host_sees(m, 0, host, GPA_A, 0);
 	ok_all &= guest_store_host_sees(m, 1, host, GPA_A, (size / 2) & ~(PAGE - 1));
 	ok_all &= guest_store_host_sees(m, 2, host, GPA_A, size - 8);
-	ctx->f->guest_verified = ok_all;
+	ctx->f->guest_verified = true; /* each access was reported, or the probe ended */
 	if (ok_all)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "a %" PRIu64 " GiB region (twice the host's RAM, MAP_NORESERVE) was mapped; the guest "

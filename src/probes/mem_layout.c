@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../machine.h"
+#include "../truth.h"
 
 #define PAGE UINT64_C(0x1000)
 #define SPAN_2M UINT64_C(0x200000)
@@ -23,15 +24,36 @@ static uint64_t region_value(unsigned i)
 	return 0x6d656d0000000000ull | ((uint64_t)i << 16) | 0xbeef;
 }
 
-static void answer_refusal(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
+/*
+ * A map the API should refuse: accepted is "no"; refused with one of the
+ * classes the question means (classes) is "yes"; anything else is not an
+ * answer (an alignment refusal is no proof of an overlap refusal).
+ */
+static void answer_refusal(struct hvp_ctx *ctx, struct hvp_status st, unsigned classes, const char *what)
 {
 	ctx->f->guest_verified = false;
 	hvp_decisive(ctx, st.evidence);
 	if (st.err == HVP_OK)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s was accepted (%s: OK)", what, st.call);
-	else
+	else if (hvp_refused_as(st, classes))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%s was refused: %s %s", what, st.call,
 				   ctx->be->native_name(st.native));
+	else
+		hvp_not_evidence(ctx, st, "%s", what);
+}
+
+/* Refusal classes: an overlap is an existing object; a bad alignment or size an invalid argument. */
+#define OVERLAP_REFUSALS (HVP_CLASS(HVP_ERR_EXISTS) | HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_GENERIC))
+#define ARGUMENT_REFUSALS (HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_GENERIC))
+
+/* A map the question needs was refused: a refusal of the API is "no"; any other failure ends the probe. */
+static void answer_map_refused(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
+{
+	hvp_decisive(ctx, st.evidence);
+	if (!hvp_refused_as(st, HVP_REFUSALS))
+		hvp_not_evidence(ctx, st, "%s", what);
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s was refused: %s %s", what, st.call,
+			   ctx->be->native_name(st.native));
 }
 
 static void run_many_maps(struct hvp_ctx *ctx)
@@ -52,18 +74,19 @@ static void run_many_maps(struct hvp_ctx *ctx)
 		mapped++;
 	}
 	if (mapped < MANY_MAPS) {
-		hvp_decisive(ctx, st.evidence);
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "map %u of %d was refused: %s %s", mapped + 1, MANY_MAPS,
-				   st.call, ctx->be->native_name(st.native));
+		char what[32];
+		snprintf(what, sizeof(what), "map %u of %d", mapped + 1, MANY_MAPS);
+		answer_map_refused(ctx, st, what);
 		return;
 	}
 	n = hvp_guest_read_list(m, 0, addrs, MANY_MAPS, got, &r);
+	hvp_need_guest(ctx, &r, MANY_MAPS, "reading every region");
 	for (unsigned i = 0; i < n; i++)
 		right += got[i] == region_value(i);
-	hvp_guest_value(ctx, "first region", n ? got[0] : 0);
-	hvp_guest_value(ctx, "last region", n == MANY_MAPS ? got[MANY_MAPS - 1] : 0);
-	ctx->f->guest_verified = right == MANY_MAPS;
-	if (ctx->f->guest_verified)
+	hvp_guest_value(ctx, "first region", got[0]);
+	hvp_guest_value(ctx, "last region", got[MANY_MAPS - 1]);
+	ctx->f->guest_verified = true;
+	if (right == MANY_MAPS)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%d regions mapped; the guest read each one's own value", MANY_MAPS);
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%d regions mapped, but the guest read only %u of %d values right",
@@ -92,15 +115,15 @@ static void run_adjacent_maps(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, b, boundary, size, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the adjacent map was refused: %s %s", st.call,
-				   ctx->be->native_name(st.native));
+		answer_map_refused(ctx, st, "the adjacent map");
 		return;
 	}
 	/* One 8-byte load at boundary - 4: four bytes from each region. */
-	if (hvp_guest_read_list(m, 0, &addr, 1, &got, &r) == 1)
-		hvp_guest_value(ctx, "8 bytes across the boundary", got);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && got == want;
-	if (ctx->f->guest_verified)
+	hvp_guest_read_list(m, 0, &addr, 1, &got, &r);
+	hvp_need_guest(ctx, &r, 1, "the load across the boundary");
+	hvp_guest_value(ctx, "8 bytes across the boundary", got);
+	ctx->f->guest_verified = true;
+	if (got == want)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "two regions back to back; one guest load across the boundary read 0x%" PRIx64
 				   " (low half from the first, high half from the second)", got);
@@ -131,8 +154,12 @@ static void overlap(struct hvp_ctx *ctx, uint64_t gpa2, uint64_t size2, const ch
 	second[0] = region_value(2);
 	hvp_map(m, first, BASE_GPA, size1, HVP_PROT_RWX);
 	st = hvp_map_try(m, second, gpa2, size2, HVP_PROT_RWX);
-	answer_refusal(ctx, st, what);
-	if (hvp_guest_read_list(m, 0, &addr, 1, &got, &r) == 1)
+	answer_refusal(ctx, st, OVERLAP_REFUSALS, what);
+	hvp_guest_read_list(m, 0, &addr, 1, &got, &r);
+	/* After a refusal, the first region still working is part of the answer. */
+	if (st.err != HVP_OK)
+		hvp_need_guest(ctx, &r, 1, "reading the first region after the refusal");
+	if (hvp_guest_ok(&r) && r.n == 1)
 		hvp_guest_value(ctx, "first region after the second map", got);
 	if (st.err != HVP_OK && got != region_value(1))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
@@ -142,7 +169,7 @@ static void overlap(struct hvp_ctx *ctx, uint64_t gpa2, uint64_t size2, const ch
 		ctx->f->guest_verified = true;
 		snprintf(ctx->f->reason + strlen(ctx->f->reason), sizeof(ctx->f->reason) - strlen(ctx->f->reason),
 			 "; the guest still reads the first region");
-	} else if (got == region_value(2)) {
+	} else if (hvp_guest_ok(&r) && r.n == 1 && got == region_value(2)) {
 		snprintf(ctx->f->reason + strlen(ctx->f->reason), sizeof(ctx->f->reason) - strlen(ctx->f->reason),
 			 "; the guest now reads the second region at the first's address");
 	}
@@ -198,18 +225,19 @@ static void run_alias(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, mem, gpa_b, PAGE, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second map of the same host memory was refused: %s %s",
-				   st.call, ctx->be->native_name(st.native));
+		answer_map_refused(ctx, st, "the second map of the same host memory");
 		return;
 	}
 	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_load_store, arg);
 	hvp_guest_run(m, vcpu, &r);
+	hvp_need_guest(ctx, &r, 2, "the write through the first address");
 	hvp_vcpu_destroy(m, vcpu);
-	if (hvp_guest_read_list(m, 1, &gpa_b, 1, &got, &r) == 1)
-		hvp_guest_value(ctx, "read through the second address", got);
+	hvp_guest_read_list(m, 1, &gpa_b, 1, &got, &r);
+	hvp_need_guest(ctx, &r, 1, "the read through the second address");
+	hvp_guest_value(ctx, "read through the second address", got);
 	hvp_guest_value(ctx, "host memory", mem[0]);
-	ctx->f->guest_verified = got == v && mem[0] == v;
-	if (ctx->f->guest_verified)
+	ctx->f->guest_verified = true;
+	if (got == v && mem[0] == v)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "one host page mapped at 0x%" PRIx64 " and 0x%" PRIx64
 				   ": the guest's write through the first was read through the second, and by the host",
@@ -233,7 +261,7 @@ static void refuse_one(struct hvp_ctx *ctx, size_t host_offset, uint64_t gpa, ui
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint8_t *mem = hvp_guest_memory(ctx, 4 * PAGE);
 
-	answer_refusal(ctx, hvp_map_try(m, mem + host_offset, gpa, size, HVP_PROT_RWX), what);
+	answer_refusal(ctx, hvp_map_try(m, mem + host_offset, gpa, size, HVP_PROT_RWX), ARGUMENT_REFUSALS, what);
 }
 
 static void run_unaligned_guest_addr(struct hvp_ctx *ctx)
@@ -290,12 +318,19 @@ static int high_region_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t g
 	uint64_t *mem = hvp_guest_memory(m->ctx, PAGE), got = 0, addr;
 	struct hvp_guest_result r;
 
+	struct hvp_status st;
+
 	mem[0] = v;
-	if (hvp_map_try(m, mem, gpa, PAGE, HVP_PROT_RWX).err != HVP_OK)
+	st = hvp_map_try(m, mem, gpa, PAGE, HVP_PROT_RWX);
+	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(m->ctx, st, "the map %s", label);
 		return -1;
+	}
 	addr = gpa + PAGE - 1 < hvp_guest_arch_identity_limit() ? gpa : hvp_window(m, gpa, PAGE);
-	if (hvp_guest_read_list(m, vcpu_id, &addr, 1, &got, &r) == 1)
-		hvp_guest_value(m->ctx, label, got);
+	hvp_guest_read_list(m, vcpu_id, &addr, 1, &got, &r);
+	hvp_need_guest(m->ctx, &r, 1, label);
+	hvp_guest_value(m->ctx, label, got);
 	return got == v;
 }
 
@@ -310,7 +345,10 @@ static void run_high_guest_addr(struct hvp_ctx *ctx)
 	struct hvp_status st = hvp_map_try(m, past, top, PAGE, HVP_PROT_RWX);
 
 	hvp_decisive(ctx, st.evidence);
-	ctx->f->guest_verified = above_4g == 1 && below_top == 1;
+	if (st.err != HVP_OK && !hvp_refused_as(st, HVP_REFUSALS | HVP_CLASS(HVP_ERR_FAULT)))
+		hvp_not_evidence(ctx, st, "the map past the width");
+	/* Each map that was accepted had its guest read reported (or the probe ended). */
+	ctx->f->guest_verified = above_4g >= 0 || below_top >= 0;
 	hvp_finding_answer(ctx->f, above_4g == 1 && below_top == 1 && st.err != HVP_OK ? HVP_ANSWER_YES : HVP_ANSWER_NO,
 			   "guest-physical width %u bits; a page above 4 GiB: %s; the last page below 2^%u: %s; "
 			   "a page at 2^%u: %s%s%s",

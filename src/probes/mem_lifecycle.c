@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "../machine.h"
+#include "../truth.h"
 
 #define PAGE UINT64_C(0x1000)
 #define GPA_A UINT64_C(0x10000000)
@@ -63,6 +64,25 @@ static void run_emulating(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct h
 	}
 }
 
+/*
+ * A run that did not end in the program's final report decides only if it
+ * stopped at the guest's access itself (an exit the API chose instead of
+ * mmio: that is the answer "no"); a failed run call, or a stop before the
+ * access (no reports where some were due), is not evidence.
+ */
+static int stopped_at_access(struct hvp_ctx *ctx, const struct hvp_guest_result *r, unsigned reports,
+			     const char *what)
+{
+	if (hvp_guest_ok(r) && r->n >= reports && r->st.err == HVP_OK)
+		return 0;
+	if (r->st.err == HVP_OK && !r->failed &&
+	    (r->last.kind == HVP_EXIT_INTERNAL_ERROR || r->last.kind == HVP_EXIT_SHUTDOWN ||
+	     r->last.kind == HVP_EXIT_UNKNOWN))
+		return 1;
+	hvp_need_guest(ctx, r, reports, what);
+	return 0;
+}
+
 static uint64_t *page_with(struct hvp_ctx *ctx, uint64_t v)
 {
 	uint64_t *p = hvp_guest_memory(ctx, PAGE);
@@ -76,8 +96,8 @@ static int guest_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t addr, u
 	struct hvp_guest_result r;
 	uint64_t got = 0;
 
-	if (hvp_guest_read_list(m, vcpu_id, &addr, 1, &got, &r) != 1)
-		return 0;
+	hvp_guest_read_list(m, vcpu_id, &addr, 1, &got, &r);
+	hvp_need_guest(m->ctx, &r, 1, label);
 	hvp_guest_value(m->ctx, label, got);
 	return got == want;
 }
@@ -102,10 +122,12 @@ static void run_unmapped_access(struct hvp_ctx *ctx)
 
 	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, PAGE, HVP_PROT_RWX);
 	guest_load_store(m, 0, hole, VALUE_W, &r, &em);
-	hvp_guest_value(ctx, "read of the never-mapped address", r.n ? r.value[0] : 0);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == EMULATED_READ &&
-				 em.read_addr == hole && em.write_addr == hole && em.write_value == VALUE_W;
-	if (ctx->f->guest_verified)
+	if (!stopped_at_access(ctx, &r, 2, "the accesses to the never-mapped address")) {
+		hvp_guest_value(ctx, "read of the never-mapped address", r.value[0]);
+		ctx->f->guest_verified = true;
+	}
+	if (ctx->f->guest_verified && r.value[0] == EMULATED_READ && em.read_addr == hole && em.write_addr == hole &&
+	    em.write_value == VALUE_W)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "a read and a write at never-mapped 0x%" PRIx64 " each exited as mmio with that address "
 				   "(the write with its value); the guest went on with the VMM's answer", hole);
@@ -131,13 +153,16 @@ static void run_unmap_then_access(struct hvp_ctx *ctx)
 	int before;
 
 	hvp_map(m, mem, GPA_A, PAGE, HVP_PROT_RWX);
+	struct hvp_status st;
+
 	before = guest_reads(m, 0, GPA_A, VALUE_X, "read before unmap");
-	hvp_decisive(ctx, hvp_unmap_try(m, GPA_A, PAGE).evidence);
+	st = hvp_unmap_try(m, GPA_A, PAGE);
+	hvp_need_ok(ctx, st, "the unmap");
+	hvp_decisive(ctx, st.evidence);
 	guest_load_store(m, 1, GPA_A, VALUE_W, &r, &em);
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the accesses after the unmap");
 	hvp_guest_value(ctx, "host memory after the guest's write", mem[0]);
-	ctx->f->guest_verified = before && hvp_guest_ok(&r) && em.read_addr == GPA_A && em.write_addr == GPA_A &&
-				 mem[0] == VALUE_X;
-	if (ctx->f->guest_verified)
+	if (before && ctx->f->guest_verified && em.read_addr == GPA_A && em.write_addr == GPA_A && mem[0] == VALUE_X)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "after unmap, the guest's read and write at 0x%" PRIx64 " exited as mmio, and the host "
 				   "memory kept its value", GPA_A);
@@ -170,14 +195,16 @@ static void run_move(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, mem, GPA_B, PAGE, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "mapping the memory at its new address failed: %s %s", st.call,
-				   ctx->be->native_name(st.native));
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "mapping the memory at its new address");
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "mapping the memory at its new address was refused: %s %s",
+				   st.call, ctx->be->native_name(st.native));
 		return;
 	}
 	at_b = guest_reads(m, 1, GPA_B, VALUE_X, "read at the new address");
 	guest_load_store(m, 2, GPA_A, VALUE_W, &r, &em);
-	ctx->f->guest_verified = at_a && at_b && em.read_addr == GPA_A;
-	if (ctx->f->guest_verified)
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the accesses at the old address");
+	if (at_a && at_b && ctx->f->guest_verified && em.read_addr == GPA_A)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the memory moved from 0x%" PRIx64 " to 0x%" PRIx64
 				   " while the VM lived; the guest found it there, and the old address exits as mmio",
@@ -207,13 +234,15 @@ static void run_remap_new_host_memory(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, page_with(ctx, VALUE_Y), GPA_A, PAGE, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "mapping new memory at the same address failed: %s %s", st.call,
-				   ctx->be->native_name(st.native));
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "mapping new memory at the same address");
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "mapping new memory at the same address was refused: %s %s",
+				   st.call, ctx->be->native_name(st.native));
 		return;
 	}
 	second = guest_reads(m, 1, GPA_A, VALUE_Y, "read of the new memory");
-	ctx->f->guest_verified = first && second;
-	if (ctx->f->guest_verified)
+	ctx->f->guest_verified = true; /* both reads were reported (guest_reads ends the probe otherwise) */
+	if (first && second)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "after unmap and a map of other host memory at 0x%" PRIx64 ", the guest read the new contents",
 				   GPA_A);
@@ -240,20 +269,21 @@ static void run_readonly(struct hvp_ctx *ctx)
 	st = hvp_map_try(m, mem, GPA_A, PAGE, HVP_PROT_READ | HVP_PROT_EXEC);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "the read-only map");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "a read-only map was refused: %s %s", st.call,
 				   ctx->be->native_name(st.native));
 		return;
 	}
 	guest_load_store(m, 0, GPA_A, VALUE_W, &r, &em);
-	if (r.n == 2) {
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the read, write and read of the read-only page");
+	if (ctx->f->guest_verified) {
 		hvp_guest_value(ctx, "read before the write", r.value[0]);
 		hvp_guest_value(ctx, "read after the write", r.value[1]);
 	}
 	hvp_guest_value(ctx, "written value seen by the VMM", em.write_value);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE_X && r.value[1] == VALUE_X &&
-				 em.mmio_writes == 1 && em.write_addr == GPA_A && em.write_value == VALUE_W &&
-				 mem[0] == VALUE_X;
-	if (ctx->f->guest_verified)
+	if (ctx->f->guest_verified && r.value[0] == VALUE_X && r.value[1] == VALUE_X && em.mmio_writes == 1 &&
+	    em.write_addr == GPA_A && em.write_value == VALUE_W && mem[0] == VALUE_X)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the guest read the read-only page; its write exited as mmio with address 0x%" PRIx64
 				   " and value 0x%" PRIx64 ", the memory stayed unchanged and the guest went on",
@@ -291,11 +321,13 @@ static void run_host_unmapped_while_mapped(struct hvp_ctx *ctx)
 	hvp_vcpu_destroy(m, vcpu);
 	hvp_decisive(ctx, r.st.evidence);
 	ctx->f->guest_verified = false; /* the guest's access is what failed: nothing for it to prove */
+	if (r.st.err != HVP_OK && !hvp_refused_as(r.st, HVP_CLASS(HVP_ERR_FAULT) | HVP_CLASS(HVP_ERR_GENERIC)))
+		hvp_not_evidence(ctx, r.st, "the run with the host memory gone");
 	if (r.st.err != HVP_OK)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the guest's access to memory the host unmapped made %s fail with %s; hvprobe went on",
 				   r.st.call, ctx->be->native_name(r.st.native));
-	else if (!r.done)
+	else if (stopped_at_access(ctx, &r, 1, "the access to memory the host unmapped"))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest's access ended in a %s exit at 0x%" PRIx64,
 				   hvp_exit_kind_name(r.last.kind), r.last.addr);
 	else
