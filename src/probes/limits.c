@@ -18,21 +18,35 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../truth.h"
 
 #define VALUE UINT64_C(0x11a175000000000f)
 #define COUNTER_GPA UINT64_C(0x10000000)
 #define RENDEZVOUS_WAIT_NS 10000000000ll
 
-/* Each VM and vCPU is a file descriptor: use all the process may have, so the API's limit shows first. */
-static void raise_fd_limit(struct hvp_ctx *ctx)
+/*
+ * Each VM and vCPU is a file descriptor (KVM): use all the process may
+ * have, so that the API's limit shows first. Says what it did in note, for
+ * the reason (it is hvprobe's step, not an API call).
+ */
+static void raise_fd_limit(char *note, size_t size)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	snprintf(note, size, "open files: no limit read");
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			hvp_record(ctx, hvp_ok("setrlimit"), "RLIMIT_NOFILE raised to %llu", (unsigned long long)rl.rlim_cur);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			snprintf(note, size, "open files: limit raised from %llu to %llu", (unsigned long long)was,
+				 (unsigned long long)rl.rlim_cur);
+			return;
+		}
+		rl.rlim_cur = was;
 	}
+	snprintf(note, size, "open files: limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static long mem_available_kb(void)
@@ -59,16 +73,20 @@ static const char *fact(struct hvp_ctx *ctx, struct hvp_facts *facts, const char
 	return v ? v : "?";
 }
 
+/* The guest on a new vCPU reports VALUE twice; anything else ends the probe (it proves nothing). */
 static int guest_runs(struct hvp_machine *m, unsigned id)
 {
 	uint64_t arg[4] = { VALUE, VALUE, 0, 0 };
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
 
-	if (hvp_vcpu_start_try(m, id, &hvp_prog_report_args, arg, &vcpu).err != HVP_OK)
-		return 0;
+	hvp_need_ok(m->ctx, hvp_vcpu_start_try(m, id, &hvp_prog_report_args, arg, &vcpu), "starting a guest");
 	hvp_guest_run(m, vcpu, &r);
-	return hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE;
+	hvp_need_guest(m->ctx, &r, 2, m->label);
+	/* A VM whose guest misreports is broken: a count that includes it proves nothing. */
+	HVP_ASSERT(m->ctx, r.value[0] == VALUE && r.value[1] == VALUE,
+		   "the guest in %s reported 0x%" PRIx64 ", not the 0x%" PRIx64 " it was given", m->label, r.value[0], VALUE);
+	return 1;
 }
 
 static void run_vms_per_process(struct hvp_ctx *ctx)
@@ -80,8 +98,10 @@ static void run_vms_per_process(struct hvp_ctx *ctx)
 	long before, after;
 	int first_ran, last_ran = 0;
 
+	char files[80];
+
 	HVP_ASSERT(ctx, vms, "out of memory");
-	raise_fd_limit(ctx);
+	raise_fd_limit(files, sizeof(files));
 	before = mem_available_kb();
 	first = hvp_machine_create(ctx, "VM 1");
 	first_ran = guest_runs(first, 0);
@@ -105,23 +125,29 @@ static void run_vms_per_process(struct hvp_ctx *ctx)
 		st.evidence = hvp_record(ctx, st, "VM %u", n + 1);
 	}
 	after = mem_available_kb();
-	hvp_record(ctx, hvp_ok(ctx->be->name), "VMs 2..%u created without evidence of their own", extra + 1);
+	/* The VMs in between are counted, not listed: the edges are the evidence. */
 	ctx->f->evidence_omitted += extra;
 	hvp_decisive(ctx, st.err != HVP_OK ? st.evidence : -1);
+	/* A refusal the API would not give for a limit of its own is no answer (EMFILE: the process's). */
+	if (st.err != HVP_OK && !hvp_refused_as(st, HVP_REFUSALS))
+		hvp_not_evidence(ctx, st, "VM %u, after %u VMs", n + 1, n);
 	ctx->f->guest_verified = first_ran && (st.err != HVP_OK || last_ran);
 	char mem[96] = "";
 	if (before > 0 && after > 0 && before > after)
 		snprintf(mem, sizeof(mem), "; host memory available fell by about %ld KiB per VM", (before - after) / (long)n);
 	if (st.err != HVP_OK)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%u VMs were created in one process; VM %u was refused with %s%s%s",
-				   n, n + 1, ctx->be->native_name(st.native),
-				   st.native == EMFILE ? " (the process's open-file limit, not the API's)" : "", mem);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%u VMs were created in one process; VM %u was refused with %s (%s)%s; %s",
+				   n, n + 1, ctx->be->native_name(st.native), hvp_err_name(st.err), mem, files);
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED,
 				   "at least %u VMs in one process: the cap stopped the search before any refusal (raise "
-				   "--cap-vms); the first and the last ran a guest%s", n, mem);
-	for (unsigned i = 0; i < extra; i++)
-		ctx->be->vm_destroy(vms[i]);
+				   "--cap-vms); the first and the last ran a guest%s; %s", n, mem, files);
+	for (unsigned i = 0; i < extra; i++) {
+		struct hvp_status gone = ctx->be->vm_destroy(vms[i]);
+		if (gone.err != HVP_OK)
+			hvp_record(ctx, gone, "VM %u of those in between", i + 2);
+		hvp_need_ok(ctx, gone, "destroying the VMs in between");
+	}
 	free(vms);
 }
 
@@ -132,18 +158,47 @@ const struct hvp_probe probe_limits_vms_per_process = {
 	.run = run_vms_per_process,
 };
 
+/* The fewest vCPUs the API says a VM may have (KVM: MAX_VCPUS, and ids below MAX_VCPU_ID); 0 if it says none. */
+static unsigned reported_vcpu_limit(struct hvp_ctx *ctx, struct hvp_facts *facts)
+{
+	unsigned limit = 0;
+	static const char *const keys[] = { "KVM_CAP_MAX_VCPUS", "KVM_CAP_MAX_VCPU_ID", "max_vcpus" };
+
+	for (unsigned i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		unsigned v;
+		if (sscanf(fact(ctx, facts, keys[i]), "%u", &v) == 1 && v > 0 && (limit == 0 || v < limit))
+			limit = v;
+	}
+	return limit;
+}
+
+static void answer_vcpu_refusal(struct hvp_ctx *ctx, struct hvp_status st, unsigned n, unsigned limit,
+				const char *limits)
+{
+	const char *name = ctx->be->native_name(st.native);
+
+	if (!hvp_refused_as(st, HVP_REFUSALS))
+		hvp_not_evidence(ctx, st, "vCPU %u, after %u vCPUs (%s)", n, n, limits);
+	if (limit && n != limit)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "vCPU %u was refused with %s, but the API's own limit is %u; %s",
+				   n, name, limit, limits);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%u vCPUs were created, vCPU %u was refused with %s%s; %s; "
+				   "the last vCPU ran a guest", n, n, name, limit ? ", at the API's own limit" : "", limits);
+}
+
 static void run_vcpus_per_vm(struct hvp_ctx *ctx)
 {
-	unsigned cap = ctx->caps && ctx->caps->vcpus ? ctx->caps->vcpus : HVP_CAP_VCPUS_DEFAULT, n = 0;
+	unsigned cap = ctx->caps && ctx->caps->vcpus ? ctx->caps->vcpus : HVP_CAP_VCPUS_DEFAULT, n = 0, limit;
 	struct hvp_vcpu **vcpus = calloc(cap, sizeof(*vcpus));
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	struct hvp_status st = hvp_ok("");
 	struct hvp_facts facts = { 0 };
 	struct hvp_guest_result r = { 0 };
-	char limits[160];
+	char limits[160], files[80];
 
 	HVP_ASSERT(ctx, vcpus, "out of memory");
-	raise_fd_limit(ctx);
+	raise_fd_limit(files, sizeof(files));
 	for (; n < cap; n++) {
 		st = ctx->be->vcpu_create(m->vm, n, &vcpus[n]);
 		if (st.err != HVP_OK)
@@ -151,29 +206,31 @@ static void run_vcpus_per_vm(struct hvp_ctx *ctx)
 		if (n == 0)
 			hvp_record(ctx, st, "vcpu 0");
 	}
-	if (n > 1)
-		hvp_record(ctx, hvp_ok(st.err == HVP_OK ? st.call : "vcpu_create"), "vcpus 1..%u created", n - 1);
-	ctx->f->evidence_omitted += n > 2 ? n - 2 : 0;
+	/* vCPUs 1..n-1 are counted, not listed: the first and the refused one are the evidence. */
+	ctx->f->evidence_omitted += n > 1 ? n - 1 : 0;
 	if (st.err != HVP_OK)
 		hvp_decisive(ctx, hvp_record(ctx, st, "vcpu %u refused", n));
-	HVP_ASSERT(ctx, n > 0, "not even one vCPU: %s %s", st.call, ctx->be->native_name(st.native));
-	/* The last vCPU runs a guest. */
-	if (hvp_vcpu_boot_try(m, vcpus[n - 1], n - 1, &hvp_prog_report_args, (uint64_t[4]){ VALUE, VALUE, 0, 0 }, 0).err ==
-	    HVP_OK)
-		hvp_guest_run(m, vcpus[n - 1], &r);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE;
-	snprintf(limits, sizeof(limits), "the API reports NR_VCPUS %s, MAX_VCPUS %s, MAX_VCPU_ID %s",
+	snprintf(limits, sizeof(limits), "the API reports NR_VCPUS %s, MAX_VCPUS %s, MAX_VCPU_ID %s; %s",
 		 fact(ctx, &facts, "KVM_CAP_NR_VCPUS"), fact(ctx, &facts, "KVM_CAP_MAX_VCPUS"),
-		 fact(ctx, &facts, "KVM_CAP_MAX_VCPU_ID"));
+		 fact(ctx, &facts, "KVM_CAP_MAX_VCPU_ID"), files);
+	limit = reported_vcpu_limit(ctx, &facts);
+	if (n == 0)
+		hvp_not_evidence(ctx, st, "the first vCPU");
+	/* The last vCPU runs a guest: the count is of vCPUs that work. */
+	hvp_need_ok(ctx, hvp_vcpu_boot_try(m, vcpus[n - 1], n - 1, &hvp_prog_report_args,
+					   (uint64_t[4]){ VALUE, VALUE, 0, 0 }, 0), "booting the last vCPU");
+	hvp_guest_run(m, vcpus[n - 1], &r);
+	hvp_need_guest(ctx, &r, 2, "the last vCPU's guest");
+	HVP_ASSERT(ctx, r.value[0] == VALUE, "the last vCPU's guest reported 0x%" PRIx64 ", not 0x%" PRIx64, r.value[0],
+		   VALUE);
+	ctx->f->guest_verified = true;
 	if (st.err != HVP_OK)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%u vCPUs were created, vCPU %u was refused with %s; %s; the last "
-				   "vCPU %s", n, n, ctx->be->native_name(st.native), limits,
-				   ctx->f->guest_verified ? "ran a guest" : "did not run a guest");
+		answer_vcpu_refusal(ctx, st, n, limit, limits);
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "at least %u vCPUs: the cap stopped the search before any "
 				   "refusal (raise --cap-vcpus); %s", n, limits);
 	for (unsigned i = 0; i < n; i++)
-		ctx->be->vcpu_destroy(vcpus[i]);
+		hvp_need_ok(ctx, ctx->be->vcpu_destroy(vcpus[i]), "destroying the vCPUs");
 	free(vcpus);
 }
 
@@ -188,6 +245,7 @@ const struct hvp_probe probe_limits_vcpus_per_vm = {
 struct meeting {
 	struct hvp_machine *m;
 	unsigned id, expected;
+	struct hvp_status start;
 	struct hvp_guest_result r;
 	pthread_t tid;
 };
@@ -198,7 +256,8 @@ static void *meeting_main(void *arg)
 	uint64_t prog_arg[4] = { COUNTER_GPA, me->expected, 0, 0 };
 	struct hvp_vcpu *vcpu;
 
-	if (hvp_vcpu_start_try(me->m, me->id, &hvp_prog_rendezvous, prog_arg, &vcpu).err == HVP_OK)
+	me->start = hvp_vcpu_start_try(me->m, me->id, &hvp_prog_rendezvous, prog_arg, &vcpu);
+	if (me->start.err == HVP_OK)
 		hvp_guest_run(me->m, vcpu, &me->r);
 	return NULL;
 }
@@ -223,9 +282,13 @@ static unsigned meet(struct hvp_ctx *ctx, unsigned n)
 		usleep(1000);
 	if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n)
 		__atomic_store_n(counter, (uint64_t)1 << 40, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		pthread_join(t[i].tid, NULL);
-		met += hvp_guest_ok(&t[i].r) && t[i].r.n == 1 && t[i].r.value[0] >= n && t[i].r.value[0] < ((uint64_t)1 << 40);
+	/* Every vCPU must have run to its report: one that did not start or run says nothing about meeting. */
+	for (unsigned i = 0; i < n; i++) {
+		hvp_need_ok(ctx, t[i].start, "starting a vCPU thread's guest");
+		hvp_need_guest(ctx, &t[i].r, 1, "a vCPU thread's guest");
+		met += t[i].r.value[0] >= n && t[i].r.value[0] < ((uint64_t)1 << 40);
 	}
 	free(t);
 	return met;
