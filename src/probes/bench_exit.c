@@ -25,7 +25,14 @@ struct exit_loop {
 	struct hvp_vcpu *vcpu;
 	enum hvp_exit_kind want;
 	int raw;
-	struct hvp_bench harness; /* raw baseline: hvprobe's loop, timed between the raw batches */
+	/*
+	 * Raw baseline: hvprobe's loop, timed beside each raw batch, kept in a
+	 * ring by batch number. The samples are the last batches hvp_bench_run
+	 * takes (after warm-up and scaling), so the last bench.n entries of the
+	 * ring are exactly the ones taken with them, however many there are.
+	 */
+	double ring_ns[HVP_SAMPLES_MAX];
+	uint64_t batches;
 };
 
 static int64_t harness_batch(struct exit_loop *l, uint64_t ops);
@@ -39,7 +46,7 @@ static int64_t exit_batch(void *arg, uint64_t ops)
 {
 	struct exit_loop *l = arg;
 	int64_t t, raw = 0;
-	int raw_first = l->harness.n % 2; /* alternate the order: neither loop always runs warmer */
+	int raw_first = l->batches % 2; /* alternate the order: neither loop always runs warmer */
 
 	if (!l->raw)
 		return harness_batch(l, ops);
@@ -48,8 +55,7 @@ static int64_t exit_batch(void *arg, uint64_t ops)
 	t = harness_batch(l, ops);
 	if (t < 0 || raw < 0)
 		return -1;
-	if (l->harness.n < HVP_SAMPLES_MAX)
-		l->harness.sample[l->harness.n++] = (double)t / (double)ops;
+	l->ring_ns[l->batches++ % HVP_SAMPLES_MAX] = (double)t / (double)ops;
 	return raw_first ? raw : l->ctx->be->raw_run_loop(l->vcpu, ops);
 }
 
@@ -72,12 +78,23 @@ static int64_t harness_batch(struct exit_loop *l, uint64_t ops)
 	return hvp_now_ns() - t0;
 }
 
+/* hvprobe's loop over the last n batches: those taken with the raw loop's samples (warm-up excluded). */
+static void harness_with_samples(const struct exit_loop *l, unsigned n, struct hvp_bench *out)
+{
+	uint64_t first = l->batches - n;
+
+	for (unsigned i = 0; i < n; i++)
+		out->sample[i] = l->ring_ns[(first + i) % HVP_SAMPLES_MAX];
+	out->n = n;
+	hvp_bench_summarize(out);
+}
+
 static void bench_exit_loop(struct hvp_ctx *ctx, const struct hvp_program *prog, uint64_t target,
 			    enum hvp_exit_kind want, unsigned ring, int raw)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint64_t arg[4] = { target, 0, 0, 0 };
-	struct exit_loop l = { ctx, NULL, want, raw, { 0 } };
+	struct exit_loop l = { ctx, NULL, want, raw, { 0 }, 0 };
 	struct hvp_status st;
 
 	hvp_bench_pin(ctx);
@@ -95,15 +112,12 @@ static void bench_exit_loop(struct hvp_ctx *ctx, const struct hvp_program *prog,
 	}
 	ctx->f->guest_verified = true; /* every timed iteration was a guest exit of the expected kind */
 	if (raw) {
-		/* The warm-up batches came first: compare only batches taken with the samples. */
-		unsigned skip = l.harness.n > ctx->f->bench.n ? l.harness.n - ctx->f->bench.n : 0;
-		memmove(l.harness.sample, l.harness.sample + skip, (l.harness.n - skip) * sizeof(double));
-		l.harness.n -= skip;
-		hvp_bench_summarize(&l.harness);
-		ctx->f->bench.harness_ratio = ctx->f->bench.median > 0 ? l.harness.median / ctx->f->bench.median : 0;
+		struct hvp_bench harness = { 0 };
+		harness_with_samples(&l, ctx->f->bench.n, &harness);
+		ctx->f->bench.harness_ratio = ctx->f->bench.median > 0 ? harness.median / ctx->f->bench.median : 0;
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "median %.0f ns per exit with a bare KVM_RUN loop, %.0f ns with hvprobe's loop in "
-				   "interleaved batches: ratio %.3f", ctx->f->bench.median, l.harness.median,
+				   "interleaved batches: ratio %.3f", ctx->f->bench.median, harness.median,
 				   ctx->f->bench.harness_ratio);
 		return;
 	}
