@@ -52,6 +52,13 @@ struct hvp_status {
 	int64_t native;   /* errno for KVM, hv_return_t for HVF; 0 on success */
 	const char *call; /* "KVM_CREATE_VM", "hv_vm_map": a string literal */
 	int evidence;     /* where the machine layer recorded it in the finding; backends leave it 0 */
+	/*
+	 * The backend answered itself and no call reached the host API (a
+	 * second close of a descriptor whose number may already be another
+	 * file's; a slot table of its own that is full): never evidence, and
+	 * never the API's refusal.
+	 */
+	bool unmade;
 };
 
 enum hvp_prot {

@@ -25,6 +25,15 @@
 /* The signal that kicks a vCPU thread out of KVM_RUN; its handler does nothing. */
 #define KVM_KICK_SIGNAL SIGUSR1
 
+/* An answer the backend gives itself, with no call made (see backend.h). */
+static struct hvp_status kvm_unmade(const char *call, int err)
+{
+	struct hvp_status st = kvm_status(call, err);
+
+	st.unmade = true;
+	return st;
+}
+
 struct hvp_status kvm_status(const char *call, int err)
 {
 	enum hvp_err e;
@@ -228,8 +237,9 @@ static struct hvp_status kvm_vm_destroy(struct hvp_vm *vm)
 {
 	struct hvp_status st;
 
+	/* Not closed twice: the number may belong to another file by now. */
 	if (vm->dead)
-		return kvm_status("close(vm fd)", EBADF);
+		return kvm_unmade("close(vm fd)", EBADF);
 	st = KVM_CALL("close(vm fd)", close(vm->fd));
 	vm->dead = 1;
 	/* The slot table is the big part (one byte per slot): a dead VM has no slots. */
@@ -300,7 +310,7 @@ static struct hvp_status kvm_mem_map(struct hvp_vm *vm, void *host, uint64_t gpa
 		return dead_vm_region(vm, host, gpa, size);
 	slot = free_slot(vm);
 	if (slot < 0) /* KVM refused a slot id past its limit, and this one is past that too */
-		return kvm_status("KVM_SET_USER_MEMORY_REGION", ENOSPC);
+		return kvm_unmade("KVM_SET_USER_MEMORY_REGION", ENOSPC);
 	if (vm->n_regions == vm->cap_regions) {
 		unsigned cap = vm->cap_regions ? vm->cap_regions * 2 : 16;
 		struct kvm_region *grown = realloc(vm->regions, cap * sizeof(*grown));
@@ -325,8 +335,8 @@ static struct hvp_status kvm_mem_unmap(struct hvp_vm *vm, uint64_t gpa, uint64_t
 	if (vm->dead)
 		return dead_vm_region(vm, NULL, gpa, 0);
 	/* KVM deletes whole slots only: a slot is deleted by setting its size to 0. */
-	if (!r)
-		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	if (!r) /* no such region: nothing to name in a call */
+		return kvm_unmade("KVM_SET_USER_MEMORY_REGION", EINVAL);
 	st = set_region(vm, r->slot, r->flags, r->gpa, 0, r->host);
 	if (st.err != HVP_OK)
 		return st;
@@ -348,10 +358,10 @@ static struct hvp_status kvm_mem_protect(struct hvp_vm *vm, uint64_t gpa, uint64
 
 	if (vm->dead)
 		return dead_vm_region(vm, NULL, gpa, size);
-	if (!r)
-		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	if (!r) /* no such region: nothing to name in a call */
+		return kvm_unmade("KVM_SET_USER_MEMORY_REGION", EINVAL);
 	if (!(prot & HVP_PROT_READ))
-		return kvm_status("KVM_SET_USER_MEMORY_REGION", EOPNOTSUPP);
+		return kvm_unmade("KVM_SET_USER_MEMORY_REGION", EOPNOTSUPP);
 	flags = (prot & HVP_PROT_WRITE) ? 0 : KVM_MEM_READONLY;
 	st = set_region(vm, r->slot, r->flags, r->gpa, 0, r->host);
 	if (st.err != HVP_OK)
@@ -374,8 +384,8 @@ static struct hvp_status kvm_dirty_log_enable(struct hvp_vm *vm, uint64_t gpa, u
 
 	if (vm->dead)
 		return dead_vm_region(vm, NULL, gpa, size);
-	if (!r)
-		return kvm_status("KVM_SET_USER_MEMORY_REGION", EINVAL);
+	if (!r) /* no such region: nothing to name in a call */
+		return kvm_unmade("KVM_SET_USER_MEMORY_REGION", EINVAL);
 	/* The one flag KVM lets a live slot change (api.rst, KVM_SET_USER_MEMORY_REGION). */
 	flags = on ? r->flags | KVM_MEM_LOG_DIRTY_PAGES : r->flags & ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES;
 	st = set_region(vm, r->slot, flags, r->gpa, r->size, r->host);
@@ -390,7 +400,7 @@ static struct hvp_status kvm_dirty_log_get(struct hvp_vm *vm, uint64_t gpa, uint
 	struct kvm_dirty_log log = { 0 };
 
 	if (!r && !vm->dead)
-		return kvm_status("KVM_GET_DIRTY_LOG", EINVAL);
+		return kvm_unmade("KVM_GET_DIRTY_LOG", EINVAL);
 	log.slot = r ? r->slot : 0;
 	log.dirty_bitmap = bitmap;
 	return KVM_CALL("KVM_GET_DIRTY_LOG", ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log));
@@ -435,7 +445,7 @@ static struct hvp_status kvm_vcpu_destroy(struct hvp_vcpu *vcpu)
 	struct hvp_status st;
 
 	if (__atomic_load_n(&vcpu->dead, __ATOMIC_ACQUIRE))
-		return kvm_status("close(vcpu fd)", EBADF);
+		return kvm_unmade("close(vcpu fd)", EBADF);
 	__atomic_store_n(&vcpu->dead, 1, __ATOMIC_RELEASE);
 	st = KVM_CALL("close(vcpu fd)", close(vcpu->fd));
 	munmap(vcpu->run, vcpu->run_size);

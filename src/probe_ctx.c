@@ -13,6 +13,8 @@ int hvp_record(struct hvp_ctx *ctx, struct hvp_status st, const char *fmt, ...)
 	va_list ap;
 	int i;
 
+	if (st.unmade)
+		return -1; /* evidence lists only calls that reached the API */
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);

@@ -25,13 +25,17 @@ void hvp_not_evidence(struct hvp_ctx *ctx, struct hvp_status st, const char *wha
 	va_start(ap, what);
 	vsnprintf(step, sizeof(step), what, ap);
 	va_end(ap);
-	if (st.err == HVP_ERR_RLIMIT) {
+	if (st.err == HVP_ERR_RLIMIT && !st.unmade) {
 		snprintf(why, sizeof(why), "%s: %s %s, a limit of this process, not of the API (raise it: ulimit -n)",
 			 step, st.call, ctx->be->native_name(st.native));
 		end_probe(ctx, HVP_ANSWER_SKIPPED, why);
 	}
-	snprintf(why, sizeof(why), "%s: %s %s (%s), which is not what the question asks about", step, st.call,
-		 ctx->be->native_name(st.native), hvp_err_name(st.err));
+	if (st.unmade)
+		snprintf(why, sizeof(why), "%s: hvprobe's %s backend refused %s itself (%s), with no call to the API",
+			 step, ctx->be->name, st.call, ctx->be->native_name(st.native));
+	else
+		snprintf(why, sizeof(why), "%s: %s %s (%s), which is not what the question asks about", step, st.call,
+			 ctx->be->native_name(st.native), hvp_err_name(st.err));
 	end_probe(ctx, HVP_ANSWER_CRASHED, why);
 }
 

@@ -23,7 +23,7 @@
 #define HVP_CLASS(e) (1u << (e))
 static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
 {
-	return st.err != HVP_OK && (classes & HVP_CLASS(st.err)) != 0;
+	return st.err != HVP_OK && !st.unmade && (classes & HVP_CLASS(st.err)) != 0;
 }
 #endif
 
