@@ -13,12 +13,20 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
-#ifdef __linux__
 #include <sys/prctl.h>
-#endif
 #endif
 
 #include "wire.h"
+
+#define NS_PER_S INT64_C(1000000000)
+
+/*
+ * How long a probe's process group may take to go after SIGKILL. Only a
+ * process stuck in the kernel (an ioctl that does not return) or kept by a
+ * parent outside the group takes longer; the runner then says so in the
+ * finding and goes on rather than wait for ever.
+ */
+#define REAP_S 3
 
 /*
  * The runner's only global state: the self-pipe that turns SIGCHLD, SIGINT
@@ -45,7 +53,35 @@ static int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* A poll() timeout towards deadline, at most cap_ms: no int overflow, however far the deadline. */
+static int poll_ms(int64_t deadline, int cap_ms)
+{
+	int64_t left_ms = (deadline - now_ns()) / 1000000 + 1;
+
+	return left_ms < 0 ? 0 : left_ms < cap_ms ? (int)left_ms : cap_ms;
+}
+
+static void drain_wake_pipe(void)
+{
+	char junk[64];
+
+	while (read(wake_pipe[0], junk, sizeof(junk)) > 0)
+		;
+}
+
+/*
+ * Sleeps until a signal (SIGCHLD included) or 10 ms: processes that are not
+ * our children end without a SIGCHLD to us, so their end is polled for.
+ */
+static void nap(int64_t deadline)
+{
+	struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
+
+	if (poll(&pfd, 1, poll_ms(deadline, 10)) > 0)
+		drain_wake_pipe();
 }
 
 int hvp_finding_send(int fd, const struct hvp_finding *f)
@@ -126,14 +162,15 @@ static const char *signal_name(int sig)
 }
 
 struct child {
-	pid_t pid;
+	pid_t pid; /* also the pgid of the probe's group */
 	int fd;
 	char *buf;
 	size_t len;
-	int eof, reaped, status;
+	int eof, ended, reaped, status;
+	int stragglers; /* the group was not gone REAP_S after SIGKILL */
 };
 
-/* Reads what the pipe holds; returns -1 on a finding larger than the wire allows. */
+/* Reads what the pipe holds; a finding larger than the wire allows ends the reading. */
 static void drain(struct child *c)
 {
 	while (!c->eof && c->len < HVP_WIRE_MAX) {
@@ -149,43 +186,74 @@ static void drain(struct child *c)
 		c->eof = 1;
 }
 
-static void reap(struct child *c, int flags)
+/*
+ * Whether the child has ended. It is left a zombie, so its pid stays its
+ * group's and cannot be reused until kill_group is done with the group.
+ */
+static int child_ended(struct child *c)
 {
-	if (!c->reaped && waitpid(c->pid, &c->status, flags) == c->pid)
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (!c->ended && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid)
+		c->ended = 1;
+	return c->ended;
+}
+
+/* Reaps what of the group is ours: the child, and grandchildren reparented to us (a subreaper on Linux). */
+static void reap_group(struct child *c)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-c->pid, &status, WNOHANG)) > 0)
+		if (pid == c->pid) {
+			c->status = status;
+			c->reaped = 1;
+		}
+	/* A child that moved to another group is still ours to reap. */
+	if (!c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
 		c->reaped = 1;
 }
 
-/* Kills the probe's whole process group and reaps whatever of it is ours. */
+static int group_gone(const struct child *c)
+{
+	return c->reaped && kill(-c->pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Kills the probe's whole process group and waits, REAP_S at most, until none of it is left. */
 static void kill_group(struct child *c)
 {
+	int64_t deadline = now_ns() + REAP_S * NS_PER_S;
+
 	kill(-c->pid, SIGKILL);
-	reap(c, 0);
-	/* Grandchildren reparented to us (we are a subreaper on Linux). */
-	while (waitpid(-c->pid, NULL, 0) > 0)
-		;
+	kill(c->pid, SIGKILL); /* in case it left its group: still our unreaped child, never a stranger */
+	for (reap_group(c); !group_gone(c); reap_group(c)) {
+		if (now_ns() >= deadline) {
+			c->stragglers = 1;
+			return;
+		}
+		nap(deadline);
+	}
 }
 
 /* Waits for the child to finish or the deadline; returns 1 on a hang, 2 on a stop signal. */
 static int wait_child(struct child *c, int64_t deadline)
 {
-	while (!(c->reaped && c->eof)) {
+	while (!(child_ended(c) && c->eof)) {
 		struct pollfd pfd[2] = { { c->fd, POLLIN, 0 }, { wake_pipe[0], POLLIN, 0 } };
-		int64_t left = deadline - now_ns();
-		char junk[64];
 
 		if (stop_signal)
 			return 2;
-		if (left <= 0)
+		if (now_ns() >= deadline)
 			return 1;
-		if (poll(pfd, 2, (int)(left / 1000000 + 1)) < 0 && errno != EINTR)
+		if (poll(pfd, 2, poll_ms(deadline, 1000)) < 0 && errno != EINTR)
 			return 1;
 		if (pfd[1].revents & POLLIN)
-			while (read(wake_pipe[0], junk, sizeof(junk)) > 0)
-				;
+			drain_wake_pipe();
 		drain(c);
-		reap(c, WNOHANG);
 		/* The child is gone; a grandchild may still hold the pipe open: take what is there. */
-		if (c->reaped && !c->eof) {
+		if (child_ended(c) && !c->eof) {
 			drain(c);
 			c->eof = 1;
 		}
@@ -218,6 +286,21 @@ static void finding_from_child(const struct hvp_probe *p, struct child *c, int o
 				   WEXITSTATUS(c->status));
 	else
 		hvp_finding_answer(f, HVP_ANSWER_CRASHED, "the probe's finding was unreadable: %s", why);
+}
+
+/*
+ * A group that outlived SIGKILL is the runner's news, not the API's: it is
+ * told in the reason, never as evidence, and the answer stands. The note
+ * matters more than the reason's tail, which gives way if both do not fit.
+ */
+static void note_stragglers(struct hvp_finding *f, pid_t pgid)
+{
+	char note[128];
+	int n = snprintf(note, sizeof(note), "; %d s after SIGKILL the probe's process group (pgid %d) still had members",
+			 REAP_S, (int)pgid);
+	size_t at = strlen(f->reason), room = sizeof(f->reason) - (size_t)n - 1;
+
+	memcpy(f->reason + (at < room ? at : room), note, (size_t)n + 1);
 }
 
 static void run_one(const struct hvp_probe *p, const struct hvp_run_opts *o, struct hvp_finding *f)
@@ -255,9 +338,11 @@ static void run_one(const struct hvp_probe *p, const struct hvp_run_opts *o, str
 	}
 	setpgid(c.pid, c.pid); /* both sides set it: no window where a kill misses */
 	fcntl(c.fd, F_SETFL, O_NONBLOCK);
-	outcome = wait_child(&c, t0 + (int64_t)timeout_s * 1000000000);
+	outcome = wait_child(&c, t0 + (int64_t)timeout_s * NS_PER_S);
 	kill_group(&c);
 	finding_from_child(p, &c, outcome, timeout_s, now_ns() - t0, f);
+	if (c.stragglers)
+		note_stragglers(f, c.pid);
 	close(c.fd);
 	free(c.buf);
 }

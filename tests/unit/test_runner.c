@@ -2,16 +2,22 @@
 /*
  * The runner against probes that misbehave on purpose: each misbehaviour
  * becomes the right finding, the findings of the probes around it survive,
- * and no process is left behind. No hypervisor is needed (be = NULL).
+ * and no process is left behind, not even when the runner itself is killed
+ * with SIGKILL. No hypervisor is needed (be = NULL).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "runner.h"
 #include "tap.h"
@@ -24,6 +30,20 @@ static void report_pid(pid_t pid)
 {
 	if (write(pid_pipe[1], &pid, sizeof(pid)) != sizeof(pid))
 		_exit(1);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static __attribute__((noreturn)) void sleep_forever(void)
+{
+	for (;;)
+		pause();
 }
 
 static void answer_yes(struct hvp_ctx *ctx)
@@ -103,6 +123,35 @@ static void interrupts_runner(struct hvp_ctx *ctx)
 	spins(ctx);
 }
 
+/*
+ * Keeps its group alive past SIGKILL with no process surviving it: a
+ * grandchild leaves the group, its own child joins the group (and so dies
+ * with it) but stays the zombie of a parent that never reaps it.
+ */
+static void keeps_its_group_alive(struct hvp_ctx *ctx)
+{
+	pid_t group = getpid(), pid;
+	int sync[2];
+	char c[2];
+
+	HVP_ASSERT(ctx, pipe(sync) == 0, "pipe: %s", strerror(errno));
+	if (fork() == 0) {
+		setpgid(0, 0);
+		report_pid(getpid());
+		pid = fork();
+		if (pid == 0 && setpgid(0, group) == 0 && write(sync[1], "j", 1) == 1)
+			sleep_forever();
+		if (pid <= 0)
+			_exit(1);
+		report_pid(pid);
+		if (write(sync[1], "r", 1) == 1)
+			sleep_forever();
+		_exit(1);
+	}
+	HVP_ASSERT(ctx, read(sync[0], c, 1) == 1 && read(sync[0], c + 1, 1) == 1, "the grandchildren did not start");
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "answered, its group kept alive");
+}
+
 #define P(name_, fn_, t_) { .id = name_, .question = "q " name_, .timeout_s = t_, .run = fn_ }
 static const struct hvp_probe p_yes = P("t.yes", answer_yes, 5);
 static const struct hvp_probe p_segv = P("t.segv", segfault, 5);
@@ -115,6 +164,7 @@ static const struct hvp_probe p_gchild_hang = P("t.grandchild_hang", grandchild_
 static const struct hvp_probe p_none = P("t.none", never_answers, 5);
 static const struct hvp_probe p_assert = P("t.assert", aborts_setup, 5);
 static const struct hvp_probe p_int = P("t.interrupt", interrupts_runner, 5);
+static const struct hvp_probe p_kept = P("t.kept_group", keeps_its_group_alive, 5);
 
 static int gone(pid_t pid)
 {
@@ -134,6 +184,74 @@ static int all_grandchildren_gone(unsigned *count)
 	return all;
 }
 
+/* Reads n pids from the probes, waiting for them at most seconds; returns how many came. */
+static unsigned read_pids(pid_t *pids, unsigned n, double seconds)
+{
+	double deadline = now_s() + seconds;
+	unsigned got = 0;
+
+	while (got < n && now_s() < deadline) {
+		struct pollfd pfd = { pid_pipe[0], POLLIN, 0 };
+
+		poll(&pfd, 1, 100);
+		while (got < n && read(pid_pipe[0], &pids[got], sizeof(pid_t)) == sizeof(pid_t))
+			got++;
+	}
+	return got;
+}
+
+/* Reaps what comes back to us and waits, at most seconds, until none of pids exists. */
+static int all_gone_within(const pid_t *pids, unsigned n, double seconds)
+{
+	double deadline = now_s() + seconds;
+
+	for (;;) {
+		int all = 1;
+
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		for (unsigned i = 0; i < n; i++)
+			all &= gone(pids[i]);
+		if (all || now_s() >= deadline)
+			return all;
+		usleep(10000);
+	}
+}
+
+/* A test that failed leaves nothing behind either. */
+static void kill_all(const pid_t *pids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	all_gone_within(pids, n, 5);
+}
+
+/* A group that outlives SIGKILL costs the runner a bounded wait and is told in the finding. */
+static void test_kept_group(struct tap *t)
+{
+	const struct hvp_probe *list[] = { &p_kept };
+	struct hvp_run_opts o = { 0 };
+	struct hvp_finding f;
+	pid_t pids[2];
+	unsigned got, n_pids;
+	int interrupted, all_gone;
+	double t0 = now_s(), took;
+
+	got = hvp_run_probes(list, 1, &o, &f, &interrupted);
+	took = now_s() - t0;
+	ok(t, got == 1 && f.answer == HVP_ANSWER_NO && strstr(f.reason, "answered") && strstr(f.reason, "still had members") &&
+		      f.n_evidence == 0,
+	   "a group alive after SIGKILL is told in the reason, not as evidence, and the answer stands: %s", f.reason);
+	ok(t, took < 10, "the runner waits for such a group a bounded time (%.1f s)", took);
+	n_pids = read_pids(pids, 2, 5);
+	if (n_pids > 0)
+		kill(pids[0], SIGKILL); /* the grandchild outside the group: it alone kept the group */
+	all_gone = all_gone_within(pids, n_pids, 5);
+	ok(t, n_pids == 2 && all_gone, "its member goes with the process that kept it (%u checked)", n_pids);
+	if (!all_gone)
+		kill_all(pids, n_pids);
+}
+
 int main(void)
 {
 	const struct hvp_probe *list[] = { &p_yes, &p_segv, &p_abort, &p_exit, &p_spin, &p_term,
@@ -146,8 +264,12 @@ int main(void)
 	struct tap t;
 
 	TAP_PLAN_LATER(&t);
-	if (pipe2(pid_pipe, O_NONBLOCK) < 0)
+	if (pipe(pid_pipe) < 0 || fcntl(pid_pipe[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(pid_pipe[1], F_SETFL, O_NONBLOCK) < 0)
 		return 1;
+#ifdef PR_SET_CHILD_SUBREAPER
+	/* Orphans of the runner's processes come back here, so the test can reap them and see them gone. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
 	got = hvp_run_probes(list, n, &o, f, &interrupted);
 	ok(&t, got == n && !interrupted, "every probe produced a finding (%u of %u)", got, n);
 	ok(&t, f[0].answer == HVP_ANSWER_YES && f[0].n_evidence == 1 && strcmp(f[0].reason, "all good") == 0 &&
@@ -183,6 +305,8 @@ int main(void)
 	got = hvp_run_probes(slow, 2, &o, f, &interrupted);
 	ok(&t, got == 2 && f[1].answer == HVP_ANSWER_HUNG && strstr(f[1].reason, "1 s"),
 	   "--timeout overrides a probe's own deadline: %s", f[1].reason);
+	ok(&t, all_grandchildren_gone(&grandchildren) && grandchildren == 1, "its grandchild went with it (%u checked)",
+	   grandchildren);
 
 	o.timeout_s = 0;
 	const struct hvp_probe *stopping[] = { &p_yes, &p_int, &p_yes };
@@ -191,5 +315,7 @@ int main(void)
 	ok(&t, f[0].answer == HVP_ANSWER_YES && f[1].answer == HVP_ANSWER_SKIPPED && strstr(f[1].reason, "interrupted"),
 	   "the findings so far are kept; the interrupted probe says so: %s", f[1].reason);
 	ok(&t, waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no child is left after an interrupt");
+
+	test_kept_group(&t);
 	return tap_done(&t);
 }
