@@ -84,6 +84,128 @@ static void nap(int64_t deadline)
 		drain_wake_pipe();
 }
 
+static void set_cloexec(int fd)
+{
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Reaps pid within the deadline; 1 if it is gone (reaped here or by someone else). */
+static int reap_within(pid_t pid, int *status, int64_t deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return 1;
+		if (now_ns() >= deadline)
+			return 0;
+		nap(deadline);
+	}
+}
+
+/*
+ * The guardian: a process forked once per run that kills the running
+ * probe's group when hvprobe ends, however it ends; no handler of
+ * hvprobe's own runs on SIGKILL. hvprobe tells it each probe's pgid when
+ * the probe starts, and the pgid negated once hvprobe has killed that group
+ * itself, over a pipe whose write end no other process keeps: end of file
+ * means hvprobe is gone, and the group last named dies with it. The runner
+ * runs one probe at a time, so one pgid is all there is to remember.
+ */
+struct guard {
+	pid_t pid; /* -1: none could be started, and probes run unguarded */
+	int fd;    /* the write end */
+	int keep;  /* hvprobe's own read end: a guardian that died never makes a write raise SIGPIPE */
+};
+
+/* Reads one whole pid_t; 0 at end of file (or on an error, which means the same here). */
+static int read_pid(int fd, pid_t *v)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*v)) {
+		ssize_t r = read(fd, (char *)v + got, sizeof(*v) - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+static __attribute__((noreturn)) void guardian_main(int fd)
+{
+	/* hvprobe handles these and then ends; the guardian's work starts when it has. */
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE };
+	pid_t live = 0, v;
+
+	for (unsigned i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	while (read_pid(fd, &v)) {
+		if (v > 0)
+			live = v;
+		else if (v == -live)
+			live = 0;
+	}
+	if (live > 0)
+		kill(-live, SIGKILL);
+	_exit(0);
+}
+
+static void guard_start(struct guard *g)
+{
+	int fds[2];
+
+	*g = (struct guard){ -1, -1, -1 };
+	if (pipe(fds) < 0)
+		return;
+	set_cloexec(fds[0]);
+	set_cloexec(fds[1]);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK); /* a guardian that stopped reading never stalls the run */
+	g->pid = fork();
+	if (g->pid == 0) {
+		/* Out of hvprobe's group: neither Ctrl-C nor a SIGKILL to that group reaches it. */
+		setpgid(0, 0);
+		close(fds[1]);
+		close(wake_pipe[0]);
+		close(wake_pipe[1]);
+		guardian_main(fds[0]);
+	}
+	if (g->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	setpgid(g->pid, g->pid);
+	g->fd = fds[1];
+	g->keep = fds[0];
+}
+
+static void guard_tell(const struct guard *g, pid_t v)
+{
+	if (g->fd >= 0 && write(g->fd, &v, sizeof(v)) < 0) {
+		/* The guardian is gone: the probe runs unguarded, as it would without one. */
+	}
+}
+
+/* Closing the pipe is the guardian's end of file: with no group left to kill, it exits. */
+static void guard_stop(struct guard *g)
+{
+	int status;
+
+	if (g->pid < 0)
+		return;
+	close(g->fd);
+	close(g->keep);
+	if (!reap_within(g->pid, &status, now_ns() + REAP_S * NS_PER_S)) {
+		kill(g->pid, SIGKILL);
+		reap_within(g->pid, &status, now_ns() + REAP_S * NS_PER_S);
+	}
+}
+
 int hvp_finding_send(int fd, const struct hvp_finding *f)
 {
 	char *buf = malloc(HVP_WIRE_MAX);
@@ -135,6 +257,42 @@ static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, 
 	_exit(hvp_finding_send(fd, f) == 0 ? 0 : 71);
 }
 
+/* The child's first steps: a group of its own, default signals, none of the runner's descriptors. */
+static void child_setup(const struct guard *g, pid_t parent)
+{
+	setpgid(0, 0);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	if (g->pid > 0) {
+		close(g->fd);
+		close(g->keep);
+	}
+#ifdef PR_SET_PDEATHSIG
+	/* Behind the guardian, a second line: should there be none, the child still dies with hvprobe. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+#else
+	(void)parent;
+#endif
+}
+
+/* Waits for the runner's go, sent once the guardian knows the child's group. */
+static void await_go(int fd)
+{
+	char go;
+	ssize_t r;
+
+	while ((r = read(fd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (r != 1)
+		_exit(0); /* hvprobe died before it could name this group to the guardian: end with it */
+	close(fd);
+}
+
 /* "SIGSEGV": the name users search for. glibc knows all; elsewhere the ones a probe dies of. */
 static const char *signal_name(int sig)
 {
@@ -169,6 +327,56 @@ struct child {
 	int eof, ended, reaped, status;
 	int stragglers; /* the group was not gone REAP_S after SIGKILL */
 };
+
+/*
+ * Forks the probe's child and lets it start once the guardian knows its
+ * group. Returns the pid, or -1 with errno set and nothing left open.
+ */
+static pid_t start_child(const struct hvp_probe *p, const struct hvp_run_opts *o, const struct guard *g,
+			 int *result_fd)
+{
+	int fds[2], go[2], saved;
+	pid_t parent = getpid(), pid;
+
+	if (pipe(fds) < 0)
+		return -1;
+	if (pipe(go) < 0) {
+		saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		errno = saved;
+		return -1;
+	}
+	set_cloexec(go[0]);
+	set_cloexec(go[1]);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		close(go[1]);
+		child_setup(g, parent);
+		await_go(go[0]);
+		child_main(p, o, fds[1]);
+	}
+	saved = errno;
+	close(fds[1]);
+	if (pid > 0) {
+		setpgid(pid, pid); /* both sides set it: no window where a kill misses */
+		guard_tell(g, pid);
+		/* go[0] is still open here, so a child that died already costs no SIGPIPE. */
+		if (write(go[1], "g", 1) != 1) {
+			/* The child is gone already: its exit status tells how. */
+		}
+	}
+	close(go[0]);
+	close(go[1]);
+	if (pid < 0)
+		close(fds[0]);
+	else
+		*result_fd = fds[0];
+	errno = saved;
+	return pid;
+}
 
 /* Reads what the pipe holds; a finding larger than the wire allows ends the reading. */
 static void drain(struct child *c)
@@ -222,12 +430,13 @@ static int group_gone(const struct child *c)
 }
 
 /* Kills the probe's whole process group and waits, REAP_S at most, until none of it is left. */
-static void kill_group(struct child *c)
+static void kill_group(struct child *c, const struct guard *g)
 {
 	int64_t deadline = now_ns() + REAP_S * NS_PER_S;
 
 	kill(-c->pid, SIGKILL);
 	kill(c->pid, SIGKILL); /* in case it left its group: still our unreaped child, never a stranger */
+	guard_tell(g, -c->pid); /* the group is doomed: nothing is left for the guardian to do */
 	for (reap_group(c); !group_gone(c); reap_group(c)) {
 		if (now_ns() >= deadline) {
 			c->stragglers = 1;
@@ -303,43 +512,25 @@ static void note_stragglers(struct hvp_finding *f, pid_t pgid)
 	memcpy(f->reason + (at < room ? at : room), note, (size_t)n + 1);
 }
 
-static void run_one(const struct hvp_probe *p, const struct hvp_run_opts *o, struct hvp_finding *f)
+static void run_one(const struct hvp_probe *p, const struct hvp_run_opts *o, const struct guard *g,
+		    struct hvp_finding *f)
 {
 	unsigned timeout_s = o->timeout_s ? o->timeout_s : p->timeout_s ? p->timeout_s : 10;
 	struct child c = { 0 };
-	int fds[2], outcome;
+	int outcome;
 	int64_t t0 = now_ns();
 
-	if (pipe(fds) < 0 || !(c.buf = malloc(HVP_WIRE_MAX))) {
-		hvp_finding_init(f, p->id, p->question);
-		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the runner could not start the probe: %s", strerror(errno));
-		return;
-	}
-	fflush(NULL);
-	c.pid = fork();
-	if (c.pid == 0) {
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		close(fds[0]);
-		close(wake_pipe[0]);
-		close(wake_pipe[1]);
-		child_main(p, o, fds[1]);
-	}
-	close(fds[1]);
-	c.fd = fds[0];
+	c.buf = malloc(HVP_WIRE_MAX);
+	c.pid = c.buf ? start_child(p, o, g, &c.fd) : -1;
 	if (c.pid < 0) {
 		hvp_finding_init(f, p->id, p->question);
-		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "fork failed: %s", strerror(errno));
-		close(c.fd);
+		hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the runner could not start the probe: %s", strerror(errno));
 		free(c.buf);
 		return;
 	}
-	setpgid(c.pid, c.pid); /* both sides set it: no window where a kill misses */
 	fcntl(c.fd, F_SETFL, O_NONBLOCK);
 	outcome = wait_child(&c, t0 + (int64_t)timeout_s * NS_PER_S);
-	kill_group(&c);
+	kill_group(&c, g);
 	finding_from_child(p, &c, outcome, timeout_s, now_ns() - t0, f);
 	if (c.stragglers)
 		note_stragglers(f, c.pid);
@@ -360,6 +551,7 @@ unsigned hvp_run_probes(const struct hvp_probe *const *probes, unsigned n, const
 			struct hvp_finding *out, int *interrupted)
 {
 	struct sigaction old_int, old_term, old_chld;
+	struct guard g;
 	unsigned i;
 
 	*interrupted = 0;
@@ -368,16 +560,17 @@ unsigned hvp_run_probes(const struct hvp_probe *const *probes, unsigned n, const
 		return 0;
 	fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
 	fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
-	fcntl(wake_pipe[0], F_SETFD, FD_CLOEXEC);
-	fcntl(wake_pipe[1], F_SETFD, FD_CLOEXEC);
+	set_cloexec(wake_pipe[0]);
+	set_cloexec(wake_pipe[1]);
 #ifdef PR_SET_CHILD_SUBREAPER
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
+	guard_start(&g); /* before the handlers: the guardian never runs one of them */
 	install(SIGINT, &old_int);
 	install(SIGTERM, &old_term);
 	install(SIGCHLD, &old_chld);
 	for (i = 0; i < n; i++) {
-		run_one(probes[i], o, &out[i]);
+		run_one(probes[i], o, &g, &out[i]);
 		if (o->progress)
 			o->progress(o->progress_arg, &out[i], i, n);
 		if (stop_signal) {
@@ -386,6 +579,7 @@ unsigned hvp_run_probes(const struct hvp_probe *const *probes, unsigned n, const
 			break;
 		}
 	}
+	guard_stop(&g);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGCHLD, &old_chld, NULL);

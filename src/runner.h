@@ -5,7 +5,12 @@
  * comes back over a pipe (wire.h); a child that dies by a signal, exits
  * without a finding or passes its deadline becomes a finding itself, and
  * the run goes on. On SIGINT/SIGTERM the current child's group is killed
- * and the findings so far are kept. No child outlives a probe.
+ * and the findings so far are kept. No process of a probe's group outlives
+ * the probe, nor hvprobe: a guardian process kills the running probe's group
+ * when hvprobe ends, by SIGKILL too (a process that leaves the group, as
+ * setsid() does, is beyond its reach). After SIGKILL the runner waits a few
+ * seconds at most for the group to go, and a group that stays is told in
+ * the finding's reason.
  */
 #ifndef HVP_RUNNER_H
 #define HVP_RUNNER_H

@@ -46,6 +46,16 @@ static __attribute__((noreturn)) void sleep_forever(void)
 		pause();
 }
 
+/* Forks a process that sleeps for ever, and reports its pid. */
+static void spawn_sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		sleep_forever();
+	report_pid(pid);
+}
+
 static void answer_yes(struct hvp_ctx *ctx)
 {
 	hvp_finding_add_evidence(ctx->f, "fake_call", 0, "OK", "fine");
@@ -118,8 +128,24 @@ static void aborts_setup(struct hvp_ctx *ctx)
 
 static void interrupts_runner(struct hvp_ctx *ctx)
 {
-	(void)ctx;
+	spawn_sleeper();
 	kill(getppid(), SIGINT);
+	spins(ctx);
+}
+
+/* Fills its group (a sleeping grandchild, an orphan whose parent has exited) and waits to be killed. */
+static void leaves_a_family(struct hvp_ctx *ctx)
+{
+	pid_t pid;
+
+	report_pid(getpid());
+	spawn_sleeper();
+	pid = fork();
+	if (pid == 0) {
+		spawn_sleeper();
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
 	spins(ctx);
 }
 
@@ -164,6 +190,7 @@ static const struct hvp_probe p_gchild_hang = P("t.grandchild_hang", grandchild_
 static const struct hvp_probe p_none = P("t.none", never_answers, 5);
 static const struct hvp_probe p_assert = P("t.assert", aborts_setup, 5);
 static const struct hvp_probe p_int = P("t.interrupt", interrupts_runner, 5);
+static const struct hvp_probe p_family = P("t.family", leaves_a_family, 30);
 static const struct hvp_probe p_kept = P("t.kept_group", keeps_its_group_alive, 5);
 
 static int gone(pid_t pid)
@@ -218,12 +245,45 @@ static int all_gone_within(const pid_t *pids, unsigned n, double seconds)
 	}
 }
 
+/* Waits, at most seconds, until no child of ours is left, not even a zombie. */
+static int no_child_within(double seconds)
+{
+	double deadline = now_s() + seconds;
+
+	for (;;) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+
+		if (r < 0 && errno == ECHILD)
+			return 1;
+		if (r == 0 && now_s() >= deadline)
+			return 0;
+		if (r == 0)
+			usleep(10000);
+	}
+}
+
 /* A test that failed leaves nothing behind either. */
 static void kill_all(const pid_t *pids, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		kill(pids[i], SIGKILL);
 	all_gone_within(pids, n, 5);
+}
+
+/* Runs one probe as hvprobe would, in a process the test can SIGKILL mid-run. */
+static pid_t run_elsewhere(const struct hvp_probe *p)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct hvp_run_opts o = { 0 };
+		struct hvp_finding f;
+		int interrupted;
+
+		hvp_run_probes(&p, 1, &o, &f, &interrupted);
+		_exit(0);
+	}
+	return pid;
 }
 
 /* A group that outlives SIGKILL costs the runner a bounded wait and is told in the finding. */
@@ -250,6 +310,23 @@ static void test_kept_group(struct tap *t)
 	ok(t, n_pids == 2 && all_gone, "its member goes with the process that kept it (%u checked)", n_pids);
 	if (!all_gone)
 		kill_all(pids, n_pids);
+}
+
+/* `kill -9` of hvprobe mid-run: none of the probe's processes outlives it. */
+static void test_runner_killed(struct tap *t)
+{
+	pid_t runner = run_elsewhere(&p_family), family[3];
+	unsigned n = read_pids(family, 3, 5);
+	int all_gone;
+
+	ok(t, n == 3, "the probe started, with a grandchild and an orphan in its group (%u processes)", n);
+	kill(runner, SIGKILL);
+	waitpid(runner, NULL, 0);
+	all_gone = all_gone_within(family, n, 5);
+	ok(t, n == 3 && all_gone, "SIGKILL of the runner mid-run leaves none of the probe's processes behind");
+	if (!all_gone)
+		kill_all(family, n);
+	ok(t, no_child_within(5), "nor any process of the runner's own, not even a zombie");
 }
 
 int main(void)
@@ -315,7 +392,10 @@ int main(void)
 	ok(&t, f[0].answer == HVP_ANSWER_YES && f[1].answer == HVP_ANSWER_SKIPPED && strstr(f[1].reason, "interrupted"),
 	   "the findings so far are kept; the interrupted probe says so: %s", f[1].reason);
 	ok(&t, waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "no child is left after an interrupt");
+	ok(&t, all_grandchildren_gone(&grandchildren) && grandchildren == 1,
+	   "nor the interrupted probe's grandchild (%u checked)", grandchildren);
 
 	test_kept_group(&t);
+	test_runner_killed(&t);
 	return tap_done(&t);
 }
