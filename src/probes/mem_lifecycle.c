@@ -71,13 +71,13 @@ static void run_emulating(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct h
  * access (no reports where some were due), is not evidence.
  */
 static int stopped_at_access(struct hvp_ctx *ctx, const struct hvp_guest_result *r, unsigned reports,
-			     const char *what)
+			     uint64_t gpa, const char *what)
 {
 	if (hvp_guest_ok(r) && r->n >= reports && r->st.err == HVP_OK)
 		return 0;
 	if (r->st.err == HVP_OK && !r->failed &&
 	    (r->last.kind == HVP_EXIT_INTERNAL_ERROR || r->last.kind == HVP_EXIT_SHUTDOWN ||
-	     r->last.kind == HVP_EXIT_UNKNOWN))
+	     r->last.kind == HVP_EXIT_UNKNOWN || (r->last.kind == HVP_EXIT_MMIO && r->last.addr == gpa)))
 		return 1;
 	hvp_need_guest(ctx, r, reports, what);
 	return 0;
@@ -122,7 +122,7 @@ static void run_unmapped_access(struct hvp_ctx *ctx)
 
 	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, PAGE, HVP_PROT_RWX);
 	guest_load_store(m, 0, hole, VALUE_W, &r, &em);
-	if (!stopped_at_access(ctx, &r, 2, "the accesses to the never-mapped address")) {
+	if (!stopped_at_access(ctx, &r, 2, hole, "the accesses to the never-mapped address")) {
 		hvp_guest_value(ctx, "read of the never-mapped address", r.value[0]);
 		ctx->f->guest_verified = true;
 	}
@@ -160,7 +160,7 @@ static void run_unmap_then_access(struct hvp_ctx *ctx)
 	hvp_need_ok(ctx, st, "the unmap");
 	hvp_decisive(ctx, st.evidence);
 	guest_load_store(m, 1, GPA_A, VALUE_W, &r, &em);
-	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the accesses after the unmap");
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, GPA_A, "the accesses after the unmap");
 	hvp_guest_value(ctx, "host memory after the guest's write", mem[0]);
 	if (before && ctx->f->guest_verified && em.read_addr == GPA_A && em.write_addr == GPA_A && mem[0] == VALUE_X)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
@@ -203,7 +203,7 @@ static void run_move(struct hvp_ctx *ctx)
 	}
 	at_b = guest_reads(m, 1, GPA_B, VALUE_X, "read at the new address");
 	guest_load_store(m, 2, GPA_A, VALUE_W, &r, &em);
-	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the accesses at the old address");
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, GPA_A, "the accesses at the old address");
 	if (at_a && at_b && ctx->f->guest_verified && em.read_addr == GPA_A)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the memory moved from 0x%" PRIx64 " to 0x%" PRIx64
@@ -276,7 +276,7 @@ static void run_readonly(struct hvp_ctx *ctx)
 		return;
 	}
 	guest_load_store(m, 0, GPA_A, VALUE_W, &r, &em);
-	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, "the read, write and read of the read-only page");
+	ctx->f->guest_verified = !stopped_at_access(ctx, &r, 2, GPA_A, "the read, write and read of the read-only page");
 	if (ctx->f->guest_verified) {
 		hvp_guest_value(ctx, "read before the write", r.value[0]);
 		hvp_guest_value(ctx, "read after the write", r.value[1]);
@@ -327,7 +327,7 @@ static void run_host_unmapped_while_mapped(struct hvp_ctx *ctx)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the guest's access to memory the host unmapped made %s fail with %s; hvprobe went on",
 				   r.st.call, ctx->be->native_name(r.st.native));
-	else if (stopped_at_access(ctx, &r, 1, "the access to memory the host unmapped"))
+	else if (stopped_at_access(ctx, &r, 1, GPA_A, "the access to memory the host unmapped"))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest's access ended in a %s exit at 0x%" PRIx64,
 				   hvp_exit_kind_name(r.last.kind), r.last.addr);
 	else
