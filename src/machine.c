@@ -27,11 +27,6 @@ void hvp_guest_memory_free(void *p, uint64_t size)
 	munmap(p, size);
 }
 
-static struct hvp_status internal_error(const char *call)
-{
-	return (struct hvp_status){ HVP_ERR_INVALID, 0, call, -1 };
-}
-
 struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label, struct hvp_machine **out)
 {
 	struct hvp_machine *m = calloc(1, sizeof(*m));
@@ -41,8 +36,6 @@ struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label,
 	HVP_ASSERT(ctx, m, "out of memory");
 	m->ctx = ctx;
 	hvp_copy_str(m->label, sizeof(m->label), label);
-	struct hvp_status map;
-
 	st = ctx->be->vm_create(ctx->hv, &m->vm);
 	st.evidence = hvp_record(ctx, st, "%s", label);
 	if (st.err != HVP_OK) {
@@ -51,11 +44,8 @@ struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label,
 	}
 	m->sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
 	hvp_guest_arch_init(m->sys, &m->paging);
-	map = hvp_map_try(m, m->sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
-	if (map.err != HVP_OK) {
-		hvp_machine_destroy_try(m);
-		return map;
-	}
+	/* Setup: a failed map is not the create's answer. */
+	hvp_map(m, m->sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
 	*out = m;
 	return st; /* the create: what a probe asking "can a VM be created" decides on */
 }
@@ -101,12 +91,15 @@ struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, u
 	st.evidence = hvp_record(ctx, st, "%s gpa=0x%" PRIx64 " size=0x%" PRIx64, m->label, gpa, size);
 	if (st.err != HVP_OK)
 		return st;
-	/* Ranges beyond identity paging's reach are seen through hvp_window(). */
-	if (size && gpa + size - 1 < hvp_guest_arch_identity_limit() &&
-	    hvp_guest_arch_map(m->sys, &m->paging, gpa, gpa, size) != 0) {
-		st = internal_error("guest page tables");
-		st.evidence = hvp_record(ctx, st, "no room to page gpa=0x%" PRIx64, gpa);
-	}
+	/*
+	 * Ranges beyond identity paging's reach are seen through hvp_window().
+	 * The page tables are hvprobe's own: no room there is hvprobe's
+	 * failure, which no API call made.
+	 */
+	HVP_ASSERT(ctx, !size || gpa + size - 1 >= hvp_guest_arch_identity_limit() ||
+			   hvp_guest_arch_map(m->sys, &m->paging, gpa, gpa, size) == 0,
+		   "%s: no room in hvprobe's guest page tables for gpa 0x%" PRIx64 " size 0x%" PRIx64, m->label, gpa,
+		   size);
 	return st;
 }
 
@@ -188,7 +181,8 @@ struct hvp_status hvp_vcpu_start_ring_try(struct hvp_machine *m, unsigned id, co
 		return st;
 	st = hvp_vcpu_boot_try(m, *out, id, prog, arg, ring);
 	if (st.err != HVP_OK) {
-		ctx->be->vcpu_destroy(*out);
+		/* Recorded, not judged: the caller answers from the refused boot. */
+		hvp_record(ctx, ctx->be->vcpu_destroy(*out), "%s vcpu %u, after its refused boot", m->label, id);
 		*out = NULL;
 	}
 	return st;
@@ -243,6 +237,8 @@ void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu)
 	struct hvp_status st = m->ctx->be->vcpu_destroy(vcpu);
 
 	hvp_record(m->ctx, st, "%s", m->label);
+	HVP_ASSERT(m->ctx, st.err == HVP_OK, "%s: destroying a vCPU failed: %s %s", m->label, st.call,
+		   m->ctx->be->native_name(st.native));
 }
 
 /* Reads the full 64-bit value a guest reported in RAX/x0 (the port carries 32 bits). */
@@ -274,13 +270,13 @@ static int handle_exit(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_
 			res->value[res->n] = reported_value(m, vcpu, x, &res->st);
 		res->n++;
 		return res->st.err == HVP_OK;
-	case HVP_CHANNEL_DONE:
-		res->done = true;
+	case HVP_CHANNEL_DONE: /* its status unread, the final report is not one */
 		res->done_status = reported_value(m, vcpu, x, &res->st);
+		res->done = res->st.err == HVP_OK;
 		return 0;
 	case HVP_CHANNEL_FAIL:
-		res->failed = true;
 		res->done_status = reported_value(m, vcpu, x, &res->st);
+		res->failed = res->st.err == HVP_OK;
 		return 0;
 	default: /* a pause, or an exit the probe handles itself */
 		return 0;
@@ -320,6 +316,52 @@ void hvp_guest_resume(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_g
 	res->st.evidence = hvp_record(ctx, res->st, "%s: %u exits, %u reports, %s", m->label, res->exits, res->n, how);
 }
 
+bool hvp_guest_reported(const struct hvp_guest_result *r, const uint64_t *want, unsigned n)
+{
+	if (!hvp_guest_ok(r) || r->n != n)
+		return false;
+	for (unsigned i = 0; i < n && i < HVP_GUEST_REPORTS_MAX; i++)
+		if (r->value[i] != want[i])
+			return false;
+	return true;
+}
+
+const char *hvp_guest_how(const struct hvp_ctx *ctx, const struct hvp_guest_result *r, char *buf, unsigned size)
+{
+	if (r->st.err != HVP_OK)
+		snprintf(buf, size, "%s failed with %s (%s exit)", r->st.call, ctx->be->native_name(r->st.native),
+			 hvp_exit_kind_name(r->last.kind));
+	else if (r->failed)
+		snprintf(buf, size, "the guest's check %" PRIu64 " failed after %u reports", r->done_status, r->n);
+	else if (!r->done)
+		snprintf(buf, size, "stopped by a %s exit at 0x%" PRIx64 " after %u reports", hvp_exit_kind_name(r->last.kind),
+			 r->last.addr, r->n);
+	else if (r->n == 0)
+		snprintf(buf, size, "final report %" PRIu64 " after no report", r->done_status);
+	else if (r->n == 1)
+		snprintf(buf, size, "final report %" PRIu64 " after one report: 0x%" PRIx64, r->done_status, r->value[0]);
+	else
+		snprintf(buf, size, "final report %" PRIu64 " after %u reports: 0x%" PRIx64 ", 0x%" PRIx64 "%s",
+			 r->done_status, r->n, r->value[0], r->value[1], r->n > 2 ? ", ..." : "");
+	return buf;
+}
+
+void hvp_guest_require(struct hvp_ctx *ctx, const struct hvp_guest_result *r, const uint64_t *want, unsigned n,
+		       const char *what)
+{
+	char how[128];
+
+	if (hvp_guest_reported(r, want, n))
+		return;
+	for (unsigned i = 0; hvp_guest_ok(r) && i < n && i < r->n && i < HVP_GUEST_REPORTS_MAX; i++)
+		if (r->value[i] != want[i])
+			hvp_probe_abort(ctx, __FILE__, __LINE__,
+					"%s: the guest reported 0x%" PRIx64 " where it was to report 0x%" PRIx64
+					": its reports prove nothing", what, r->value[i], want[i]);
+	hvp_probe_abort(ctx, __FILE__, __LINE__, "%s: the guest did not make the %u reports asked for: %s", what, n,
+			hvp_guest_how(ctx, r, how, sizeof(how)));
+}
+
 unsigned hvp_guest_read_list(struct hvp_machine *m, unsigned vcpu_id, const uint64_t *addrs, unsigned n,
 			     uint64_t *values, struct hvp_guest_result *res)
 {
@@ -354,6 +396,14 @@ void hvp_guest_thread_start(struct hvp_guest_thread *t)
 	HVP_ASSERT(t->m->ctx, pthread_create(&t->tid, NULL, guest_thread_main, t) == 0, "pthread_create failed");
 }
 
+int hvp_guest_thread_end(struct hvp_guest_thread *t, int64_t ns)
+{
+	if (!hvp_guest_thread_wait(t, ns))
+		return 0;
+	pthread_join(t->tid, NULL);
+	return 1;
+}
+
 int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns)
 {
 	const struct timespec ms = { 0, 1000000 };
@@ -371,11 +421,42 @@ int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns)
 	return 1;
 }
 
+/*
+ * What a spinning guest stores before it spins, and how long it may take
+ * to get there (a vCPU's first entry under nested emulation is slow).
+ */
+#define SPIN_MARKER UINT64_C(0x5b1ee9a5b1ee9a01)
+#define SPIN_START_NS 3000000000ll
+
+/* Waits for the spinning guest's marker; ends the probe as crashed if the run ends first or it never comes. */
+static void wait_for_marker(struct hvp_ctx *ctx, struct hvp_guest_thread *t, const uint64_t *marker)
+{
+	const struct timespec ms = { 0, 1000000 };
+	struct timespec now;
+	int64_t deadline, now_ns;
+	char how[128];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + SPIN_START_NS;
+	for (;;) {
+		if (__atomic_load_n(marker, __ATOMIC_ACQUIRE) == SPIN_MARKER)
+			break;
+		HVP_ASSERT(ctx, !__atomic_load_n(&t->done, __ATOMIC_ACQUIRE),
+			   "%s: the run ended before the guest reported that it was spinning: %s", t->m->label,
+			   hvp_guest_how(ctx, &t->r, how, sizeof(how)));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+		HVP_ASSERT(ctx, now_ns < deadline, "%s: the guest did not report that it was spinning within %lld s",
+			   t->m->label, SPIN_START_NS / 1000000000);
+		nanosleep(&ms, NULL);
+	}
+	hvp_guest_value(ctx, "spinning guest's marker", SPIN_MARKER);
+}
+
 uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa)
 {
-	const struct timespec settle = { 0, 50000000 };
-	uint64_t arg[4] = { flag_gpa, 0, 0, 0 };
-	uint64_t *flag = hvp_guest_memory(ctx, 0x1000);
+	uint64_t arg[4] = { flag_gpa, flag_gpa + 8, SPIN_MARKER, 0 };
+	uint64_t *page = hvp_guest_memory(ctx, 0x1000);
 
 	/*
 	 * Written before the guest maps it: the page is the host's own from the
@@ -383,11 +464,12 @@ uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t,
 	 * replace under the running guest (a copy-on-write while mapped, after
 	 * which arm64 guests under QEMU were seen reading a stale page).
 	 */
-	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&page[0], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&page[1], 0, __ATOMIC_RELEASE);
 	t->m = hvp_machine_create(ctx, "VM");
-	hvp_map(t->m, flag, flag_gpa, 0x1000, HVP_PROT_RWX);
-	t->vcpu = hvp_vcpu_start(t->m, 0, &hvp_prog_wait_flag, arg);
+	hvp_map(t->m, page, flag_gpa, 0x1000, HVP_PROT_RWX);
+	t->vcpu = hvp_vcpu_start(t->m, 0, &hvp_prog_handshake, arg);
 	hvp_guest_thread_start(t);
-	nanosleep(&settle, NULL);
-	return flag;
+	wait_for_marker(ctx, t, &page[1]);
+	return page;
 }

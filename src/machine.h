@@ -7,7 +7,9 @@
  *
  * Each helper has a _try form returning the status for probes that ask
  * whether a call works; the plain form asserts (hvp_probe_abort), for
- * setup that must work for the question to be asked at all.
+ * setup that must work for the question to be asked at all. hvprobe's own
+ * failures (guest page tables, host memory) always end the probe as
+ * crashed: they are never evidence of an API call.
  */
 #ifndef HVP_MACHINE_H
 #define HVP_MACHINE_H
@@ -45,12 +47,21 @@ struct hvp_guest_result {
 	unsigned exits;
 };
 
+/*
+ * Returns the create's status: a refused create leaves *out NULL. Once the
+ * VM exists, mapping its system memory is setup: a failure there ends the
+ * probe as crashed, never passing for the create's answer.
+ */
 struct hvp_status hvp_machine_create_try(struct hvp_ctx *ctx, const char *label, struct hvp_machine **out);
 struct hvp_machine *hvp_machine_create(struct hvp_ctx *ctx, const char *label);
 struct hvp_status hvp_machine_destroy_try(struct hvp_machine *m);
 void hvp_machine_destroy(struct hvp_machine *m);
 
-/* Maps host memory at gpa and identity-pages it for guest code where paging reaches. */
+/*
+ * Maps host memory at gpa and identity-pages it for guest code where paging
+ * reaches. The status is the map call's; no room in hvprobe's own page
+ * tables ends the probe as crashed.
+ */
 struct hvp_status hvp_map_try(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
 void hvp_map(struct hvp_machine *m, void *host, uint64_t gpa, uint64_t size, unsigned prot);
 
@@ -87,6 +98,7 @@ struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu
  */
 struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned id,
 				     const struct hvp_program *prog, const uint64_t arg[4], unsigned ring);
+/* Destroys a vCPU the probe is done with; a failure ends the probe as crashed. */
 void hvp_vcpu_destroy(struct hvp_machine *m, struct hvp_vcpu *vcpu);
 
 /*
@@ -107,6 +119,33 @@ void hvp_guest_resume(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_g
 static inline bool hvp_guest_ok(const struct hvp_guest_result *r)
 {
 	return r->done && r->done_status == 0;
+}
+
+/* True when the run ended in the final report after exactly the n reports want[]. */
+bool hvp_guest_reported(const struct hvp_guest_result *r, const uint64_t *want, unsigned n);
+
+/*
+ * Requires the run to have ended so (hvp_guest_reported): a guest that
+ * reported nothing, or other values, proves nothing, and the probe ends as
+ * crashed, saying what the run did instead. what names the run.
+ */
+void hvp_guest_require(struct hvp_ctx *ctx, const struct hvp_guest_result *r, const uint64_t *want, unsigned n,
+		       const char *what);
+
+/* What a run did, in a few words, for a reason: "KVM_RUN failed with EINTR", "stopped by hlt exit after 0 reports". */
+const char *hvp_guest_how(const struct hvp_ctx *ctx, const struct hvp_guest_result *r, char *buf, unsigned size);
+
+/*
+ * Refusal classes: a question names the classes of refusal it is about
+ * (HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_EXISTS)), and only those
+ * count as its answer. Anything else (a host process limit, an error the
+ * backend cannot name) is stated as what it is.
+ */
+#define HVP_CLASS(e) (1u << (e))
+
+static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
+{
+	return st.err != HVP_OK && (classes & HVP_CLASS(st.err)) != 0;
 }
 
 /*
@@ -134,11 +173,19 @@ struct hvp_guest_thread {
 void hvp_guest_thread_start(struct hvp_guest_thread *t);
 /* Waits up to ns for the run to come back; returns 1 if it did. */
 int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns);
+/*
+ * Joins the thread if its run comes back within ns; returns 0, leaving it,
+ * if not: a run that never returns must not hang the probe that asked.
+ */
+int hvp_guest_thread_end(struct hvp_guest_thread *t, int64_t ns);
 
 /*
  * A new machine whose vCPU spins in the guest on its own thread until the
- * returned flag (mapped at flag_gpa) becomes non-zero; returns once the
- * vCPU has had time to get into the guest.
+ * returned flag (word 0 of the page mapped at flag_gpa) becomes non-zero,
+ * then reports the flag and ends. Returns once the guest has stored its
+ * marker (word 1) before spinning: the guest's own report that the vCPU is
+ * inside run. No marker within a bound, or a run that ended first, ends the
+ * probe as crashed: nothing is then known to be inside run.
  */
 uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa);
 
