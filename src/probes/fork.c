@@ -5,10 +5,14 @@
  * do with its parent's VM, whether it can make its own, and what happens to
  * guest memory that fork() turned copy-on-write, are answered here with
  * guests running on each side. A child's calls are recorded into shared
- * memory and merged into the finding.
+ * memory and merged into the finding; its answer counts only if it finished
+ * and exited cleanly (hvp_child_failure). "No" to using a VM from another
+ * process is the refusal the API gives a process that did not create the
+ * VM (KVM: EIO); any other failure is stated as what it is.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,24 +33,118 @@
 #define VALUE_PARENT UINT64_C(0x9a4e479a00000003)
 #define VALUE_GUEST UINT64_C(0x6e576e5700000004)
 
-/* Runs report_args on a new vCPU of m; returns 1 if the guest reported v. */
-static int guest_reports(struct hvp_machine *m, unsigned id, uint64_t v, struct hvp_status *failure)
+/*
+ * The refusal a process gets for a VM it did not create: the object is
+ * unusable here (KVM: EIO, "must be issued from the same process"), this
+ * process has no such VM (HVF: HV_NO_DEVICE, "no VM or vCPU was
+ * available"), or it is not allowed.
+ */
+#define FOREIGN_REFUSAL (HVP_CLASS(HVP_ERR_IO) | HVP_CLASS(HVP_ERR_NODEV) | HVP_CLASS(HVP_ERR_DENIED))
+/* And for a forked child's own VM, also a VM that would be a second one. */
+#define CHILD_VM_REFUSAL (FOREIGN_REFUSAL | HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_EXISTS))
+
+static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
+{
+	return ctx->be->native_name(st.native);
+}
+
+/* Runs report_args on a new vCPU of m; a guest that does not report v ends the probe as crashed. */
+static void run_guest(struct hvp_machine *m, unsigned id, uint64_t v, const char *what)
+{
+	uint64_t arg[4] = { v, v, 0, 0 };
+	struct hvp_vcpu *vcpu = hvp_vcpu_start(m, id, &hvp_prog_report_args, arg);
+	struct hvp_guest_result r;
+
+	hvp_guest_run(m, vcpu, &r);
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_guest_require(m->ctx, &r, arg, 2, what);
+}
+
+/*
+ * In a process that did not create m's VM: makes and runs a vCPU, noting
+ * each refusal in c. Returns 1 if the guest reported v.
+ */
+static int guest_in_foreign_vm(struct hvp_machine *m, struct hvp_child_report *c, uint64_t v)
 {
 	uint64_t arg[4] = { v, v, 0, 0 };
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
-	struct hvp_status st = hvp_vcpu_start_try(m, id, &hvp_prog_report_args, arg, &vcpu);
+	struct hvp_status st = hvp_vcpu_start_try(m, 0, &hvp_prog_report_args, arg, &vcpu);
 
-	if (st.err != HVP_OK) {
-		if (failure->err == HVP_OK) /* keep the first failure: it is the one that matters */
-			*failure = st;
+	hvp_child_note(c, st, FOREIGN_REFUSAL);
+	if (st.err != HVP_OK)
 		return 0;
-	}
 	hvp_guest_run(m, vcpu, &r);
-	if (r.st.err != HVP_OK && failure->err == HVP_OK)
-		*failure = r.st;
+	hvp_child_note(c, r.st, FOREIGN_REFUSAL);
 	hvp_vcpu_destroy(m, vcpu);
-	return hvp_guest_ok(&r) && r.n == 2 && r.value[0] == v;
+	return hvp_guest_reported(&r, arg, 2);
+}
+
+/*
+ * The answer from a process that used a VM it did not create: "yes" if its
+ * guest ran, "no" if the API refused it as a process not the VM's own,
+ * crashed for anything else.
+ */
+static void answer_foreign_use(struct hvp_ctx *ctx, const struct hvp_child_report *c, int base, const char *who,
+			       const char *yes)
+{
+	if (c->ran) {
+		ctx->f->guest_verified = true;
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "%s", yes);
+		return;
+	}
+	HVP_ASSERT(ctx, c->refused, "the %s's calls returned OK, but its guest did not report", who);
+	HVP_ASSERT(ctx, c->first_unasked.err == HVP_OK,
+		   "the %s's %s failed with %s (%s), which is not the refusal a process gets for a VM it did not create",
+		   who, c->first_unasked.call, native(ctx, c->first_unasked), hvp_err_name(c->first_unasked.err));
+	hvp_decisive(ctx, base + c->first_failure.evidence);
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the %s could not use a VM it did not create: %s was refused with %s, "
+			   "and every call refused it the same way", who, c->first_failure.call,
+			   native(ctx, c->first_failure));
+}
+
+/* Waits for the child, merges what it recorded, and requires that it finished; returns its evidence's base. */
+static int collect_child(struct hvp_ctx *ctx, pid_t pid, const struct hvp_child_report *c, const char *who)
+{
+	int status = hvp_child_wait(pid), base = hvp_child_merge(ctx, c, who);
+	char why[HVP_TEXT_MAX];
+	const char *failure = hvp_child_failure(c, status, why, sizeof(why));
+
+	HVP_ASSERT(ctx, !failure, "the %s did not finish, so it answered nothing: %s", who, failure);
+	return base;
+}
+
+/*
+ * The child: its parent's vCPU and VM, each call noted. A run of the
+ * parent's vCPU that the API allows must show the parent's guest reporting
+ * what it was given, or the child proves nothing.
+ */
+static void use_parents_vm(struct hvp_ctx *ctx, struct hvp_child_report *c, struct hvp_machine *m,
+			   struct hvp_vcpu *before)
+{
+	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
+	struct hvp_machine mc = *m;
+	uint64_t *page = hvp_guest_memory(&cc, 0x1000);
+	uint64_t parents[2] = { VALUE_PARENT, VALUE_PARENT };
+	struct hvp_guest_result r;
+	struct hvp_regs regs;
+	struct hvp_status st;
+	char how[128];
+
+	mc.ctx = &cc;
+	snprintf(mc.label, sizeof(mc.label), "parent's vcpu");
+	hvp_guest_run(&mc, before, &r);
+	hvp_child_note(c, r.st, FOREIGN_REFUSAL);
+	HVP_ASSERT(&cc, r.st.err != HVP_OK || hvp_guest_reported(&r, parents, 2),
+		   "the parent's vCPU ran in the child, but its guest did not report what it was given: %s",
+		   hvp_guest_how(&cc, &r, how, sizeof(how)));
+	st = ctx->be->regs_get(before, &regs);
+	st.evidence = hvp_record(&cc, st, "register read of the parent's vcpu 1");
+	hvp_child_note(c, st, FOREIGN_REFUSAL);
+	hvp_copy_str(mc.label, sizeof(mc.label), m->label);
+	hvp_child_note(c, hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX), FOREIGN_REFUSAL);
+	c->ran = guest_in_foreign_vm(&mc, c, VALUE_CHILD);
+	hvp_child_exit(c);
 }
 
 static void run_vm_used_in_child(struct hvp_ctx *ctx)
@@ -60,45 +158,10 @@ static void run_vm_used_in_child(struct hvp_ctx *ctx)
 
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
-		struct hvp_machine mc = *m;
-		uint64_t *page = hvp_guest_memory(&cc, 0x1000);
-		struct hvp_exit x = { 0 };
-		struct hvp_regs regs;
-		struct hvp_status st;
-
-		/* The parent's vCPU, from the child: run and register read. */
-		st = ctx->be->vcpu_run(before, &x);
-		hvp_record(&cc, st, "run of the parent's vcpu 1");
-		if (st.err != HVP_OK)
-			c->first_failure = st;
-		st = ctx->be->regs_get(before, &regs);
-		hvp_record(&cc, st, "register read of the parent's vcpu 1");
-		if (st.err != HVP_OK && c->first_failure.err == HVP_OK)
-			c->first_failure = st;
-		mc.ctx = &cc;
-		st = hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX);
-		if (st.err != HVP_OK && c->first_failure.err == HVP_OK)
-			c->first_failure = st;
-		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
-		_exit(0);
-	}
-	hvp_child_wait(pid);
-	base = hvp_child_merge(ctx, c, "child");
-	for (unsigned i = 0; i < c->f.n_evidence; i++)
-		if (c->f.evidence[i].result != 0) {
-			hvp_decisive(ctx, base + (int)i); /* the child's first refused call */
-			break;
-		}
-	ctx->f->guest_verified = c->ran;
-	if (c->ran)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the child used its parent's VM: it mapped memory and ran a guest");
-	else if (c->first_failure.err != HVP_OK)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child could not use its parent's VM: %s failed with %s",
-				   c->first_failure.call, ctx->be->native_name(c->first_failure.native));
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's calls returned OK, but no guest ran");
+	if (pid == 0)
+		use_parents_vm(ctx, c, m, before);
+	base = collect_child(ctx, pid, c, "child");
+	answer_foreign_use(ctx, c, base, "child", "the child used its parent's VM: it mapped memory and ran a guest");
 	hvp_child_report_free(c);
 }
 
@@ -109,47 +172,48 @@ const struct hvp_probe probe_fork_vm_used_in_child = {
 	.run = run_vm_used_in_child,
 };
 
+/* The child: its own hypervisor handle, as a VMM would open it, and its own VM. */
+static void own_vm_in_child(struct hvp_ctx *ctx, struct hvp_child_report *c)
+{
+	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
+	struct hvp_machine *mc;
+	struct hvp_status st = ctx->be->open(ctx->open, &cc.hv);
+
+	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, native(ctx, st));
+	c->create = hvp_machine_create_try(&cc, "child's VM", &mc);
+	if (c->create.err == HVP_OK) {
+		run_guest(mc, 0, VALUE_CHILD, "the child's guest");
+		c->ran = 1;
+	}
+	hvp_child_exit(c);
+}
+
 static void run_child_own_vm(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
 	struct hvp_child_report *c = hvp_child_report_new(ctx);
-	struct hvp_status failure = hvp_ok("");
-	int parent_before = guest_reports(m, 0, VALUE_PARENT, &failure), parent_after, status;
+	struct hvp_status st;
 	pid_t pid;
+	int base;
 
+	run_guest(m, 0, VALUE_PARENT, "the parent's guest before fork");
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
-		struct hvp_machine *mc;
-		struct hvp_status st;
-
-		/* The parent's hypervisor handle came along; a child opens its own as a VMM would. */
-		if ((st = ctx->be->open(ctx->open, &cc.hv)).err != HVP_OK) {
-			c->first_failure = st;
-			_exit(0);
-		}
-		st = hvp_machine_create_try(&cc, "child's VM", &mc);
-		if (st.err != HVP_OK)
-			c->first_failure = st;
-		else
-			c->ran = guest_reports(mc, 0, VALUE_CHILD, &c->first_failure);
-		_exit(0);
-	}
-	parent_after = guest_reports(m, 1, VALUE_PARENT, &failure);
-	status = hvp_child_wait(pid);
-	hvp_child_merge(ctx, c, "child");
-	ctx->f->guest_verified = c->ran && parent_before && parent_after;
-	if (ctx->f->guest_verified)
+	if (pid == 0)
+		own_vm_in_child(ctx, c);
+	run_guest(m, 1, VALUE_PARENT, "the parent's guest after fork");
+	base = collect_child(ctx, pid, c, "child");
+	st = c->create;
+	if (st.err != HVP_OK) {
+		HVP_ASSERT(ctx, hvp_refused_as(st, CHILD_VM_REFUSAL), "the child's VM failed with %s %s (%s), which is not "
+			   "a refusal of a VM to a forked child", st.call, native(ctx, st), hvp_err_name(st.err));
+		hvp_decisive(ctx, base + st.evidence);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's own VM was refused: %s %s", st.call, native(ctx, st));
+	} else {
+		ctx->f->guest_verified = true;
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "after fork the child created and ran its own VM while the parent ran its VM's guest again");
-	else if (!c->ran)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's own VM did not run (%s %s, exit status %d)",
-				   c->first_failure.call ? c->first_failure.call : "-",
-				   ctx->be->native_name(c->first_failure.native), status);
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's VM ran, but the parent's guest did not run %s fork",
-				   parent_before ? "after" : "before");
+	}
 	hvp_child_report_free(c);
 }
 
@@ -160,39 +224,62 @@ const struct hvp_probe probe_fork_child_own_vm = {
 	.run = run_child_own_vm,
 };
 
+/* Reads the region's first two words with a guest; anything short of both values ends the probe as crashed. */
+static void guest_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t got[2], const char *when)
+{
+	uint64_t addrs[2] = { GPA_R, GPA_R + 8 };
+	struct hvp_guest_result r;
+	char how[128];
+
+	HVP_ASSERT(m->ctx, hvp_guest_read_list(m, vcpu_id, addrs, 2, got, &r) == 2,
+		   "the guest did not read the region %s: %s", when, hvp_guest_how(m->ctx, &r, how, sizeof(how)));
+}
+
 /*
  * Guest memory across fork: the guest reads the region before the fork (so
  * the hypervisor has it mapped), the child writes word 0, the parent's host
- * writes word 1, then the parent's guest reads both and writes word 2.
+ * writes word 1, then the parent's guest reads both and writes word 2. The
+ * answer is the guest's reads: each word must read as one of the values
+ * ever written there, or the reports prove nothing.
  */
 static void guest_memory_after_fork(struct hvp_ctx *ctx, int shared)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
 	uint64_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
-	uint64_t addrs[2] = { GPA_R, GPA_R + 8 }, got[2] = { 0, 0 }, arg[4] = { GPA_R + 16, VALUE_GUEST, 0, 0 };
+	uint64_t got[2] = { 0, 0 }, arg[4] = { GPA_R + 16, VALUE_GUEST, 0, 0 };
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
+	bool child_seen, parent_seen, host_sees_guest;
+	int status;
 	pid_t pid;
-	int child_seen, parent_seen, host_sees_guest;
 
 	HVP_ASSERT(ctx, mem != MAP_FAILED, "mmap: %s", strerror(errno));
 	mem[0] = mem[1] = mem[2] = VALUE_BEFORE;
 	hvp_map(m, mem, GPA_R, 0x1000, HVP_PROT_RWX);
-	hvp_guest_read_list(m, 0, addrs, 2, got, &r); /* the page is in the guest's mapping before the fork */
+	guest_reads(m, 0, got, "before the fork"); /* the page is in the guest's mapping before the fork */
+	HVP_ASSERT(ctx, got[0] == VALUE_BEFORE && got[1] == VALUE_BEFORE,
+		   "before the fork the guest read 0x%" PRIx64 " and 0x%" PRIx64 ", not what the host wrote", got[0], got[1]);
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		mem[0] = VALUE_CHILD;
 		_exit(0);
 	}
-	hvp_child_wait(pid);
+	status = hvp_child_wait(pid);
+	HVP_ASSERT(ctx, status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "the child that writes did not exit cleanly (wait status 0x%x)", (unsigned)status);
 	mem[1] = VALUE_PARENT;
-	hvp_guest_read_list(m, 1, addrs, 2, got, &r);
+	guest_reads(m, 1, got, "after the fork");
 	hvp_guest_value(ctx, "guest read of the child's word", got[0]);
 	hvp_guest_value(ctx, "guest read of the parent's word", got[1]);
+	HVP_ASSERT(ctx, (got[0] == VALUE_BEFORE || got[0] == VALUE_CHILD) && (got[1] == VALUE_BEFORE || got[1] == VALUE_PARENT),
+		   "the guest read 0x%" PRIx64 " and 0x%" PRIx64 ", values never written there: its reports prove nothing",
+		   got[0], got[1]);
 	vcpu = hvp_vcpu_start(m, 2, &hvp_prog_load_store, arg);
 	hvp_guest_run(m, vcpu, &r);
-	host_sees_guest = hvp_guest_ok(&r) && mem[2] == VALUE_GUEST;
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_guest_require(ctx, &r, (uint64_t[2]){ VALUE_BEFORE, VALUE_GUEST }, 2, "the guest's store");
+	host_sees_guest = mem[2] == VALUE_GUEST;
 	child_seen = got[0] == VALUE_CHILD;
 	parent_seen = got[1] == VALUE_PARENT;
 	ctx->f->guest_verified = true;
@@ -231,68 +318,60 @@ const struct hvp_probe probe_fork_guest_memory_shared = {
 	.run = run_guest_memory_shared,
 };
 
+/* The receiver: takes the VM from the socket and uses it, each call noted. */
+static void receive_and_use(struct hvp_ctx *ctx, struct hvp_child_report *c, int sock)
+{
+	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
+	struct hvp_machine mc = { .ctx = &cc };
+	struct hvp_status st = ctx->be->vm_receive(ctx->hv, sock, &mc.vm);
+
+	hvp_record(&cc, st, "the VM received");
+	HVP_ASSERT(&cc, st.err == HVP_OK, "the VM did not arrive: %s %s", st.call, native(ctx, st));
+	mc.sys = hvp_guest_memory(&cc, HVP_SYS_SIZE);
+	hvp_guest_arch_init(mc.sys, &mc.paging);
+	snprintf(mc.label, sizeof(mc.label), "received VM");
+	hvp_child_note(c, hvp_map_try(&mc, mc.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX), FOREIGN_REFUSAL);
+	c->ran = guest_in_foreign_vm(&mc, c, VALUE_CHILD);
+	hvp_child_exit(c);
+}
+
 /*
  * A VM handed to a process that never shared its creator's address space:
  * the receiver is forked before the VM exists, and gets the VM over a Unix
- * socket (KVM: the descriptor with SCM_RIGHTS).
+ * socket (KVM: the descriptor with SCM_RIGHTS). The creator still runs a
+ * guest in it afterwards: the VM itself is sound, so a refusal is about
+ * who is calling.
  */
 static void run_fd_passed(struct hvp_ctx *ctx)
 {
-	struct hvp_child_report *c = hvp_child_report_new(ctx);
-	struct hvp_status sent, failure = hvp_ok("");
+	struct hvp_child_report *c;
 	struct hvp_machine *m;
-	int sv[2], base, parent_ran;
+	struct hvp_status sent;
+	int sv[2], base;
 	pid_t pid;
 
 	if (!ctx->be->vm_send || !ctx->be->vm_receive) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the %s API has no way to hand a VM to another process",
 				   ctx->be->name);
-		hvp_child_report_free(c);
 		return;
 	}
+	c = hvp_child_report_new(ctx);
 	HVP_ASSERT(ctx, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s", strerror(errno));
 	pid = fork();
 	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		struct hvp_ctx cc = hvp_child_ctx(ctx, c);
-		struct hvp_machine mc = { .ctx = &cc };
-		struct hvp_status st = ctx->be->vm_receive(ctx->hv, sv[1], &mc.vm);
-
-		hvp_record(&cc, st, "the VM received");
-		if (st.err != HVP_OK) {
-			c->first_failure = st;
-			_exit(0);
-		}
-		mc.sys = hvp_guest_memory(&cc, HVP_SYS_SIZE);
-		hvp_guest_arch_init(mc.sys, &mc.paging);
-		snprintf(mc.label, sizeof(mc.label), "received VM");
-		st = hvp_map_try(&mc, mc.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
-		if (st.err != HVP_OK)
-			c->first_failure = st;
-		c->ran = guest_reports(&mc, 0, VALUE_CHILD, &c->first_failure);
-		_exit(0);
+		close(sv[0]);
+		receive_and_use(ctx, c, sv[1]);
 	}
+	close(sv[1]); /* the receiver's end: if this process ends first, the receiver reads the end, not forever */
 	m = hvp_machine_create(ctx, "VM");
 	sent = ctx->be->vm_send(m->vm, sv[0]);
 	hvp_record(ctx, sent, "VM handed to another process");
-	hvp_child_wait(pid);
-	base = hvp_child_merge(ctx, c, "receiver");
-	for (unsigned i = 0; i < c->f.n_evidence; i++)
-		if (c->f.evidence[i].result != 0) {
-			hvp_decisive(ctx, base + (int)i);
-			break;
-		}
-	parent_ran = guest_reports(m, 0, VALUE_PARENT, &failure);
-	ctx->f->guest_verified = c->ran || parent_ran;
-	if (c->ran)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the receiving process mapped memory and ran a guest in the VM");
-	else if (c->first_failure.err != HVP_OK)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
-				   "the receiving process got the VM but could not use it: %s failed with %s; the creator %s",
-				   c->first_failure.call, ctx->be->native_name(c->first_failure.native),
-				   parent_ran ? "still ran a guest in it" : "could not run a guest in it either");
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the receiving process's calls returned OK, but no guest ran");
+	HVP_ASSERT(ctx, sent.err == HVP_OK, "the VM could not be handed over: %s %s", sent.call, native(ctx, sent));
+	base = collect_child(ctx, pid, c, "receiver");
+	close(sv[0]);
+	run_guest(m, 0, VALUE_PARENT, "the creator's guest after the handover");
+	answer_foreign_use(ctx, c, base, "receiving process", "the receiving process mapped memory and ran a guest in the VM");
 	hvp_child_report_free(c);
 }
 
