@@ -1,8 +1,13 @@
 # hvprobe: characterize the host's hypervisor API.
 #
 #   make            build hvprobe and the seed's program names
-#   make check      unit tests, end-to-end tests on /dev/kvm, and the unit
-#                   tests again under AddressSanitizer and UBSan
+#   make run        run the probe suite on real KVM: ./hvprobe on this
+#                   machine's /dev/kvm where a guest runs there, otherwise
+#                   inside QEMU (ARGS="..." passes arguments)
+#   make check      unit tests, end-to-end tests (x86_64 KVM on /dev/kvm or
+#                   inside QEMU), the same under AddressSanitizer and UBSan,
+#                   clang, fuzzing, docs, arm64 KVM inside QEMU, the HVF
+#                   backends compiled, and the tests of the tests
 #   make install    install to $(DESTDIR)$(PREFIX) (default /usr/local)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX/prefix and DESTDIR.
@@ -67,7 +72,8 @@ TEST_LIB := $(BUILD)/tests/mock_backend.c.o
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
-.PHONY: all bench check check-unit check-e2e check-asan check-clang check-docs check-fuzz check-arm64 check-hvf check-vm docs fuzz install uninstall clean
+.PHONY: all bench run check check-unit check-e2e check-kvm check-asan check-clang check-docs check-fuzz check-arm64 check-hvf \
+	check-checks check-vm docs fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -108,7 +114,15 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.c.o $(TEST_LIB) $(BUILD)/libhvprobe
 bench: all
 	./hvprobe bench
 
-check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf
+# The probe suite with its text report, on real KVM wherever this machine
+# can have it (tests/vm/hvprobe-on-kvm): /dev/kvm here, or inside QEMU.
+ARGS ?=
+run: all
+	@tests/vm/hvprobe-on-kvm --where | sed 's/^/hvprobe runs on /' >&2
+	tests/vm/hvprobe-on-kvm $(ARGS)
+
+# check-checks last: it reads what the KVM suites kept in build/check.
+check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf check-checks
 
 # The Hypervisor.framework backends, compile-checked where no Mac is: both
 # architectures, gcc and clang, against src/hvf_api.h (Apple's API as the
@@ -131,7 +145,13 @@ check-hvf:
 # The whole default suite on arm64 KVM inside QEMU (emulated EL2), cross-built
 # statically; skips with the reason where the packages cannot be had.
 check-arm64: all
-	prove --timer tests/arm64/check.sh
+	HVP_ARM64_OUT=$(CURDIR)/build/check/kvm-arm64 prove --timer tests/arm64/check.sh
+
+# The tests of the tests: the KVM suites' checks on empty, truncated and
+# flipped outputs made from the real ones kept in build/check, where every
+# check must fail (tests/e2e/checks-fail.sh).
+check-checks: all
+	prove --timer tests/e2e/checks-fail.sh
 
 # docs/contracts.md: every contract side by side, generated, never stale.
 CONTRACTS := kvm-x86_64=contracts/kvm.ini kvm-arm64=contracts/kvm.ini+contracts/kvm-arm64.ini \
@@ -180,8 +200,15 @@ check-fuzz:
 check-unit: $(UNIT_BINS)
 	prove --timer $(UNIT_BINS)
 
+# The end-to-end tests. kvm.sh runs its batch of hvprobe runs on real x86_64
+# KVM: /dev/kvm where a guest runs there, otherwise one boot of a VM in QEMU.
+E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh
 check-e2e: all
-	prove --timer tests/e2e/*.sh
+	HVP_KVM_OUT=$(CURDIR)/build/check/kvm-x86_64 prove --timer $(E2E)
+
+# The x86_64 KVM suite alone.
+check-kvm: all
+	HVP_KVM_OUT=$(CURDIR)/build/check/kvm-x86_64 prove --timer tests/e2e/kvm.sh
 
 # The unit tests and the end-to-end tests again, built with the sanitizers
 # (LeakSanitizer where the platform has it: not on macOS).
@@ -193,7 +220,7 @@ check-asan:
 	ASAN_OPTIONS=$(ASAN_LEAKS):abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		prove --timer $(addprefix build/asan/tests/,$(UNIT_TESTS))
 	ASAN_OPTIONS=$(ASAN_LEAKS) UBSAN_OPTIONS=print_stacktrace=1 HVPROBE=build/asan/hvprobe \
-		prove --timer tests/e2e/*.sh
+		prove --timer $(E2E)
 
 # The whole build again with clang: warning-free with both compilers.
 check-clang:
@@ -202,11 +229,10 @@ check-clang:
 			$(addprefix build/clang/tests/,$(UNIT_TESTS)) && echo "clang build: warning-free"; \
 	else echo "clang build: skipped, clang is not installed"; fi
 
-# The end-to-end tests against real KVM inside QEMU (AMD SVM emulated, kvm_amd),
-# for machines without /dev/kvm; see tests/vm/hvprobe-in-qemu.
-check-vm:
-	$(MAKE) --no-print-directory BUILD=build/static LDFLAGS=-static build/static/hvprobe
-	HVPROBE=tests/vm/hvprobe-in-qemu HVPROBE_KVM=1 prove --timer tests/e2e/*.sh
+# The x86_64 KVM suite inside QEMU (AMD SVM emulated, kvm_amd) even where
+# /dev/kvm works here; see tests/vm/hvprobe-in-qemu.
+check-vm: all
+	HVP_KVM=qemu prove --timer tests/e2e/kvm.sh
 
 install: all
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man1

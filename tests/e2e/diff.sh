@@ -24,8 +24,8 @@ ok "the changed answer is named, old and new" grep -qE '^answer +mem\.two_maps +
 ok "the probe that disappeared is named" grep -qE '^missing +vcpu\.kick ' "$tmp/planted.out"
 ok "and counted" grep -q '^2 changes; ' "$tmp/planted.out"
 run plantedjson diff --format json "$ex" "$tmp/planted.json"
-ok "the JSON form says the same" \
-	jq -e '.changed and ([.changes[] | {id, change}] == [{"id": "mem.two_maps", "change": "changed"}, {"id": "vcpu.kick", "change": "missing"}])' "$tmp/plantedjson.out"
+jqok "the JSON form says the same" \
+	'.changed and ([.changes[] | {id, change}] == [{"id": "mem.two_maps", "change": "changed"}, {"id": "vcpu.kick", "change": "missing"}])' "$tmp/plantedjson.out"
 
 jq '(.findings[] | select(.id == "bench.exit.pio_out") | .bench) |= (.median_ns *= 3 | .samples_ns |= map(. * 3))' "$bex" >"$tmp/slower.json"
 run slower diff "$bex" "$tmp/slower.json"

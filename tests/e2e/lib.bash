@@ -1,13 +1,22 @@
 # SPDX-License-Identifier: MIT
 # TAP helpers for the end-to-end tests, which run the real hvprobe binary.
-# HVPROBE names the binary (default ./hvprobe); HVPROBE_KVM=1 says that it
-# runs where KVM works even if this machine has no /dev/kvm (QEMU wrapper).
+# HVPROBE names the binary on this machine (default ./hvprobe): the one run
+# here, and the one the KVM suites take into QEMU.
+#
+# Every check can fail: an assertion on a report goes through jqok (or
+# json_ok), which fails on a report that is missing, empty or not JSON
+# before jq -e looks at it (jq 1.6 exits 0 on empty input). A check that
+# cannot run here says so with its own "ok N # SKIP reason" line (skip).
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HVPROBE=${HVPROBE:-$top/hvprobe}
 case $HVPROBE in /*) ;; *) HVPROBE=$top/$HVPROBE ;; esac
+# The hvprobe binary on this machine, for commands on local files (diff).
+HVPROBE_LOCAL=$HVPROBE
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Where run leaves its outputs, and where the checks read them.
+out=$tmp
 n=0
 failed=0
 
@@ -19,9 +28,19 @@ ok() { # ok DESCRIPTION COMMAND...
 	if "$@" >/dev/null; then echo "ok $n - $d"; else echo "not ok $n - $d"; failed=$((failed + 1)); fi
 }
 
+skip() { # skip DESCRIPTION REASON: a check that cannot run here, counted and said
+	n=$((n + 1))
+	echo "ok $n - $1 # SKIP $2"
+}
+
 skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 0
+}
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
 }
 
 done_testing() {
@@ -29,22 +48,53 @@ done_testing() {
 	[ "$failed" -eq 0 ]
 }
 
-# Whether KVM can be used here: a device that opens, not CPU flags.
-kvm_usable() {
-	[ "${HVPROBE_KVM:-}" = 1 ] && return 0
-	[ -e /dev/kvm ] || { kvm_reason="/dev/kvm does not exist on this machine"; return 1; }
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { kvm_reason="/dev/kvm is not readable and writable by this user"; return 1; }
-	return 0
+# json_ok FILE: FILE exists, is not empty, and is one JSON object.
+json_ok() {
+	[ -s "$1" ] && jq -e 'type == "object" or type == "array"' "$1" >/dev/null 2>&1
 }
 
-# run NAME ARGS...: runs hvprobe, keeping stdout, stderr and status in $tmp/NAME.*
+# jqok DESCRIPTION FILTER FILE [JQ-OPTION...]: a check that FILE is valid
+# JSON and that FILTER's last output on it is neither false nor null (and
+# that there is one: jq -e exits 4 on no output).
+jqok() {
+	local d=$1 filter=$2 file=$3
+	shift 3
+	ok "$d" jq_true "$filter" "$file" "$@"
+}
+jq_true() { # jq_true FILTER FILE [JQ-OPTION...]
+	local filter=$1 file=$2
+	shift 2
+	json_ok "$file" && jq -e "$@" "$filter" "$file" >/dev/null
+}
+
+# run NAME ARGS...: runs hvprobe here, keeping stdout, stderr and status in $out/NAME.*
 run() {
 	local name=$1; shift
-	"$HVPROBE" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
-	echo $? >"$tmp/$name.rc"
+	"$HVPROBE" "$@" >"$out/$name.out" 2>"$out/$name.err" </dev/null
+	echo $? >"$out/$name.rc"
 }
-rc() { cat "$tmp/$1.rc"; }
+rc() { cat "$out/$1.rc" 2>/dev/null || echo missing; }
+# exits NAME STATUS: the run NAME ended, with that status.
+exits() { [ -f "$out/$1.rc" ] && [ "$(cat "$out/$1.rc")" = "$2" ]; }
 
-# The hvprobe binary on this machine, for commands on local files (diff)
-# when HVPROBE runs the probes elsewhere (tests/vm/hvprobe-in-qemu).
-case $HVPROBE in *hvprobe-in-qemu) HVPROBE_LOCAL=$top/hvprobe ;; *) HVPROBE_LOCAL=$HVPROBE ;; esac
+# ok_schema DESCRIPTION FILE: the report validates against docs/report-schema.json, or a stated skip.
+ok_schema() {
+	if /usr/bin/python3 -c 'import jsonschema' 2>/dev/null; then
+		ok "$1" schema_valid "$2"
+	else
+		skip "$1" "python3-jsonschema is not installed"
+	fi
+}
+schema_valid() {
+	json_ok "$1" && /usr/bin/python3 -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$1" "$top/docs/report-schema.json"
+}
+
+# check_dir CHECKS DIR: runs the checks file CHECKS (kvm-checks.bash,
+# tests/arm64/checks.bash) against the outputs in DIR.
+check_dir() {
+	out=$2
+	# shellcheck disable=SC1090
+	. "$1"
+}

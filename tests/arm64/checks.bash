@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# The checks of the arm64 KVM suite, on the outputs of tests/arm64/arm64.batch
+# in $out (suite.out, the JSON report; suite.rc, its exit status). Sourced by
+# tests/arm64/check.sh after the run, and by tests/e2e/checks-fail.sh against
+# bad reports, where every check must fail. Every assertion on the report
+# goes through jqok, which fails on a missing, empty or broken report.
+
+R=$out/suite.out
+echo "# the suite's exit status: $(rc suite)"
+ok "the suite ran on arm64 KVM and exited 0, its report complete JSON" \
+	eval 'exits suite 0 && json_ok "$R"'
+jqok "the report is JSON from an arm64 host" '.host.arch == "arm64" and .host.backend == "kvm"' "$R"
+ok_schema "it validates against docs/report-schema.json" "$R"
+probes=$("$HVPROBE_LOCAL" list --format json | jq '[.[] | select(.kind == "probe")] | length')
+echo "# $probes probes in the default suite"
+jqok "every probe of the default suite answered" '.findings | length == $n' "$R" --argjson n "${probes:-0}"
+jqok "no probe crashed or hung" 'all(.findings[]; .answer != "crashed" and .answer != "hung")' "$R"
+jqok "no finding deviates from the arm64 contract" \
+	'.summary.deviates == 0 and .summary.failing == 0 and all(.findings[]; .verdict != "deviates")' "$R"
+jqok "the probes about x86 say they are not applicable, and nothing else is skipped but the capped search" \
+	'all(.findings[] | select(.answer == "skipped"); (.reason | startswith("not applicable: the question is about x86_64")) or .id == "limits.vms_per_process")' "$R"
+# Proof: a guest's reports, or the API's own refusal as the decisive call;
+# lifecycle.exit_with_running_vcpu is answered by the process's exit status.
+unproven=$(jq -r '.findings[] | select(.answer == "yes" or .answer == "no") | select(.id != "lifecycle.exit_with_running_vcpu")
+	| select((.guest_verified | not) and (.decisive < 0 or .evidence[.decisive].errno == "OK")) | .id' "$R" 2>/dev/null | tr '\n' ' ')
+echo "# unproven answers: ${unproven:-none}"
+jqok "every answer is proven by a guest or by the API's refusal" \
+	'[.findings[] | select(.answer == "yes" or .answer == "no") | select(.id != "lifecycle.exit_with_running_vcpu")
+	| select((.guest_verified | not) and (.decisive < 0 or .evidence[.decisive].errno == "OK"))] | length == 0' "$R"
+for id in arm64.ipa_size arm64.nisv arm64.vcpu_init_required; do
+	jqok "$id: yes" '.findings[] | select(.id == $id) | .answer == "yes"' "$R" --arg id "$id"
+done
+jqok "arm64.vcpu_init_required: KVM_RUN before KVM_ARM_VCPU_INIT fails with ENOEXEC" \
+	'.findings[] | select(.id == "arm64.vcpu_init_required") | .answer == "yes" and .evidence[.decisive].errno == "ENOEXEC"' "$R"
+jqok "cpu.hypercall: HVC answered NOT_SUPPORTED in x0 by the kernel" \
+	'.findings[] | select(.id == "cpu.hypercall") | .answer == "yes" and .guest[0].value == "0xffffffffffffffff"' "$R"
+jqok "exec.native_cpl0/cpl3: EL1 and EL0 timed by the guest's counter, yes exactly when measured native" \
+	'[.findings[] | select(.id | startswith("exec.native_")) | .guest_verified
+	and ((.answer == "yes") == (.reason | test("time: native")))] == [true, true]' "$R"
+jqok "mem.two_maps: the seed's question, proven by the guest" \
+	'.findings[] | select(.id == "mem.two_maps") | .answer == "yes" and .guest_verified' "$R"

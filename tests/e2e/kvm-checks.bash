@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: MIT
+# The checks of the x86_64 KVM suite, on the outputs of tests/e2e/kvm.batch
+# in $out (NAME.out, NAME.err, NAME.rc): real KVM's answers to the seed's
+# questions and the rest of the suite, and every report format of a real run.
+# Sourced by tests/e2e/kvm.sh after the batch ran, and by
+# tests/e2e/checks-fail.sh against bad outputs, where every check must fail.
+# Each check reads what it asserts on through jqok/json_ok, or asks for the
+# run's exit status together with a complete report.
+
+seed="vm.sequential_in_one_thread vm.two_in_one_thread vm.destroy_after_refused_create
+vm.two_in_two_threads vm.two_in_two_processes mem.two_maps"
+J=$out/json.out
+
+# complete NAME: the output of the run NAME is whole (a check on part of a
+# report proves nothing): by its own last line, or one section per probe.
+complete() {
+	local f=$out/$1.out
+	[ -s "$f" ] || return 1
+	case $1 in
+	text | subset) tail -n 1 "$f" | grep -qE '^[0-9]+ probes in .*deviate' ;;
+	benchtext) tail -n 1 "$f" | grep -qE '^[0-9]+ benchmarks: ' ;;
+	md) [ -n "$nprobes" ] && [ "$(grep -c '^### `' "$f")" = "$nprobes" ] ;;
+	info) tail -n 1 "$f" | grep -q '^virtualization ' ;;
+	html) tail -n 1 "$f" | grep -q '</html>' ;;
+	*) return 1 ;;
+	esac
+}
+# has NAME PATTERN: the whole output of NAME has a line matching PATTERN (grep -E).
+has() { complete "$1" && grep -qE -- "$2" "$out/$1.out"; }
+# agrees: a finding's answer is yes exactly when its own measurement says native.
+agrees='((.answer == "yes") == (.reason | test("time: native")))'
+
+ok "the default run exits 0 (nothing deviates), its report complete JSON" \
+	eval 'exits json 0 && json_ok "$J"'
+jqok "the JSON report parses" '.' "$J"
+jqok "it has schema_version 1" '.schema_version == 1' "$J"
+jqok "its host block names the backend" '.host.backend == "kvm"' "$J"
+for id in $seed; do
+	jqok "$id: answered yes, as documented" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .verdict == "as documented"' "$J" --arg id "$id"
+	jqok "$id: a yes proven by a guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified and (.guest | length) >= 2' "$J" --arg id "$id"
+	jqok "$id: a yes with every call as evidence, with its native result" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and (.evidence | length) > 3 and all(.evidence[]; .errno == "OK")' "$J" --arg id "$id"
+done
+jqok "mem.two_maps: the guest read each region's own value" \
+	'.findings[] | select(.id == "mem.two_maps") | .answer == "yes" and [.guest[].value] == ["0x5eed00000000a001", "0x5eed00000000b002"]' "$J"
+jqok "vm.two_in_one_thread: VM B did not see VM A's value" \
+	'.findings[] | select(.id == "vm.two_in_one_thread") | .answer == "yes" and .guest[2].value == "0x0"' "$J"
+ok_schema "the report validates against docs/report-schema.json" "$J"
+
+ok "TAP run exits 0, prove accepting its report" \
+	eval 'exits tap 0 && [ -s "$out/tap.out" ] && prove -e cat "$out/tap.out" >/dev/null 2>&1'
+
+nprobes=$(jq '.findings | length' "$J" 2>/dev/null)
+jqok "no probe crashed or hung" 'all(.findings[]; .answer == "yes" or .answer == "no" or .answer == "skipped")' "$J"
+jqok "every documented answer is as documented" 'all(.findings[]; .verdict != "deviates")' "$J"
+for id in mem.overlap_partial mem.overlap_identical mem.overlap_contained; do
+	jqok "$id: refused with EEXIST, the first map still read by the guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified and .evidence[.decisive].errno == "EEXIST"' "$J" --arg id "$id"
+done
+for id in mem.many_maps mem.adjacent_maps mem.alias mem.unmapped_access mem.unmap_then_access mem.move \
+	mem.remap_new_host_memory mem.readonly mem.coherence mem.dirty_log mem.backing_private mem.backing_shared \
+	mem.backing_memfd mem.backing_hugepages mem.sparse_large; do
+	jqok "$id: yes, proven by the guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
+done
+jqok "fork.vm_used_in_child: the child's calls fail with EIO" \
+	'.findings[] | select(.id == "fork.vm_used_in_child") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$J"
+jqok "fork.fd_passed: a VM handed over is refused to the receiver with EIO" \
+	'.findings[] | select(.id == "fork.fd_passed") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$J"
+for id in vcpu.run_from_other_thread vcpu.regs_from_other_thread vcpu.two_parallel vcpu.one_thread_two_vcpus \
+	fork.child_own_vm fork.guest_memory_private fork.guest_memory_shared limits.threads_running_vcpus \
+	lifecycle.close_vm_keep_vcpu lifecycle.use_after_destroy lifecycle.destroy_while_running; do
+	jqok "$id: yes, proven by the guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
+done
+jqok "vcpu.kick and vcpu.signal_during_run: run returned EINTR" \
+	'[.findings[] | select(.id == "vcpu.kick" or .id == "vcpu.signal_during_run") | .answer == "yes" and .evidence[.decisive].errno == "EINTR"] == [true, true]' "$J"
+jqok "exec.native_cpl0/cpl3: a measured answer with the guest's own timing, yes exactly when it says native" \
+	'[.findings[] | select(.id | startswith("exec.native_")) | (.answer == "yes" or .answer == "no") and .guest_verified and (.reason | test("ns per instruction")) and '"$agrees"'] == [true, true]' "$J"
+jqok "cpu.hypercall: handled in the kernel, the guest got -KVM_ENOSYS" \
+	'.findings[] | select(.id == "cpu.hypercall") | .answer == "yes" and .guest[0].value == "0xfffffffffffffc18"' "$J"
+jqok "cpu.hlt: a hlt exit" '.findings[] | select(.id == "cpu.hlt") | .answer == "yes"' "$J"
+jqok "exec.vendor: the scheme from the module, both rings measured, yes exactly when both are native" \
+	'.findings[] | select(.id == "exec.vendor") | .guest_verified and (.reason | test("module kvm_") and test("measured: ring 0 .*ring 3 "))
+	and ((.answer == "yes") == (.reason | test("ring 0 native .*ring 3 native ")))' "$J"
+jqok "exec.real_mode: answered; a yes is proven by the guest (CR0.PE clear), and says so" \
+	'.findings[] | select(.id == "exec.real_mode") | ((.answer == "yes" and .guest_verified) or .answer == "no")
+	and ((.answer == "yes") == (.reason | startswith("the vCPU ran 16-bit real-mode code")))' "$J"
+for id in cpu.cpuid_applied_cpl0 cpu.cpuid_applied_cpl3 cpu.msr_applied time.tsc_rate time.tsc_offset; do
+	jqok "$id: yes, the guest read what the VMM set" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
+done
+jqok "cpu.cpuid_applied_cpl3: the guest's CPUID at ring 3 reported the VMM's marker" \
+	'.findings[] | select(.id == "cpu.cpuid_applied_cpl3") | .answer == "yes" and [.guest[] | select(.label | IN("eax", "ebx", "ecx", "edx")) | .value] == ["0x72707668", "0x2d65626f", "0x69757063", "0x6b6f2d64"]' "$J"
+jqok "cpu.msr_applied: the filtered read exited to the VMM, whose value the guest got" \
+	'.findings[] | select(.id == "cpu.msr_applied") | .answer == "yes" and any(.evidence[]; .call == "KVM_X86_SET_MSR_FILTER" and .errno == "OK") and any(.guest[]; .value == "0x6b6b0badc000")' "$J"
+jqok "time.tsc_rate: the measured rate is stated against the API's" \
+	'.findings[] | select(.id == "time.tsc_rate") | .answer == "yes" and (.reason | test("the API says [0-9]+ kHz; .* ran at [0-9]+-[0-9]+ kHz"))' "$J"
+jqok "vcpu.duplicate_id: EEXIST" \
+	'.findings[] | select(.id == "vcpu.duplicate_id") | .answer == "yes" and .evidence[.decisive].errno == "EEXIST"' "$J"
+jqok "limits.vcpus_per_vm: refused at the limit, or the cap" \
+	'.findings[] | select(.id == "limits.vcpus_per_vm") | (.answer == "yes" and .guest_verified) or .answer == "skipped"' "$J"
+jqok "mem.readonly: the VMM saw the guest's write value" \
+	'.findings[] | select(.id == "mem.readonly") | .answer == "yes" and any(.guest[]; .value == "0x5707e0000000d00d")' "$J"
+jqok "mem.max_maps: a refusal from KVM itself, or the cap" \
+	'.findings[] | select(.id == "mem.max_maps") | (.answer == "yes" and .evidence[.decisive].call == "KVM_SET_USER_MEMORY_REGION") or .answer == "skipped"' "$J"
+
+T=$out/text.out
+echo "# $nprobes probes in the JSON report"
+ok "the text report exits 0, ending with its summary" eval 'exits text 0 && complete text'
+ok "it has one line per probe" \
+	eval 'complete text && [ "$(grep -cE "^[a-z0-9_]+\.[a-z0-9_.]+ +(yes|no|skipped|crashed|hung) " "$T")" = "$nprobes" ]'
+ok "and the summary" has text "^$nprobes probes in .* 0 deviate"
+ok "no colour codes when asked" eval 'complete text && ! grep -q $'"'\\033'"' "$T"'
+ok "how this host runs guests leads the text report" \
+	eval 'complete text && head -n 20 "$T" | grep -q "^How this host runs guests:" && grep -q "^  exec.vendor " "$T"'
+
+M=$out/md.out
+ok "the markdown report exits 0, a section for every probe" eval 'exits md 0 && complete md'
+ok "it is a document about the host's KVM" has md '^# What kvm allows on this host'
+for section in 'How this host runs guests' 'VMs and processes' 'Threads and vCPUs' 'Memory' 'Limits' 'Teardown'; do
+	ok "it has the section '$section'" has md "^## $section\$"
+done
+ok "it answers the seed's two-maps question with the guest's proof" \
+	has md '^### `mem\.two_maps`: yes \(as documented\)'
+
+ok "the JUnit report exits 0; python3's XML parser reads it: one testcase per probe, no failure" \
+	eval 'exits junit 0 && /usr/bin/python3 -c "
+import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+cases = r.findall(\"./testsuite/testcase\")
+sys.exit(0 if len(cases) == int(sys.argv[2]) and not r.findall(\".//failure\") and not r.findall(\".//error\") else 1)" "$out/junit.out" "$nprobes"'
+
+if /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	ok "the Prometheus report exits 0; python3-prometheus-client parses it, one answer per probe" \
+		eval 'exits prom 0 && /usr/bin/python3 -c "
+import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+fams = {f.name: f for f in parse(open(sys.argv[1]).read())}
+sys.exit(0 if len(fams[\"hvprobe_probe_answer\"].samples) == int(sys.argv[2]) else 1)" "$out/prom.out" "$nprobes"'
+else
+	skip "the Prometheus report parses, one answer per probe" "python3-prometheus-client is not installed"
+fi
+
+ok "a glob runs a subset" eval 'exits subset 0 && complete subset && [ "$(grep -cE "^vm\.two_in_[a-z_]+ +yes " "$out/subset.out")" = 3 ]'
+
+I=$out/info.out
+ok "info exits 0" eval 'exits info 0 && complete info'
+ok "info judges by a guest that ran" has info '^guest_runs +yes'
+ok "info names the KVM module" has info '^kvm_modules +kvm'
+ok "info states how guests run here, measured" has info '^virtualization .*measured: ring 0'
+ok "info shows the capabilities" has info '^KVM_CAP_NR_MEMSLOTS +[0-9]'
+
+B=$out/bench.out
+ok "bench exits 0, its report complete JSON" eval 'exits bench 0 && json_ok "$B"'
+jqok "bench runs only the benchmarks asked for" '[.findings[] | select(.bench)] | length == 4' "$B"
+jqok "and says whether each ring runs natively here, yes exactly when it measured native" \
+	'[.findings[] | select(.id | startswith("exec.native_cpl")) | .guest_verified and '"$agrees"'] == [true, true]' "$B"
+jqok "every benchmark measured: samples, ordered statistics" \
+	'[.findings[] | select(.bench)] | length > 0 and all(.[]; .answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns and .bench.median_ns <= .bench.p99_ns and .bench.p99_ns <= .bench.max_ns)' "$B"
+jqok "the guest-timed CPUID exit comes in cycles too, with the TSC frequency" \
+	'.findings[] | select(.id == "bench.exit.cpuid") | .answer == "yes" and .bench.tsc_khz > 0 and .bench.median_cycles > 0' "$B"
+jqok "the raw baseline gives the harness ratio" \
+	'.findings[] | select(.id == "bench.exit.raw_baseline") | .answer == "yes" and .bench.harness_ratio > 0' "$B"
+ok_schema "the bench report validates against the schema" "$B"
+ok "the text bench report prints the harness overhead" \
+	eval 'exits benchtext 0 && has benchtext "^harness overhead: .* = [0-9.]+"'
+
+H=$out/html.out
+ok "the HTML report of a real run exits 0" eval 'exits html 0 && complete html'
+ok "it holds a plot of every benchmark's samples" eval 'complete html && [ "$(grep -o "<svg " "$H" | wc -l)" = 2 ]'
+cp "$H" "$tmp/report.html" 2>/dev/null || : >"$tmp/report.html"
+"$top/tests/e2e/html-in-chromium" "$tmp/report.html" "$tmp/report.png" cpuid 1 >"$tmp/chromium.log"
+case $? in
+77) skip "headless Chromium renders the HTML report" "headless Chromium: $(cat "$tmp/chromium.log")" ;;
+*) ok "headless Chromium renders it, and its filter shows only bench.exit.cpuid for 'cpuid'" [ ! -s "$tmp/chromium.log" ] ;;
+esac
+
+"$HVPROBE_LOCAL" diff "$out/again1.out" "$out/again2.out" >"$tmp/again.diff" 2>&1
+ok "two runs on this host: diff finds nothing changed" \
+	eval "[ $? = 0 ] && exits again1 0 && exits again2 0 && grep -q '^no changes: 10 findings the same' '$tmp/again.diff'"
+jq '(.findings[] | select(.id == "vm.two_in_one_thread")) |= (.answer = "no" | .verdict = "deviates")' \
+	"$out/again2.out" >"$tmp/planted.json" 2>/dev/null
+"$HVPROBE_LOCAL" diff "$out/again1.out" "$tmp/planted.json" >"$tmp/planted.diff" 2>&1
+ok "and finds a change planted in a real report" \
+	bash -c "[ $? = 1 ] && grep -qE '^answer +vm\.two_in_one_thread +yes' '$tmp/planted.diff'"
+
+ok "a finding that deviates from the contract exits 1" eval 'exits wrong 1 && jq_true ".summary.failing > 0" "$out/wrong.out"'
+jqok "and is reported as deviating" \
+	'.findings[0].id == "mem.two_maps" and .findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$out/wrong.out"
