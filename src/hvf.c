@@ -5,11 +5,17 @@
  * owner thread, on which every vCPU call is carried out (Apple: "call
  * functions that operate on the vCPU from the same thread", the kick
  * excepted). Calls on one vCPU are serialized, as KVM serializes them.
+ *
+ * Where that would make hvprobe answer for the framework, the call goes to
+ * the framework from the calling thread instead: a probe that breaks the
+ * thread rule on purpose (vcpu_direct), a vCPU whose owner is gone (its
+ * destroy), and a forked child, in which no owner thread exists.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #ifdef __APPLE__
 #include <Security/Security.h>
@@ -309,6 +315,8 @@ static struct hvp_status on_owner(struct hvp_vcpu *vcpu, struct hvf_call *c)
 {
 	if (__atomic_load_n(&vcpu->direct, __ATOMIC_ACQUIRE))
 		return dispatch(vcpu, c); /* breaking Apple's thread rule, on purpose */
+	if (getpid() != vcpu->pid)
+		return dispatch(vcpu, c); /* fork copied no owner thread: the framework answers the child itself */
 	pthread_mutex_lock(&vcpu->lock);
 	while (vcpu->call && !vcpu->stop)
 		pthread_cond_wait(&vcpu->cond, &vcpu->lock);
@@ -333,7 +341,7 @@ static struct hvp_status hvf_vcpu_create(struct hvp_vm *vm, unsigned id, struct 
 	*out = NULL;
 	if (!vcpu)
 		return hvf_status("calloc", HV_NO_RESOURCES);
-	*vcpu = (struct hvp_vcpu){ .vm = vm, .id = id, .pending_read_reg = -1 };
+	*vcpu = (struct hvp_vcpu){ .vm = vm, .id = id, .pending_read_reg = -1, .pid = getpid() };
 	pthread_mutex_init(&vcpu->lock, NULL);
 	pthread_cond_init(&vcpu->cond, NULL);
 	if (pthread_create(&vcpu->owner, NULL, owner_main, vcpu) != 0) {
@@ -350,13 +358,28 @@ static struct hvp_status hvf_vcpu_create(struct hvp_vm *vm, unsigned id, struct 
 	return st;
 }
 
+/*
+ * Ends the owner thread of a destroyed vCPU once it is done with what it is
+ * doing. Not waited for: a destroy made from another thread (vcpu_direct)
+ * may find it inside a run the destroy did not end, and the probe that
+ * asked must not hang on hvprobe's own thread.
+ */
+static void retire_owner(struct hvp_vcpu *vcpu)
+{
+	pthread_mutex_lock(&vcpu->lock);
+	vcpu->stop = 1;
+	pthread_cond_broadcast(&vcpu->cond);
+	pthread_mutex_unlock(&vcpu->lock);
+	pthread_detach(vcpu->owner);
+}
+
 static struct hvp_status hvf_vcpu_destroy(struct hvp_vcpu *vcpu)
 {
 	struct hvf_call c = { .op = OP_DESTROY };
 	struct hvp_status st = on_owner(vcpu, &c);
 
-	if (st.err == HVP_OK && !__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL))
-		pthread_join(vcpu->owner, NULL);
+	if (st.err == HVP_OK && getpid() == vcpu->pid && !__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL))
+		retire_owner(vcpu);
 	return st;
 }
 

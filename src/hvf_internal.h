@@ -8,14 +8,17 @@
  * VM handle is hvprobe's, not Apple's), and every vCPU function but the kick
  * called from the thread that created the vCPU. So each vCPU has an owner
  * thread of its own, and hvprobe's calls from any thread are carried out
- * there (hvf.c, on_owner); a probe that wants to break the rule on purpose
- * cannot, and says so.
+ * there (hvf.c, on_owner). A probe that asks the framework itself what a
+ * call from another thread does breaks the rule on purpose (vcpu_direct);
+ * in a forked child, which has no owner threads, calls go to the framework
+ * from the calling thread too.
  */
 #ifndef HVP_HVF_INTERNAL_H
 #define HVP_HVF_INTERNAL_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend.h"
 #include "hvf_api.h"
@@ -62,6 +65,7 @@ struct hvp_vcpu {
 	int stop;
 	int kick_pending;         /* x86_64: a kick, told from a host interrupt's exit; accessed atomically */
 	int direct;               /* calls go to the framework from the calling thread (vcpu_direct) */
+	pid_t pid;                /* the process whose owner thread it is */
 };
 
 struct hvp_status hvf_status(const char *call, hv_return_t r);
