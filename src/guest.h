@@ -45,9 +45,12 @@ extern const struct hvp_program hvp_prog_loop_mmio_write, hvp_prog_loop_mmio_rea
 /* arg0 iterations of an exit the kernel handles; reports the TSC cycles taken (arg1: nr or MSR). */
 extern const struct hvp_program hvp_prog_timed_cpuid, hvp_prog_timed_vmcall, hvp_prog_timed_vmmcall;
 extern const struct hvp_program hvp_prog_timed_rdmsr;
-/* arg0 iterations of eight adds (10 instructions with the loop); reports the TSC cycles taken. */
+/*
+ * arg0 iterations of eight adds (10 instructions with the loop); reports
+ * the TSC cycles taken, then the ring it ran at (a ring report, below).
+ */
 extern const struct hvp_program hvp_prog_timed_alu;
-/* CPUID leaf arg0, subleaf arg1; reports eax, ebx, ecx, edx. */
+/* CPUID leaf arg0, subleaf arg1; reports eax, ebx, ecx, edx, then the ring it ran at. */
 extern const struct hvp_program hvp_prog_cpuid_report;
 /* Reports RDMSR(arg0). Ring 0. */
 extern const struct hvp_program hvp_prog_rdmsr_report;
@@ -89,6 +92,22 @@ uint64_t hvp_guest_arch_identity_limit(void);
  */
 const struct hvp_program *hvp_guest_arch_hypercall(const char **insn);
 const struct hvp_program *hvp_guest_arch_timed_hypercall(void);
+
+/*
+ * What a program's ring report (guest_abi.h) proves: the ring as
+ * hvp_boot.ring counts them (0, or 3: arm64 EL1 and EL0), HVP_RING_OTHER
+ * for a level hvprobe never starts a program at, or -1 when the word is no
+ * ring report at all (a program that could not tell, or a report that is
+ * not what the guest made).
+ */
+#define HVP_RING_OTHER 8
+int hvp_guest_arch_ring(uint64_t word);
+
+/*
+ * The host's side of timed_alu: the same eight adds and loop, iterations
+ * times, on the host CPU, for the caller to time.
+ */
+void hvp_guest_arch_alu_on_host(uint64_t iterations);
 
 /* The vCPU state for running code at entry with the given arguments. */
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4]);

@@ -26,6 +26,23 @@
 #define HVP_MMIO_FAIL (HVP_MMIO_BASE + 0x10)
 #define HVP_MMIO_PAUSE (HVP_MMIO_BASE + 0x18)
 
+/*
+ * Ring reports: a program asked to prove the privilege level it ran at
+ * reports one word the host decodes (hvp_guest_arch_ring). x86_64: the CS
+ * selector (its RPL is the ring). arm64: CurrentEL at EL1; at EL0, where
+ * CurrentEL is UNDEFINED, the answer to SVC #HVP_SVC_LEVEL from the
+ * exception vectors (ESR_EL1 in the upper half, SPSR_EL1 in the lower).
+ */
+#define HVP_SVC_LEVEL 0xe1 /* any number CMP takes as an immediate (12 bits) */
+
+/*
+ * arm64: every exception the programs do not ask for ends the program with
+ * a failed check (HVP_MMIO_FAIL) whose value is ESR_EL1 << 32 |
+ * HVP_FAIL_EXCEPTION | the vector's offset (0x000-0x780), instead of
+ * spinning in an exception loop no exit would end.
+ */
+#define HVP_FAIL_EXCEPTION 0xe000
+
 #define HVP_PORT_REPORT 0x0a00
 #define HVP_PORT_DONE 0x0a01
 #define HVP_PORT_FAIL 0x0a02
@@ -36,6 +53,7 @@
 #define HVP_SYS_GDT 0x1000
 #define HVP_SYS_TSS 0x2000
 #define HVP_SYS_PML4 0x3000
+#define HVP_SYS_VECTORS 0x8000       /* arm64: the exception vectors (VBAR_EL1), 2 KiB aligned */
 #define HVP_SYS_CODE 0x80000
 #define HVP_SYS_CODE_SIZE 0x10000
 #define HVP_SYS_DATA 0x90000         /* 64 KiB of scratch for programs' inputs */

@@ -6,7 +6,8 @@
  * through stores to a page that is never mapped (guest_abi.h), always with
  * single-register STR/LDR without write-back, the forms whose data aborts
  * carry a valid syndrome (ISV) that KVM and Hypervisor.framework decode.
- * x9 holds the report page; programs keep their own values in x4-x8.
+ * x9 holds the report page; programs keep their own values in x4-x8 (the
+ * exception vectors use x9-x11).
  */
 #include "asm.h"
 #include "guest_abi.h"
@@ -34,6 +35,27 @@
 .macro PAUSE
 	CHANNEL
 	str xzr, [x9, #(HVP_MMIO_PAUSE - HVP_MMIO_BASE)]
+.endm
+
+/*
+ * Reports the exception level this code runs at. EL1 reads CurrentEL; EL0
+ * cannot (it is UNDEFINED there), so every program first asks the vectors
+ * with SVC #HVP_SVC_LEVEL, whose answer carries SPSR_EL1, where the CPU
+ * wrote the level the call came from. From EL0 that answer is the report
+ * (with ESR_EL1, the syndrome of the SVC taken from a lower level); from
+ * EL1 it sends the program to CurrentEL.
+ */
+.macro RING
+	svc #HVP_SVC_LEVEL
+	tst x0, #0xc
+	b.eq 98f
+	mrs x0, CurrentEL
+98:	REPORT
+.endm
+
+.macro RING_DONE
+	RING
+	DONE
 .endm
 
 /* x0 = the virtual counter, ordered after earlier instructions. */
@@ -163,9 +185,9 @@ END_PROGRAM loop_hlt
 /*
  * Work timed by the guest: x0 iterations of the body (x8 holds x1, the
  * hypercall's function id or the addend), then report the virtual
- * counter's ticks; done.
+ * counter's ticks; end (DONE, or RING_DONE to report the level too).
  */
-.macro TIMED_LOOP name, body:vararg
+.macro TIMED_LOOP name, last, body:vararg
 PROGRAM \name
 	mov x4, x0
 	mov x8, x1
@@ -178,7 +200,7 @@ PROGRAM \name
 	COUNTER_NOW
 	sub x0, x0, x5
 	REPORT
-	DONE
+	\last
 END_PROGRAM \name
 .endm
 
@@ -199,8 +221,9 @@ END_PROGRAM \name
 	add x6, x6, x8
 .endm
 
-TIMED_LOOP timed_hvc, HVC_BODY
-TIMED_LOOP timed_alu, ALU_BODY
+TIMED_LOOP timed_hvc, DONE, HVC_BODY
+/* The question is how code runs at a level: the program proves which level it ran at. */
+TIMED_LOOP timed_alu, RING_DONE, ALU_BODY
 
 /* report(counter); pause for the host; report(counter); done */
 PROGRAM tsc_pair
@@ -223,5 +246,61 @@ PROGRAM store_writeback
 	REPORT
 	DONE
 END_PROGRAM store_writeback
+
+/*
+ * The exception vectors (VBAR_EL1, copied to HVP_SYS_VECTORS): sixteen
+ * entries of 0x80 bytes, each passing its offset in x10 to one handler.
+ * SVC #HVP_SVC_LEVEL is answered and returns: x0 = ESR_EL1 << 32 |
+ * SPSR_EL1 (see RING). Every other exception ends the program with a
+ * failed check naming the vector and the syndrome (guest_abi.h), made again
+ * on every later run: without vectors an exception would jump into
+ * whatever the memory at VBAR_EL1 holds, and the vCPU would spin in
+ * exceptions with no exit to end the run.
+ */
+.macro VECTOR offset
+	.p2align 7
+	mov x10, #\offset
+	b vectors_handler
+.endm
+
+	.p2align 11
+PROGRAM vectors
+	VECTOR 0x000
+	VECTOR 0x080
+	VECTOR 0x100
+	VECTOR 0x180
+	VECTOR 0x200
+	VECTOR 0x280
+	VECTOR 0x300
+	VECTOR 0x380
+	VECTOR 0x400
+	VECTOR 0x480
+	VECTOR 0x500
+	VECTOR 0x580
+	VECTOR 0x600
+	VECTOR 0x680
+	VECTOR 0x700
+	VECTOR 0x780
+	.p2align 7
+vectors_handler:
+	mrs x11, esr_el1
+	mov w11, w11                    /* ISS2 aside: EC, IL and ISS */
+	lsr x9, x11, #26
+	cmp x9, #0x15                   /* EC: SVC from AArch64 */
+	b.ne 1f
+	and x9, x11, #0xffff
+	cmp x9, #HVP_SVC_LEVEL
+	b.ne 1f
+	mrs x0, spsr_el1
+	mov w0, w0
+	orr x0, x0, x11, lsl #32
+	eret
+1:	mov x0, #HVP_FAIL_EXCEPTION
+	orr x0, x0, x10
+	orr x0, x0, x11, lsl #32
+	CHANNEL
+99:	str x0, [x9, #(HVP_MMIO_FAIL - HVP_MMIO_BASE)]
+	b 99b
+END_PROGRAM vectors
 
 	NOTE_GNU_STACK

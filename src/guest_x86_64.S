@@ -24,6 +24,23 @@
 	hlt
 .endm
 
+/*
+ * Reports the ring this code runs at, as the CPU holds it: the CS
+ * selector, whose RPL is the current privilege level (readable at any
+ * ring). The zero extension is explicit: older CPUs left the upper half of
+ * a 32-bit destination undefined.
+ */
+.macro RING
+	mov %cs, %eax
+	movzwl %ax, %eax
+	REPORT
+.endm
+
+.macro RING_DONE
+	RING
+	DONE
+.endm
+
 	RODATA
 	.p2align 4
 
@@ -171,9 +188,10 @@ END_PROGRAM loop_hlt
 
 /*
  * Exits the kernel handles, timed by the guest: rdi iterations, then report
- * the TSC cycles they took; done. rsi is the hypercall number or the MSR.
+ * the TSC cycles they took; end (DONE, or RING_DONE to report the ring
+ * too). rsi is the hypercall number or the MSR.
  */
-.macro TIMED_LOOP name, body:vararg
+.macro TIMED_LOOP name, last, body:vararg
 PROGRAM \name
 	mov %rdi, %r9
 	mov %rsi, %r10
@@ -185,7 +203,7 @@ PROGRAM \name
 	TSC_NOW
 	sub %r8, %rax
 	REPORT
-	DONE
+	\last
 END_PROGRAM \name
 .endm
 
@@ -219,15 +237,17 @@ END_PROGRAM \name
 	add %r10, %rax
 .endm
 
-TIMED_LOOP timed_cpuid, CPUID_BODY
-TIMED_LOOP timed_vmcall, VMCALL_BODY
-TIMED_LOOP timed_vmmcall, VMMCALL_BODY
-TIMED_LOOP timed_rdmsr, RDMSR_BODY
-TIMED_LOOP timed_alu, ALU_BODY
+TIMED_LOOP timed_cpuid, DONE, CPUID_BODY
+TIMED_LOOP timed_vmcall, DONE, VMCALL_BODY
+TIMED_LOOP timed_vmmcall, DONE, VMMCALL_BODY
+TIMED_LOOP timed_rdmsr, DONE, RDMSR_BODY
+/* The question is how code runs at a ring: the program proves which ring it ran at. */
+TIMED_LOOP timed_alu, RING_DONE, ALU_BODY
 
 /*
  * What the CPU the guest sees says: CPUID leaf rdi, subleaf rsi; report
- * eax, ebx, ecx, edx; done. Runs at any ring (CPUID is not privileged).
+ * eax, ebx, ecx, edx, then the ring it ran at; done. Runs at any ring
+ * (CPUID is not privileged), and the answer depends on which.
  */
 PROGRAM cpuid_report
 	mov %edi, %eax
@@ -243,7 +263,7 @@ PROGRAM cpuid_report
 	REPORT
 	mov %r10, %rax
 	REPORT
-	DONE
+	RING_DONE
 END_PROGRAM cpuid_report
 
 /* report(RDMSR(rdi)) as edx:eax; done. Ring 0. */

@@ -159,6 +159,30 @@ enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x)
 	}
 }
 
+/* The ring report is the CS selector: a GDT selector (TI clear, not the null one) whose RPL is the ring. */
+int hvp_guest_arch_ring(uint64_t word)
+{
+	if (word > 0xffff || word < 8 || (word & 4))
+		return -1;
+	return (word & 3) == 0 || (word & 3) == 3 ? (int)(word & 3) : HVP_RING_OTHER;
+}
+
+/* timed_alu's block in the same words (guest_x86_64.S, ALU_BODY and the loop). */
+void hvp_guest_arch_alu_on_host(uint64_t iterations)
+{
+	uint64_t n = iterations, acc = 0;
+
+	if (n == 0)
+		return;
+	__asm__ volatile("1:\n\t"
+			 "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
+			 "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
+			 "dec %1\n\tjnz 1b"
+			 : "+r"(acc), "+r"(n)
+			 : "r"((uint64_t)1)
+			 : "cc");
+}
+
 void hvp_guest_arch_boot(struct hvp_boot *boot, uint64_t entry, const uint64_t arg[4])
 {
 	memset(boot, 0, sizeof(*boot));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "guest_abi.h"
 #include "hvf_internal.h"
 
 #define EC_WFX 0x01
@@ -19,6 +20,8 @@
 #define ISS_ISV (1u << 24)
 #define ISS_WNR (1u << 6)
 #define DEFAULT_IPA_BITS 36 /* without a configuration: 64 GiB (hv_vm_config.h) */
+/* VBAR_EL1 in the framework's numbering (op0 3, op1 0, CRn 12, CRm 0, op2 0): HV_SYS_REG_VBAR_EL1 */
+#define SYS_REG_VBAR_EL1 ((hv_sys_reg_t)0xc600)
 
 static struct hvp_status reg_set(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t value)
 {
@@ -131,8 +134,14 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 
 struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
+	hv_return_t vbar;
+
 	if (boot->real_mode)
 		return hvf_status("hv_vcpu_set_reg (real mode)", HV_UNSUPPORTED);
+	/* The guest's exception vectors: an exception ends the program instead of looping; SVC asks the level. */
+	vbar = hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, SYS_REG_VBAR_EL1, HVP_SYS_VECTORS);
+	if (vbar != HV_SUCCESS)
+		return hvf_status("hv_vcpu_set_sys_reg(VBAR_EL1)", vbar);
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1.EL0VCTEN, EL0PCTEN). */
 	if (boot->ring == 3) {
 		hv_return_t r = hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, HV_SYS_REG_CNTKCTL_EL1, 0x3);

@@ -17,10 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guest_abi.h"
 #include "kvm_internal.h"
 
 #define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(x))
 #define SYSREG_CNTKCTL_EL1 ARM64_SYS_REG(3, 0, 14, 1, 0)
+#define SYSREG_VBAR_EL1 ARM64_SYS_REG(3, 0, 12, 0, 0)
 #define CNTKCTL_EL0_COUNTERS 0x3ull /* EL0PCTEN | EL0VCTEN: EL0 may read the counters */
 #define PSTATE_MODE_MASK 0xfull
 #define DEFAULT_IPA_BITS 40 /* VM type 0 (api.rst, KVM_CREATE_VM) */
@@ -155,6 +157,9 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 		return st;
 	if (boot->real_mode)
 		return kvm_status("KVM_ARM_VCPU_INIT (real mode)", EINVAL);
+	/* The guest's exception vectors: an exception ends the program instead of looping; SVC asks the level. */
+	if ((st = one_reg_set(vcpu, SYSREG_VBAR_EL1, HVP_SYS_VECTORS)).err != HVP_OK)
+		return st;
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1). */
 	if (boot->ring == 3 && (st = one_reg_set(vcpu, SYSREG_CNTKCTL_EL1, CNTKCTL_EL0_COUNTERS)).err != HVP_OK)
 		return st;

@@ -383,9 +383,16 @@ struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz)
 	return hvp_ok("KVM_SET_TSC_KHZ");
 }
 
+/*
+ * 0 where KVM states no rate; errno then tells its answer 0 (errno 0) from
+ * a failed call (EIO: the host's TSC is unstable, api.rst KVM_GET_TSC_KHZ).
+ */
 uint64_t kvm_arch_tsc_khz(struct hvp_vcpu *vcpu)
 {
 	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 
-	return khz > 0 ? (uint64_t)khz : 0;
+	if (khz < 0)
+		return 0;
+	errno = 0;
+	return (uint64_t)khz;
 }

@@ -12,6 +12,8 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../truth.h"
+#include "guest_proof.h"
 
 #define HYPERCALL_NR 0xffff     /* no such hypercall: KVM answers -KVM_ENOSYS (x86) or NOT_SUPPORTED (arm64) */
 #define KVM_ENOSYS_IN_RAX UINT64_C(0xfffffffffffffc18) /* -1000: include/uapi/linux/kvm_para.h */
@@ -33,9 +35,34 @@ static int run_bounded(struct hvp_ctx *ctx, struct hvp_guest_thread *b)
 	return by_itself;
 }
 
+/* What the kernel answers an unknown hypercall with: -KVM_ENOSYS in RAX (x86), NOT_SUPPORTED in x0 (SMCCC). */
+static const char *unknown_call_answer(uint64_t value)
+{
+	return value == KVM_ENOSYS_IN_RAX ? "-KVM_ENOSYS" : value == SMCCC_NOT_SUPPORTED ? "SMCCC_RET_NOT_SUPPORTED" : NULL;
+}
+
+/*
+ * How the hypercall itself ended the run, when the kernel did not answer
+ * it: an exit to the VMM, or a fault the guest took on it (x86: a triple
+ * fault without an IDT; arm64: the vectors' report). NULL for any other
+ * end, which says nothing of the hypercall.
+ */
+static const char *hypercall_not_handled(const struct hvp_guest_result *r)
+{
+	if (r->st.err != HVP_OK || r->n)
+		return NULL;
+	if (r->last.kind == HVP_EXIT_HYPERCALL)
+		return "it exited to the VMM (a hypercall exit)";
+	if (r->last.kind == HVP_EXIT_SHUTDOWN)
+		return "the guest faulted on it (a shutdown exit)";
+	if (r->failed && (r->done_status & 0xf000) == HVP_FAIL_EXCEPTION)
+		return "the guest took an exception on it";
+	return NULL;
+}
+
 static void run_hypercall(struct hvp_ctx *ctx)
 {
-	const char *insn;
+	const char *insn, *answer, *not_handled;
 	const struct hvp_program *prog = hvp_guest_arch_hypercall(&insn);
 	struct hvp_guest_thread b = { .m = hvp_machine_create(ctx, "VM") };
 	uint64_t arg[4] = { HYPERCALL_NR, 0, 0, 0 };
@@ -44,20 +71,28 @@ static void run_hypercall(struct hvp_ctx *ctx)
 	b.vcpu = hvp_vcpu_start(b.m, 0, prog, arg);
 	by_itself = run_bounded(ctx, &b);
 	hvp_decisive(ctx, b.r.st.evidence);
-	if (b.r.n)
-		hvp_guest_value(ctx, "result register after the hypercall", b.r.value[0]);
-	ctx->f->guest_verified = hvp_guest_ok(&b.r) && b.r.n == 1;
-	if (ctx->f->guest_verified)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
-				   "%s with unknown number 0x%x was handled in the kernel: the guest went on with %s = 0x%" PRIx64
-				   "%s", insn, HYPERCALL_NR, strcmp(ctx->be->arch, "x86_64") == 0 ? "RAX" : "x0", b.r.value[0],
-				   b.r.value[0] == KVM_ENOSYS_IN_RAX ? " (-KVM_ENOSYS)"
-				   : b.r.value[0] == SMCCC_NOT_SUPPORTED ? " (SMCCC_RET_NOT_SUPPORTED)" : "");
-	else if (!by_itself)
+	if (!by_itself) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the hypercall never returned to the guest or the VMM within 2 s");
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the hypercall was not handled in the kernel: it ended in a %s exit",
-				   hvp_exit_kind_name(b.r.last.kind));
+		return;
+	}
+	not_handled = hypercall_not_handled(&b.r);
+	if (not_handled) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s with unknown number 0x%x was not handled in the kernel: %s",
+				   insn, HYPERCALL_NR, not_handled);
+		return;
+	}
+	hvp_need_guest(ctx, &b.r, 1, "the guest after its hypercall");
+	HVP_ASSERT(ctx, b.r.n == 1, "the guest made %u reports after its hypercall, not one", b.r.n);
+	hvp_guest_value(ctx, "result register after the hypercall", b.r.value[0]);
+	answer = unknown_call_answer(b.r.value[0]);
+	/* Only the kernel's answer to an unknown call proves the kernel answered: another value tells nothing. */
+	HVP_ASSERT(ctx, answer, "the guest went on after its hypercall with 0x%" PRIx64 " in its result register, which "
+		   "is not what the kernel answers an unknown call with", b.r.value[0]);
+	ctx->f->guest_verified = true;
+	hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
+			   "%s with unknown number 0x%x was handled in the kernel: the guest went on with %s = 0x%" PRIx64
+			   " (%s)", insn, HYPERCALL_NR, strcmp(ctx->be->arch, "x86_64") == 0 ? "RAX" : "x0", b.r.value[0],
+			   answer);
 }
 
 const struct hvp_probe probe_cpu_hypercall = {
@@ -76,10 +111,14 @@ static void run_hlt(struct hvp_ctx *ctx)
 	by_itself = run_bounded(ctx, &b);
 	hvp_decisive(ctx, b.r.st.evidence);
 	ctx->f->guest_verified = false; /* the guest only halts: the exit is the answer */
-	if (by_itself && b.r.last.kind == HVP_EXIT_HLT)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "HLT with interrupts off made run return with a hlt exit");
-	else if (!by_itself)
+	if (!by_itself) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "run blocked on HLT with interrupts off until kicked after 2 s");
+		return;
+	}
+	/* Run returned by itself: its exit answers, but a failed run call says nothing of HLT. */
+	hvp_need_ok(ctx, b.r.st, "running the halting guest");
+	if (b.r.last.kind == HVP_EXIT_HLT)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "HLT with interrupts off made run return with a hlt exit");
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "HLT made run return with a %s exit",
 				   hvp_exit_kind_name(b.r.last.kind));

@@ -16,6 +16,8 @@
 #endif
 
 #include "../machine.h"
+#include "../truth.h"
+#include "guest_proof.h"
 
 /*
  * The first 16 bytes of the brand string: entirely the VMM's to choose
@@ -47,6 +49,56 @@ static int same_leaf(const uint64_t *seen, const uint32_t want[4])
 	return 1;
 }
 
+/* The refusal a question about a configured value means: the value or the call refused, not a broken call. */
+#define VALUE_REFUSALS (HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_UNSUPPORTED))
+
+/*
+ * The VMM sets the marker leaf on vcpu; returns 0, or -1 after answering
+ * no when the API refused the leaf. A failure of another kind ends the
+ * probe crashed.
+ */
+static int set_marker_leaf(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, const uint32_t want[4])
+{
+	struct hvp_status st = ctx->be->x86_cpuid_set(vcpu, MARKER_LEAF, 0, want);
+	int i = hvp_record(ctx, st, "leaf 0x%x = \"%s\"", MARKER_LEAF, cpuid_marker);
+
+	if (st.err == HVP_OK)
+		return 0;
+	if (!hvp_refused_as(st, VALUE_REFUSALS))
+		hvp_not_evidence(ctx, st, "setting CPUID leaf 0x%x", MARKER_LEAF);
+	hvp_decisive(ctx, i);
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VMM could not set CPUID leaf 0x%x: %s %s", MARKER_LEAF, st.call,
+			   ctx->be->native_name(st.native));
+	return -1;
+}
+
+/* The guest's four registers and its ring report decide: the VMM's leaf at the ring asked, or not. */
+static void judge_cpuid(struct hvp_ctx *ctx, unsigned ring, const struct hvp_guest_result *r, const uint32_t want[4])
+{
+	static const char *const reg[4] = { "eax", "ebx", "ecx", "edx" };
+	uint32_t host[4];
+	unsigned ran_at;
+
+	for (unsigned k = 0; k < 4; k++)
+		hvp_guest_value(ctx, reg[k], r->value[k]);
+	ran_at = hvp_guest_ring_report(ctx, r->value[4]);
+	ctx->f->guest_verified = true;
+	host_cpuid(MARKER_LEAF, host);
+	if (ran_at != ring)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the vCPU was started at ring %u, but the guest proved it ran at "
+				   "%s: its CPUID says nothing of ring %u", ring, hvp_ring_name(ran_at), ring);
+	else if (same_leaf(r->value, want))
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "guest CPUID at ring %u saw the VMM's leaf 0x%x (\"%s\")", ring,
+				   MARKER_LEAF, cpuid_marker);
+	else if (same_leaf(r->value, host))
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "guest CPUID at ring %u saw the host CPU's own leaf 0x%x, not the "
+				   "VMM's: CPUID there is not intercepted", ring, MARKER_LEAF);
+	else
+		hvp_probe_abort(ctx, __FILE__, __LINE__, "guest CPUID at ring %u reported neither the VMM's leaf 0x%x nor "
+				"the host's (eax=0x%" PRIx64 "): whose table it read cannot be told", ring, MARKER_LEAF,
+				r->value[0]);
+}
+
 static void cpuid_applied_at(struct hvp_ctx *ctx, unsigned ring)
 {
 	struct hvp_machine *m;
@@ -54,8 +106,7 @@ static void cpuid_applied_at(struct hvp_ctx *ctx, unsigned ring)
 	struct hvp_guest_result r;
 	struct hvp_status st;
 	uint64_t arg[4] = { MARKER_LEAF, 0, 0, 0 };
-	uint32_t want[4], host[4];
-	int i;
+	uint32_t want[4];
 
 	if (!ctx->be->x86_cpuid_set) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API (%s on %s) has no CPUID table for the VMM to set",
@@ -63,37 +114,16 @@ static void cpuid_applied_at(struct hvp_ctx *ctx, unsigned ring)
 		return;
 	}
 	memcpy(want, cpuid_marker, sizeof(want));
-	host_cpuid(MARKER_LEAF, host);
 	m = hvp_machine_create(ctx, "VM");
 	st = hvp_vcpu_start_ring_try(m, 0, &hvp_prog_cpuid_report, arg, ring, &vcpu);
-	HVP_ASSERT(ctx, st.err == HVP_OK, "starting the vCPU failed: %s %s", st.call, ctx->be->native_name(st.native));
-	st = ctx->be->x86_cpuid_set(vcpu, MARKER_LEAF, 0, want);
-	i = hvp_record(ctx, st, "leaf 0x%x = \"%s\"", MARKER_LEAF, cpuid_marker);
-	if (st.err != HVP_OK) {
-		hvp_decisive(ctx, i);
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VMM could not set CPUID leaf 0x%x: %s %s", MARKER_LEAF,
-				   st.call, ctx->be->native_name(st.native));
+	hvp_need_ok(ctx, st, "starting the vCPU");
+	if (set_marker_leaf(ctx, vcpu, want) < 0)
 		return;
-	}
 	hvp_guest_run(m, vcpu, &r);
+	hvp_need_guest(ctx, &r, 5, "the guest's CPUID");
+	HVP_ASSERT(ctx, r.n == 5, "the guest's CPUID made %u reports, not 5", r.n);
 	hvp_decisive(ctx, r.st.evidence);
-	for (unsigned k = 0; k < r.n && k < 4; k++)
-		hvp_guest_value(ctx, (const char *[]){ "eax", "ebx", "ecx", "edx" }[k], r.value[k]);
-	if (!hvp_guest_ok(&r) || r.n != 4) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest's CPUID at ring %u did not complete: %s exit", ring,
-				   hvp_exit_kind_name(r.last.kind));
-		return;
-	}
-	ctx->f->guest_verified = true;
-	if (same_leaf(r.value, want))
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "guest CPUID at ring %u saw the VMM's leaf 0x%x (\"%s\")", ring,
-				   MARKER_LEAF, cpuid_marker);
-	else if (same_leaf(r.value, host))
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "guest CPUID at ring %u saw the host CPU's own leaf 0x%x, not the "
-				   "VMM's: CPUID there is not intercepted", ring, MARKER_LEAF);
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "guest CPUID at ring %u saw neither the VMM's leaf 0x%x nor the "
-				   "host's (eax=0x%" PRIx64 ")", ring, MARKER_LEAF, r.value[0]);
+	judge_cpuid(ctx, ring, &r, want);
 }
 
 static void run_cpuid_applied_cpl0(struct hvp_ctx *ctx)
@@ -122,56 +152,102 @@ const struct hvp_probe probe_cpu_cpuid_applied_cpl3 = {
 	.run = run_cpuid_applied_cpl3,
 };
 
-/* The guest reads the MSR the VMM set; returns 1 when it saw MSR_VALUE_SET. */
+/*
+ * The first half: the guest reads the MSR the VMM set. Returns 1 when it
+ * read MSR_VALUE_SET; 0 after answering no, when the API refused the value
+ * or the guest read another.
+ */
 static int msr_set_is_read(struct hvp_ctx *ctx, struct hvp_machine *m, struct hvp_vcpu *vcpu)
 {
 	struct hvp_guest_result r;
 	struct hvp_status st = ctx->be->x86_msr_set(vcpu, MSR_KERNEL_GS_BASE, MSR_VALUE_SET);
+	int i = hvp_record(ctx, st, "MSR 0x%x (KERNEL_GS_BASE) = 0x%" PRIx64, MSR_KERNEL_GS_BASE, MSR_VALUE_SET);
 
-	hvp_record(ctx, st, "MSR 0x%x (KERNEL_GS_BASE) = 0x%" PRIx64, MSR_KERNEL_GS_BASE, MSR_VALUE_SET);
-	if (st.err != HVP_OK)
+	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, VALUE_REFUSALS))
+			hvp_not_evidence(ctx, st, "setting MSR 0x%x", MSR_KERNEL_GS_BASE);
+		hvp_decisive(ctx, i);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the API refused the VMM's value for MSR 0x%x: %s %s",
+				   MSR_KERNEL_GS_BASE, st.call, ctx->be->native_name(st.native));
 		return 0;
+	}
 	hvp_guest_run(m, vcpu, &r);
-	if (r.n >= 1)
-		hvp_guest_value(ctx, "MSR as the guest read it", r.value[0]);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 1; /* the guest's reading proves yes or no */
-	return ctx->f->guest_verified && r.value[0] == MSR_VALUE_SET;
+	hvp_need_guest(ctx, &r, 1, "the guest reading the MSR");
+	HVP_ASSERT(ctx, r.n == 1, "the guest reading the MSR made %u reports, not 1", r.n);
+	hvp_decisive(ctx, r.st.evidence);
+	hvp_guest_value(ctx, "MSR as the guest read it", r.value[0]);
+	ctx->f->guest_verified = true;
+	if (r.value[0] == MSR_VALUE_SET)
+		return 1;
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read 0x%" PRIx64 " from MSR 0x%x, not the value the VMM set "
+			   "(0x%" PRIx64 ")", r.value[0], MSR_KERNEL_GS_BASE, MSR_VALUE_SET);
+	return 0;
 }
 
 /*
- * With reads of the MSR filtered, the guest's read exits to the VMM, which
- * answers with its own value. Returns 1 when it did and the guest got it,
- * 0 when not, -1 when the API cannot filter (why in *why).
+ * Makes the guest's reads of the MSR exit to the VMM. Returns 0, or -1
+ * after answering no when the API has no such filter (the question's
+ * refusal: there is no filtered read to exit). Any other failure is
+ * hvprobe's setup breaking, not the answer: the probe ends crashed.
  */
-static int msr_filtered_read_exits(struct hvp_ctx *ctx, struct hvp_machine *m, struct hvp_vcpu *vcpu,
-				   char *why, size_t why_size)
+static int filter_msr_reads(struct hvp_ctx *ctx, struct hvp_machine *m)
+{
+	struct hvp_status st;
+	int i;
+
+	ctx->f->guest_verified = false; /* this half's answer is the API's until its guest reports */
+	if (!ctx->be->x86_msr_read_exits) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read the VMM's MSR 0x%x value, but the API (%s) has no "
+				   "way to make MSR reads exit to the VMM", MSR_KERNEL_GS_BASE, ctx->be->name);
+		return -1;
+	}
+	st = ctx->be->x86_msr_read_exits(m->vm, MSR_KERNEL_GS_BASE);
+	i = hvp_record(ctx, st, "deny guest reads of MSR 0x%x", MSR_KERNEL_GS_BASE);
+	if (st.err == HVP_OK)
+		return 0;
+	if (!hvp_refused_as(st, HVP_CLASS(HVP_ERR_UNSUPPORTED)))
+		hvp_not_evidence(ctx, st, "filtering reads of MSR 0x%x", MSR_KERNEL_GS_BASE);
+	hvp_decisive(ctx, i);
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read the VMM's MSR 0x%x value, but the API cannot filter "
+			   "MSR reads here: %s %s", MSR_KERNEL_GS_BASE, st.call, ctx->be->native_name(st.native));
+	return -1;
+}
+
+/*
+ * The second half: with reads of the MSR filtered, the guest's read exits
+ * to the VMM, which answers with its own value. Returns 1 when it did and
+ * the guest reported getting it; 0 after answering no.
+ */
+static int msr_filtered_read_exits(struct hvp_ctx *ctx, struct hvp_machine *m, struct hvp_vcpu *vcpu)
 {
 	uint64_t arg[4] = { MSR_KERNEL_GS_BASE, 0, 0, 0 };
 	struct hvp_guest_result r;
-	struct hvp_status st = ctx->be->x86_msr_read_exits ? ctx->be->x86_msr_read_exits(m->vm, MSR_KERNEL_GS_BASE)
-							    : (struct hvp_status){ HVP_ERR_UNSUPPORTED, 0, "msr filter", -1 };
+	struct hvp_status st;
+	int exited;
 
-	hvp_record(ctx, st, "deny guest reads of MSR 0x%x", MSR_KERNEL_GS_BASE);
-	if (st.err != HVP_OK) {
-		snprintf(why, why_size, "%s %s", st.call, ctx->be->native_name(st.native));
-		return -1;
-	}
-	HVP_ASSERT(ctx, hvp_vcpu_rerun_try(m, vcpu, 0, &hvp_prog_rdmsr_report, arg, 0).err == HVP_OK,
-		   "pointing the vCPU at the program again failed");
+	if (filter_msr_reads(ctx, m) < 0)
+		return 0;
+	st = hvp_vcpu_rerun_try(m, vcpu, 0, &hvp_prog_rdmsr_report, arg, 0);
+	hvp_need_ok(ctx, st, "pointing the vCPU at the program again");
 	hvp_guest_run(m, vcpu, &r);
-	if (r.last.kind != HVP_EXIT_MSR || r.last.write || r.last.addr != MSR_KERNEL_GS_BASE) {
-		snprintf(why, why_size, "the read ended in a %s exit with the guest reporting %u values",
-			 hvp_exit_kind_name(r.last.kind), r.n);
-		return 0;
-	}
-	hvp_guest_resume(m, vcpu, &r, MSR_VALUE_BY_VMM);
-	if (r.n >= 1)
-		hvp_guest_value(ctx, "filtered MSR as the guest read it", r.value[0]);
-	if (!hvp_guest_ok(&r) || r.n != 1 || r.value[0] != MSR_VALUE_BY_VMM) {
-		snprintf(why, why_size, "the read exited to the VMM, but the guest did not get the VMM's answer");
-		return 0;
-	}
-	return 1;
+	exited = r.st.err == HVP_OK && r.last.kind == HVP_EXIT_MSR && !r.last.write && r.last.addr == MSR_KERNEL_GS_BASE;
+	if (exited)
+		hvp_guest_resume(m, vcpu, &r, MSR_VALUE_BY_VMM);
+	hvp_need_guest(ctx, &r, 1, exited ? "the guest after its filtered read exited to the VMM"
+					  : "the guest's filtered read (no exit to the VMM)");
+	HVP_ASSERT(ctx, r.n == 1, "the guest's filtered read made %u reports, not 1", r.n);
+	hvp_decisive(ctx, r.st.evidence);
+	hvp_guest_value(ctx, "filtered MSR as the guest read it", r.value[0]);
+	ctx->f->guest_verified = true;
+	if (!exited)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read the VMM's MSR 0x%x value, but with reads of it "
+				   "filtered its read was handled in the kernel anyway (it got 0x%" PRIx64 ")",
+				   MSR_KERNEL_GS_BASE, r.value[0]);
+	else if (r.value[0] != MSR_VALUE_BY_VMM)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read the VMM's MSR 0x%x value; with reads of it filtered "
+				   "its read exited to the VMM, but the guest got 0x%" PRIx64 ", not the VMM's answer 0x%" PRIx64,
+				   MSR_KERNEL_GS_BASE, r.value[0], MSR_VALUE_BY_VMM);
+	return exited && r.value[0] == MSR_VALUE_BY_VMM;
 }
 
 static void run_msr_applied(struct hvp_ctx *ctx)
@@ -179,8 +255,6 @@ static void run_msr_applied(struct hvp_ctx *ctx)
 	uint64_t arg[4] = { MSR_KERNEL_GS_BASE, 0, 0, 0 };
 	struct hvp_machine *m;
 	struct hvp_vcpu *vcpu;
-	char why[160] = "";
-	int applied, filtered;
 
 	if (!ctx->be->x86_msr_set) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API (%s on %s) has no call to set a guest MSR",
@@ -189,23 +263,11 @@ static void run_msr_applied(struct hvp_ctx *ctx)
 	}
 	m = hvp_machine_create(ctx, "VM");
 	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_rdmsr_report, arg);
-	applied = msr_set_is_read(ctx, m, vcpu);
-	hvp_decisive(ctx, ctx->f->n_evidence - 1);
-	if (!applied) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest did not read the value the VMM set in MSR 0x%x",
-				   MSR_KERNEL_GS_BASE);
+	if (!msr_set_is_read(ctx, m, vcpu))
 		return;
-	}
-	filtered = msr_filtered_read_exits(ctx, m, vcpu, why, sizeof(why));
-	if (filtered < 0)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest read the VMM's MSR 0x%x value; filtering MSR reads "
-				   "is not available here (%s)", MSR_KERNEL_GS_BASE, why);
-	else if (filtered)
+	if (msr_filtered_read_exits(ctx, m, vcpu))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest read the VMM's MSR 0x%x value, and with reads of it "
 				   "filtered its read exited to the VMM, whose answer the guest got", MSR_KERNEL_GS_BASE);
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest read the VMM's MSR 0x%x value, but with reads of it "
-				   "filtered: %s", MSR_KERNEL_GS_BASE, why);
 }
 
 const struct hvp_probe probe_cpu_msr_applied = {

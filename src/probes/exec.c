@@ -14,58 +14,83 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../truth.h"
+#include "guest_proof.h"
 
 #define GUEST_ITERATIONS 4096      /* bounded even at microseconds per emulated instruction */
-#define HOST_ITERATIONS (1 << 20)
+#define HOST_SAMPLES 100           /* of GUEST_ITERATIONS each, as the guest's: the fastest counts */
 #define INSTRUCTIONS_PER_ITERATION 10
 #define TRIES 5
 #define NATIVE_FACTOR 3.0          /* within this of the host: native */
 #define EMULATED_FACTOR 20.0       /* beyond this: one instruction at a time, not a slow cache */
 
-/* The host side of the comparison: the same eight adds and loop as timed_alu, in each architecture's words. */
+unsigned hvp_guest_ring_report(struct hvp_ctx *ctx, uint64_t word)
+{
+	int ring = hvp_guest_arch_ring(word);
+
+	hvp_guest_value(ctx, "ring report", word);
+	HVP_ASSERT(ctx, ring >= 0, "the guest's ring report 0x%" PRIx64 " names no privilege level: the program "
+		   "could not tell where it ran, or the report is not the one it made", word);
+	return (unsigned)ring;
+}
+
+const char *hvp_ring_name(unsigned ring)
+{
+	return ring == 0 ? "ring 0" : ring == 3 ? "ring 3" : "another level";
+}
+
+/*
+ * The host side of the comparison: timed_alu's block on the host CPU, in
+ * batches as long as the guest's. The fastest batch counts, as the
+ * guest's does: a batch the scheduler interrupts is only slower, and a
+ * longer one would be interrupted more often on a busy host than the
+ * guest's short ones, flattering the guest.
+ */
 static double host_ns_per_iteration(void)
 {
 	double best = 0;
 
-	for (int t = 0; t < TRIES; t++) {
-		uint64_t n = HOST_ITERATIONS, acc = 0;
+	for (int t = 0; t < HOST_SAMPLES; t++) {
 		int64_t t0 = hvp_now_ns();
-#if defined(__x86_64__)
-		__asm__ volatile("1:\n\t"
-				 "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
-				 "add %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\tadd %2, %0\n\t"
-				 "dec %1\n\tjnz 1b"
-				 : "+r"(acc), "+r"(n)
-				 : "r"((uint64_t)1)
-				 : "cc");
-#elif defined(__aarch64__)
-		__asm__ volatile("1:\n\t"
-				 "add %0, %0, %2\n\tadd %0, %0, %2\n\tadd %0, %0, %2\n\tadd %0, %0, %2\n\t"
-				 "add %0, %0, %2\n\tadd %0, %0, %2\n\tadd %0, %0, %2\n\tadd %0, %0, %2\n\t"
-				 "subs %1, %1, #1\n\tb.ne 1b"
-				 : "+r"(acc), "+r"(n)
-				 : "r"((uint64_t)1)
-				 : "cc");
-#else
-#error "exec.c: the host's ALU block for this architecture"
-#endif
-		double ns = (double)(hvp_now_ns() - t0) / HOST_ITERATIONS;
+		hvp_guest_arch_alu_on_host(GUEST_ITERATIONS);
+		double ns = (double)(hvp_now_ns() - t0) / GUEST_ITERATIONS;
 		if (t == 0 || ns < best)
 			best = ns;
 	}
 	return best;
 }
 
-/* One ring's figures: the guest's and the host's time for the same block. */
+/* One ring's figures: the guest's and the host's time for the same block, and where the guest ran. */
 struct native_measure {
 	double guest_ns, host_ns, ratio; /* per iteration of INSTRUCTIONS_PER_ITERATION instructions */
-	uint64_t last_cycles;
+	uint64_t best_cycles;
+	unsigned ran_at;                 /* the ring the guest proved it ran at */
+	int evidence;                    /* the run that timed best_cycles */
 };
 
 /*
- * Times the ALU block in a guest at ring and on the host. Returns 0, or -1
- * with the answer already given when it could not (no guest clock, the
- * guest did not run).
+ * One run of timed_alu at ring; the program must end with its two reports
+ * (the cycles, the ring), or nothing is measured and the probe crashes.
+ */
+static void timed_run(struct hvp_machine *m, struct hvp_vcpu *vcpu, unsigned ring, int again,
+		      struct hvp_guest_result *r)
+{
+	uint64_t arg[4] = { GUEST_ITERATIONS, 1, 0, 0 };
+	char what[48];
+
+	if (again)
+		hvp_need_ok(m->ctx, hvp_vcpu_rerun_try(m, vcpu, 0, &hvp_prog_timed_alu, arg, ring),
+			    "pointing the vCPU at the timing program again");
+	hvp_guest_run(m, vcpu, r);
+	snprintf(what, sizeof(what), "the timing guest at ring %u", ring);
+	hvp_need_guest(m->ctx, r, 2, what);
+	HVP_ASSERT(m->ctx, r->n == 2, "%s made %u reports, not 2", what, r->n);
+}
+
+/*
+ * Times the ALU block in a guest started at ring, and on the host. Returns
+ * 0, or -1 with the finding skipped when the API states no guest clock
+ * rate. Every run must report the same ring.
  */
 static int measure_native(struct hvp_ctx *ctx, unsigned ring, struct native_measure *out)
 {
@@ -75,29 +100,24 @@ static int measure_native(struct hvp_ctx *ctx, unsigned ring, struct native_meas
 	struct hvp_vcpu *vcpu = NULL;
 	struct hvp_status st = hvp_vcpu_start_ring_try(m, 0, &hvp_prog_timed_alu, arg, ring, &vcpu);
 
-	HVP_ASSERT(ctx, st.err == HVP_OK, "starting the vCPU failed: %s %s", st.call, ctx->be->native_name(st.native));
-	khz = ctx->be->tsc_khz ? ctx->be->tsc_khz(vcpu) : 0;
-	if (khz == 0) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API does not tell the guest's TSC frequency, so the "
-				   "guest's own timing cannot be read in nanoseconds");
+	hvp_need_ok(ctx, st, "starting the vCPU");
+	khz = hvp_guest_tsc_khz(ctx, vcpu);
+	if (khz == 0)
 		return -1;
-	}
 	out->guest_ns = 0;
 	for (int t = 0; t < TRIES; t++) {
-		if (t && hvp_vcpu_rerun_try(m, vcpu, 0, &hvp_prog_timed_alu, arg, ring).err != HVP_OK)
-			break;
-		hvp_guest_run(m, vcpu, &r);
-		if (!hvp_guest_ok(&r) || r.n != 1)
-			break;
+		timed_run(m, vcpu, ring, t > 0, &r);
+		if (t == 0)
+			out->ran_at = hvp_guest_ring_report(ctx, r.value[1]);
+		HVP_ASSERT(ctx, hvp_guest_arch_ring(r.value[1]) == (int)out->ran_at,
+			   "the timing guest's ring report changed between runs (0x%" PRIx64 ")", r.value[1]);
+		HVP_ASSERT(ctx, r.value[0] > 0, "the guest's clock did not advance over %d iterations", GUEST_ITERATIONS);
 		double ns = (double)r.value[0] * 1e6 / (double)khz / GUEST_ITERATIONS;
-		if (out->guest_ns == 0 || ns < out->guest_ns)
+		if (out->guest_ns == 0 || ns < out->guest_ns) {
 			out->guest_ns = ns;
-		out->last_cycles = r.value[0];
-	}
-	if (out->guest_ns == 0) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the timing guest did not run at ring %u (%s exit)", ring,
-				   hvp_exit_kind_name(r.last.kind));
-		return -1;
+			out->best_cycles = r.value[0];
+			out->evidence = r.st.evidence;
+		}
 	}
 	out->host_ns = host_ns_per_iteration();
 	out->ratio = out->host_ns > 0 ? out->guest_ns / out->host_ns : 0;
@@ -116,8 +136,14 @@ static void native_at(struct hvp_ctx *ctx, unsigned ring)
 
 	if (measure_native(ctx, ring, &n) < 0)
 		return;
-	hvp_guest_value(ctx, "guest TSC cycles for the last loop", n.last_cycles);
-	ctx->f->guest_verified = true;
+	hvp_guest_value(ctx, "guest TSC cycles for the fastest loop", n.best_cycles);
+	hvp_decisive(ctx, n.evidence);
+	ctx->f->guest_verified = true; /* the guest timed itself and said where it ran */
+	if (n.ran_at != ring) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the vCPU was started at ring %u, but the guest proved it ran at %s",
+				   ring, hvp_ring_name(n.ran_at));
+		return;
+	}
 	hvp_finding_answer(ctx->f, n.ratio <= NATIVE_FACTOR ? HVP_ANSWER_YES : HVP_ANSWER_NO,
 			   "guest ring %u: %.2f ns per instruction, host: %.2f ns; %.1fx the host's time: %s", ring,
 			   n.guest_ns / INSTRUCTIONS_PER_ITERATION, n.host_ns / INSTRUCTIONS_PER_ITERATION, n.ratio,
@@ -150,6 +176,36 @@ const struct hvp_probe probe_exec_native_cpl3 = {
 
 #define REAL_MODE_MARKER 0x6c616572u /* "real" */
 
+/* The refusal of real mode: the state refused as invalid (KVM_SET_SREGS' EINVAL), or the API without it. */
+#define REAL_MODE_REFUSALS (HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_UNSUPPORTED))
+
+/* vCPU 0 of m, created apart from its boot so that a refused boot is told from a refused create. */
+static struct hvp_vcpu *create_vcpu(struct hvp_machine *m)
+{
+	struct hvp_vcpu *vcpu = NULL;
+	struct hvp_status st = m->ctx->be->vcpu_create(m->vm, 0, &vcpu);
+
+	hvp_record(m->ctx, st, "%s vcpu 0", m->label);
+	hvp_need_ok(m->ctx, st, "creating the vCPU");
+	return vcpu;
+}
+
+/* The program made both reports: they decide, read through segment arithmetic with CR0.PE clear or not. */
+static void judge_real_mode_reports(struct hvp_ctx *ctx, const struct hvp_guest_result *r)
+{
+	uint64_t got = r->value[0] & 0xffffffff, cr0 = r->value[1] & 0xffffffff;
+
+	hvp_guest_value(ctx, "u32 at 0x9000:0000", got);
+	hvp_guest_value(ctx, "CR0", cr0);
+	ctx->f->guest_verified = true;
+	if (got == REAL_MODE_MARKER && !(cr0 & 1))
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the vCPU ran 16-bit real-mode code: it read 0x%x at 0x9000:0000 "
+				   "through segment arithmetic, with CR0.PE clear", REAL_MODE_MARKER);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the code ran, but not as real mode: it read 0x%" PRIx64
+				   " at 0x9000:0000 with CR0 = 0x%" PRIx64, got, cr0);
+}
+
 /*
  * Real mode is how firmware and every x86 boot protocol start; VMX ran it
  * natively only once "unrestricted guest" came, and schemes that run only
@@ -165,8 +221,11 @@ static void run_real_mode(struct hvp_ctx *ctx)
 	struct hvp_status st;
 
 	memcpy(m->sys + HVP_SYS_DATA - HVP_SYS_GPA, &marker, sizeof(marker));
-	st = hvp_vcpu_start_ring_try(m, 0, &hvp_prog_real_mode16, NULL, HVP_REAL_MODE, &vcpu);
+	vcpu = create_vcpu(m);
+	st = hvp_vcpu_boot_try(m, vcpu, 0, &hvp_prog_real_mode16, NULL, HVP_REAL_MODE);
 	if (st.err != HVP_OK) {
+		if (!hvp_refused_as(st, REAL_MODE_REFUSALS))
+			hvp_not_evidence(ctx, st, "putting the vCPU into real mode");
 		hvp_decisive(ctx, st.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the API refused a vCPU in real mode: %s %s", st.call,
 				   ctx->be->native_name(st.native));
@@ -174,23 +233,17 @@ static void run_real_mode(struct hvp_ctx *ctx)
 	}
 	hvp_guest_run(m, vcpu, &r);
 	hvp_decisive(ctx, r.st.evidence);
-	if (r.n >= 1)
-		hvp_guest_value(ctx, "u32 at 0x9000:0000", r.value[0] & 0xffffffff);
-	if (r.n >= 2)
-		hvp_guest_value(ctx, "CR0", r.value[1] & 0xffffffff);
-	if (!hvp_guest_ok(&r) || r.n != 2) {
+	if (r.st.err == HVP_OK && (r.last.kind == HVP_EXIT_INTERNAL_ERROR || r.last.kind == HVP_EXIT_SHUTDOWN)) {
+		/* The API's own failure to run the code answers. */
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "real-mode code did not run: the run ended in a %s exit "
 				   "(reason %" PRIu64 ", detail 0x%" PRIx64 ") after %u reports",
 				   hvp_exit_kind_name(r.last.kind), r.last.native_reason, r.last.native_detail, r.n);
 		return;
 	}
-	ctx->f->guest_verified = (uint32_t)r.value[0] == REAL_MODE_MARKER && !(r.value[1] & 1);
-	if (ctx->f->guest_verified)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the vCPU ran 16-bit real-mode code: it read 0x%x at 0x9000:0000 "
-				   "through segment arithmetic, with CR0.PE clear", REAL_MODE_MARKER);
-	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the code ran, but not as real mode: it read 0x%" PRIx64
-				   " at 0x9000:0000 with CR0 = 0x%" PRIx64, r.value[0] & 0xffffffff, r.value[1] & 0xffffffff);
+	/* A run that failed or stopped elsewhere proves nothing. */
+	hvp_need_guest(ctx, &r, 2, "the real-mode program");
+	HVP_ASSERT(ctx, r.n == 2, "the real-mode program made %u reports, not 2", r.n);
+	judge_real_mode_reports(ctx, &r);
 }
 
 const struct hvp_probe probe_exec_real_mode = {
@@ -240,7 +293,12 @@ static void run_vendor(struct hvp_ctx *ctx)
 		return;
 	hvp_guest_value(ctx, "ring 0 / host time, x1000", (uint64_t)(k.ratio * 1000));
 	hvp_guest_value(ctx, "ring 3 / host time, x1000", (uint64_t)(u.ratio * 1000));
-	ctx->f->guest_verified = true;
+	ctx->f->guest_verified = true; /* both guests timed themselves and said where they ran */
+	if (k.ran_at != 0 || u.ran_at != 3) {
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s; the guests started at rings 0 and 3 proved they ran at %s and "
+				   "%s: the rings are not what the VMM set", scheme, hvp_ring_name(k.ran_at), hvp_ring_name(u.ran_at));
+		return;
+	}
 	hardware = strstr(scheme, "VMX") || strstr(scheme, "SVM") || strstr(scheme, "EL2");
 	native_both = k.ratio <= NATIVE_FACTOR && u.ratio <= NATIVE_FACTOR;
 	hvp_finding_answer(ctx->f, native_both ? HVP_ANSWER_YES : HVP_ANSWER_NO,

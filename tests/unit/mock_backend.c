@@ -31,7 +31,7 @@
 #include "errname.h"
 #include "guest.h"
 
-struct mock_faults mock_faults;
+struct mock_faults mock_faults = MOCK_FAULTS_KVM;
 
 #define MOCK_SLOTS_DEFAULT 512
 #define MOCK_VMS_PER_PROCESS 100
@@ -39,6 +39,9 @@ struct mock_faults mock_faults;
 static unsigned live_vms; /* VMs alive in this process, as a kernel would account them */
 #define MOCK_GPA_BITS 40
 #define MOCK_TSC_KHZ 1000000.0 /* a 1 GHz guest clock: one cycle per nanosecond */
+#define CR0_LONG_MODE UINT64_C(0x80010033) /* PG, WP, NE, ET, MP, PE: as the KVM backend sets it */
+#define SELECTOR_RING0_CODE 0x08 /* guest_x86_64.c's GDT: the CS a vCPU at ring 0 holds */
+#define SELECTOR_RING3_CODE 0x33 /* user code, RPL 3 */
 #define PAGE 0x1000ull
 
 struct hvp_hv {
@@ -72,6 +75,8 @@ struct hvp_vcpu {
 	struct hvp_boot boot;
 	enum program prog;
 	unsigned step;
+	unsigned ring;    /* the ring the vCPU really runs at */
+	uint64_t cr0;
 	uint64_t i, acc, addr;
 	int waiting_read; /* the last exit was an MMIO read: the next run brings its value */
 	uint32_t cpuid_leaf, cpuid_val[4]; /* the one leaf the VMM set (leaf 0: none) */
@@ -89,7 +94,8 @@ struct hvp_vcpu {
 static struct hvp_status st_of(const char *call, int err)
 {
 	static const enum hvp_err map[] = { [0] = HVP_OK, [EEXIST] = HVP_ERR_EXISTS, [EINVAL] = HVP_ERR_INVALID,
-					    [ENOSPC] = HVP_ERR_NOMEM, [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED, [EIO] = HVP_ERR_IO };
+					    [ENOSPC] = HVP_ERR_NOMEM, [ENOMEM] = HVP_ERR_NOMEM, [EMFILE] = HVP_ERR_RLIMIT,
+					    [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED, [EIO] = HVP_ERR_IO, [EBADF] = HVP_ERR_IO };
 	enum hvp_err e = (unsigned)err < sizeof(map) / sizeof(map[0]) ? map[err] : HVP_ERR_OTHER;
 	return (struct hvp_status){ err && e == HVP_OK ? HVP_ERR_OTHER : e, err, call, -1 };
 }
@@ -378,6 +384,8 @@ static struct hvp_status mock_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_
 	vcpu->boot = *boot;
 	vcpu->step = 0;
 	vcpu->i = 0;
+	vcpu->ring = mock_faults.ring_ignored ? 0 : boot->ring;
+	vcpu->cr0 = boot->real_mode ? mock_faults.real_mode_cr0 : CR0_LONG_MODE;
 	vcpu->prog = identify(vcpu);
 	return st_of("mock_vcpu_boot", vcpu->prog == P_UNKNOWN ? EINVAL : 0);
 }
@@ -514,15 +522,23 @@ static int store_resumed_flag(struct hvp_vcpu *v)
 }
 
 /*
- * One step of a program: returns 1 when it produced an exit (in x), 0 to go
- * on, -1 on a fault. A step that exits is retried after the VMM answers.
+ * The guest TSC cycles timed_alu's n iterations take at the vCPU's ring:
+ * the same block timed on this host for real, scaled by the slowdown the
+ * test injects, so that "native" does not depend on how fast the build is.
  */
-/* TSC cycles (MOCK_TSC_KHZ: one per ns) that n instructions take at the vCPU's ring in the model. */
 static uint64_t alu_cycles(const struct hvp_vcpu *v, uint64_t n)
 {
-	double ns = mock_faults.ns_per_instruction[v->boot.ring & 3];
+	double slowdown = mock_faults.alu_slowdown[v->ring & 3];
+	int64_t t0 = hvp_now_ns();
 
-	return (uint64_t)((double)n * (ns > 0 ? ns : MOCK_NATIVE_NS) * MOCK_TSC_KHZ / 1e6);
+	hvp_guest_arch_alu_on_host(n);
+	return (uint64_t)((double)(hvp_now_ns() - t0) * (slowdown > 0 ? slowdown : 1) * v->tsc_khz / 1e6);
+}
+
+/* What the guest's ring report says: the CS selector of the ring the vCPU really runs at. */
+static uint64_t ring_report(const struct hvp_vcpu *v)
+{
+	return v->ring == 3 ? SELECTOR_RING3_CODE : SELECTOR_RING0_CODE;
 }
 
 /* CPUID as the guest sees it: the VMM's leaf, or the host CPU's where the model lets ring 3 reach it. */
@@ -531,7 +547,7 @@ static const uint32_t *guest_cpuid(struct hvp_vcpu *v, uint32_t leaf)
 	static __thread uint32_t out[4];
 
 	memset(out, 0, sizeof(out));
-	if (v->boot.ring == 3 && mock_faults.cpuid_ring3_host) {
+	if (v->ring == 3 && mock_faults.cpuid_ring3_host) {
 #if defined(__x86_64__)
 		__cpuid_count(leaf, 0, out[0], out[1], out[2], out[3]);
 #endif
@@ -548,6 +564,10 @@ static uint64_t guest_tsc(const struct hvp_vcpu *v)
 	return v->tsc_base + (uint64_t)((double)(hvp_now_ns() - v->tsc_epoch_ns) * rate / 1e6);
 }
 
+/*
+ * One step of a program: returns 1 when it produced an exit (in x), 0 to go
+ * on, -1 on a fault. A step that exits is retried after the VMM answers.
+ */
 static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 {
 	const uint64_t *a = v->boot.arg;
@@ -605,13 +625,17 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			REPORT(v->acc, 2);
 		}
 		FINISH();
-	case P_TIMED_ALU: /* the guest clock's cycles for a[0] iterations of 10 instructions at the model's speed */
+	case P_TIMED_ALU: /* the guest clock's cycles for a[0] iterations, then the ring */
 		if (s == 0)
-			REPORT(alu_cycles(v, a[0] * 10), 1);
+			REPORT(alu_cycles(v, a[0]), 1);
+		if (s == 1)
+			REPORT(ring_report(v), 2);
 		FINISH();
 	case P_CPUID_REPORT:
 		if (s < 4)
 			REPORT(guest_cpuid(v, (uint32_t)a[0])[s], s + 1);
+		if (s == 4)
+			REPORT(ring_report(v), 5);
 		FINISH();
 	case P_RDMSR_REPORT:
 		if (s == 0 && v->vm->msr_filtered == (int64_t)a[0] && !mock_faults.msr_filter_ignored) {
@@ -644,12 +668,12 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		if (s == 0)
 			REPORT(u, 1);
 		if (s == 1)
-			REPORT(0x10, 2); /* CR0: ET only, PE clear */
+			REPORT(v->cr0, 2);
 		FINISH();
 	}
-	case P_HYPERCALL: /* handled "in the kernel", as KVM does an unknown number: -KVM_ENOSYS */
+	case P_HYPERCALL: /* handled "in the kernel": RAX is what the kernel answers an unknown number with */
 		if (s == 0)
-			REPORT((uint64_t)-1000, 1);
+			REPORT(mock_faults.hypercall_result, 1);
 		FINISH();
 	case P_LOOP_HLT:
 		*x = (struct hvp_exit){ .kind = HVP_EXIT_HLT };
@@ -760,9 +784,14 @@ static struct hvp_status mock_kick(struct hvp_vcpu *v)
 	return st_of("mock_kick", 0);
 }
 
+/* As the KVM backend: 0 where the API states no rate, errno set when its call failed. */
 static uint64_t mock_tsc_khz(struct hvp_vcpu *v)
 {
-	return (uint64_t)v->tsc_khz;
+	if (mock_faults.tsc_khz_errno) {
+		errno = mock_faults.tsc_khz_errno;
+		return 0;
+	}
+	return mock_faults.tsc_khz_unknown ? 0 : (uint64_t)v->tsc_khz;
 }
 
 static struct hvp_status mock_tsc_set(struct hvp_vcpu *v, uint64_t value)
@@ -776,6 +805,8 @@ static struct hvp_status mock_tsc_set(struct hvp_vcpu *v, uint64_t value)
 
 static struct hvp_status mock_tsc_khz_set(struct hvp_vcpu *v, uint64_t khz)
 {
+	if (mock_faults.tsc_khz_set_errno)
+		return st_of("mock_tsc_khz_set", mock_faults.tsc_khz_set_errno);
 	v->tsc_base = guest_tsc(v);
 	v->tsc_epoch_ns = hvp_now_ns();
 	v->tsc_khz = (double)khz;
@@ -802,6 +833,10 @@ static struct hvp_status mock_msr_set(struct hvp_vcpu *v, uint32_t index, uint64
 
 static struct hvp_status mock_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 {
+	if (mock_faults.msr_filter_unsupported)
+		return (struct hvp_status){ HVP_ERR_UNSUPPORTED, EOPNOTSUPP, "mock_msr_filter", -1 };
+	if (mock_faults.msr_filter_errno)
+		return st_of("mock_msr_filter", mock_faults.msr_filter_errno);
 	vm->msr_filtered = index;
 	return st_of("mock_msr_filter", 0);
 }

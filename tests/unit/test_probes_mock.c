@@ -6,6 +6,7 @@
  * tests each probe's classification without a hypervisor, under the
  * sanitizers too.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "mock_backend.h"
@@ -67,7 +68,7 @@ static void execution_fidelity(struct tap *t)
 
 	f = run("exec.native_cpl0", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, ": native"), "ring 0 at host speed is native: %s", f.reason);
-	mock_faults.ns_per_instruction[0] = 2400; /* PVM's emulator: about 2.4 us per ring-0 instruction */
+	mock_faults.alu_slowdown[0] = 8000; /* PVM's emulator: about 2.4 us per ring-0 instruction, 0.3 ns on the host */
 	f = run("exec.native_cpl0", 0);
 	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "emulated instruction by instruction"),
 	   "ring 0 at 2.4 us per instruction is emulated: %s", f.reason);
@@ -83,11 +84,11 @@ static void execution_fidelity(struct tap *t)
 	f = run("exec.vendor", 0);
 	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "slower than hardware virtualization should be"),
 	   "exec.vendor: VMX with an emulated ring 0 is called out: %s", f.reason);
-	mock_faults.ns_per_instruction[0] = 3.0; /* 10x: slow, but not one instruction at a time */
+	mock_faults.alu_slowdown[0] = 10; /* slow, but not one instruction at a time */
 	f = run("exec.native_cpl0", 0);
 	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "slower than native"), "10x the host is only slower: %s",
 	   f.reason);
-	mock_faults.ns_per_instruction[0] = 0;
+	mock_faults.alu_slowdown[0] = 0;
 	f = run("exec.vendor", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "Intel VMX") && !strstr(f.reason, " - "),
 	   "exec.vendor: VMX native at both rings: %s", f.reason);
@@ -104,7 +105,7 @@ static void execution_fidelity(struct tap *t)
 		  "ring-3 CPUID reaching the host CPU is caught" },
 		{ &mock_faults.cpuid_ring3_host, "cpu.cpuid_applied_cpl0", HVP_ANSWER_YES, "the VMM's leaf",
 		  "while ring 0 sees the VMM's table" },
-		{ &mock_faults.msr_set_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "did not read the value the VMM set",
+		{ &mock_faults.msr_set_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "not the value the VMM set",
 		  "an MSR write the API drops is caught" },
 		{ &mock_faults.msr_filter_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "filtered",
 		  "a filter that does not exit is caught" },
@@ -126,6 +127,125 @@ static void execution_fidelity(struct tap *t)
 	f = run("time.tsc_offset", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "750000 kHz"),
 	   "the TSC value and a 3/4 rate the VMM set are what the guest reads: %s", f.reason);
+}
+
+/* The value a guest reported under label, or ~0 when it reported none. */
+static uint64_t guest_value(const struct hvp_finding *f, const char *label)
+{
+	for (unsigned i = 0; i < f->n_guest; i++)
+		if (strcmp(f->guest[i].label, label) == 0)
+			return f->guest[i].value;
+	return ~UINT64_C(0);
+}
+
+static int has_evidence(const struct hvp_finding *f, const char *call)
+{
+	for (unsigned i = 0; i < f->n_evidence; i++)
+		if (strcmp(f->evidence[i].call, call) == 0)
+			return 1;
+	return 0;
+}
+
+/* Questions about a ring are answered by the ring the guest reports it ran at, not by the one asked for. */
+static void ring_proofs(struct tap *t)
+{
+	static const char *const asked_ring3[] = { "exec.native_cpl3", "cpu.cpuid_applied_cpl3" };
+	struct hvp_finding f;
+
+	f = run("exec.native_cpl3", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && f.guest_verified && guest_value(&f, "ring report") == 0x33,
+	   "exec.native_cpl3: the guest's ring report is CS 0x33, ring 3 (0x%llx)",
+	   (unsigned long long)guest_value(&f, "ring report"));
+	f = run("cpu.cpuid_applied_cpl0", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && guest_value(&f, "ring report") == 0x08,
+	   "cpu.cpuid_applied_cpl0: the guest's ring report is CS 0x08, ring 0 (%s)", f.reason);
+	mock_faults.ring_ignored = true; /* every vCPU runs at ring 0, whatever the VMM asked */
+	for (unsigned i = 0; i < 2; i++) {
+		f = run(asked_ring3[i], 0);
+		ok(t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "proved it ran at ring 0"),
+		   "%s: a vCPU asked for ring 3 that runs at ring 0 is caught by its ring report: %s", asked_ring3[i],
+		   f.reason);
+	}
+	f = run("exec.vendor", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "ran at ring 0 and ring 0"),
+	   "exec.vendor: rings 0 and 3 asked, 0 and 0 proven: %s", f.reason);
+	f = run("exec.native_cpl0", 0);
+	ok(t, f.answer == HVP_ANSWER_YES, "exec.native_cpl0: ring 0 asked and proven: %s", f.reason);
+	mock_faults.ring_ignored = false;
+}
+
+/* cpu.msr_applied: each half answered by its own evidence; a broken filter call answers neither. */
+static void msr_halves(struct tap *t)
+{
+	struct hvp_finding f;
+
+	mock_faults.msr_filter_unsupported = true;
+	f = run("cpu.msr_applied", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "cannot filter") && !f.guest_verified,
+	   "an API without MSR filters answers the second half no, by its own refusal: %s", f.reason);
+	mock_faults.msr_filter_unsupported = false;
+	static const int errs[] = { EPROTO, EINVAL };
+	for (unsigned i = 0; i < 2; i++) {
+		mock_faults.msr_filter_errno = errs[i];
+		f = run("cpu.msr_applied", 0);
+		ok(t, f.answer == HVP_ANSWER_CRASHED && strstr(f.reason, i ? "EINVAL" : "EPROTO"),
+		   "a filter call that fails (%s) asks nothing: crashed, not yes: %s", i ? "EINVAL" : "EPROTO", f.reason);
+	}
+	mock_faults.msr_filter_errno = 0;
+}
+
+/* Where the API states no TSC rate the guest's timing cannot be read: said, with the API's answer. */
+static void tsc_rate_stated(struct tap *t)
+{
+	static const char *const timed[] = { "time.tsc_rate", "time.tsc_offset", "exec.native_cpl0" };
+	struct hvp_finding f;
+
+	mock_faults.tsc_khz_unknown = true;
+	for (unsigned i = 0; i < 3; i++) {
+		f = run(timed[i], 0);
+		ok(t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "0 kHz") && has_evidence(&f, "tsc_khz"),
+		   "%s: the API's 0 kHz is in the evidence and the reason: %s", timed[i], f.reason);
+	}
+	mock_faults.tsc_khz_unknown = false;
+	mock_faults.tsc_khz_errno = EIO; /* KVM's word for an unstable host TSC */
+	f = run("time.tsc_rate", 0);
+	ok(t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "0 kHz, EIO") && has_evidence(&f, "tsc_khz"),
+	   "KVM's EIO for the TSC rate is its answer, named: %s", f.reason);
+	mock_faults.tsc_khz_errno = EPROTO;
+	f = run("time.tsc_rate", 0);
+	ok(t, f.answer == HVP_ANSWER_CRASHED && strstr(f.reason, "EPROTO") && has_evidence(&f, "tsc_khz"),
+	   "a query for the TSC rate that breaks otherwise is no skip: %s", f.reason);
+	mock_faults.tsc_khz_errno = 0;
+
+	mock_faults.tsc_khz_set_errno = EINVAL; /* KVM without TSC scaling: a lower rate is refused */
+	f = run("time.tsc_offset", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "cannot be set lower"),
+	   "time.tsc_offset: the value is read, a lower rate refused as KVM refuses it: %s", f.reason);
+	mock_faults.tsc_khz_set_errno = EPROTO;
+	f = run("time.tsc_offset", 0);
+	ok(t, f.answer == HVP_ANSWER_CRASHED && strstr(f.reason, "EPROTO"),
+	   "time.tsc_offset: a rate call that breaks (EPROTO) is no refusal: %s", f.reason);
+	mock_faults.tsc_khz_set_errno = 0;
+}
+
+/* Values the API or the guest's CPU decide come from the model, KVM's by default: another is caught. */
+static void modelled_values(struct tap *t)
+{
+	struct hvp_finding f;
+
+	mock_faults.hypercall_result = 0;
+	f = run("cpu.hypercall", 0);
+	ok(t, f.answer == HVP_ANSWER_CRASHED && strstr(f.reason, "not what the kernel answers"),
+	   "cpu.hypercall: a result register that is no kernel's answer to an unknown call proves nothing: %s", f.reason);
+	mock_faults.hypercall_result = MOCK_KVM_ENOSYS;
+	f = run("cpu.hypercall", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "-KVM_ENOSYS"), "and KVM's -KVM_ENOSYS does: %s", f.reason);
+
+	mock_faults.real_mode_cr0 = MOCK_CR0_ET | 1;
+	f = run("exec.real_mode", 0);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "CR0 = 0x11") && f.guest_verified,
+	   "exec.real_mode: CR0.PE set where real mode was asked for is caught: %s", f.reason);
+	mock_faults.real_mode_cr0 = MOCK_CR0_ET;
 }
 
 int main(void)
@@ -188,6 +308,10 @@ int main(void)
 	   "limits.vcpus_per_vm counts to the refusal and the last vCPU runs: %s", f.reason);
 
 	execution_fidelity(&t);
+	ring_proofs(&t);
+	msr_halves(&t);
+	tsc_rate_stated(&t);
+	modelled_values(&t);
 
 	mock_faults.allow_overlap = true;
 	expect(&t, "mem.overlap_partial", HVP_ANSWER_NO, "an API that accepts overlapping maps");
