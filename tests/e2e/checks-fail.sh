@@ -118,7 +118,7 @@ bad() {
 						jq -r 'if (.summary.failing? // 0) > 0 then 1 else 0 end' "$f.new" >"${f%.out}.rc" ;;
 					esac
 				else
-					sed -E 's/\byes\b/@@HVP-YES@@/g; s/\bno\b/yes/g; s/@@HVP-YES@@/no/g' "$f" >"$f.new"
+					perl -pe 's/\b(yes|no)\b/$1 eq "yes" ? "no" : "yes"/ge' "$f" >"$f.new"
 				fi
 				mv "$f.new" "$f" ;;
 			esac ;;
@@ -139,7 +139,7 @@ passing() { grep -E '^ok [0-9]+ - ' "$1" | grep -v '# SKIP' | sed -E 's/^ok [0-9
 # On a flipped output, a check that failed on the real one already (the
 # suite reports it) is not held to failing again.
 try() {
-	local arch=$1 checks=$2 kind=$3 from=$4 dir name passed=() unexpected=() total
+	local arch=$1 checks=$2 kind=$3 from=$4 dir name passed=() unexpected=() total form=0 failing=0
 	shift 4
 	dir=$tmp/$arch-$kind
 	mkdir -p "$dir"
@@ -153,14 +153,15 @@ try() {
 		if [ "$kind" = flipped ]; then
 			local f found=0
 			for f in "$@"; do [ "$f" = "$name" ] && found=1; done
-			grep -qxF -- "$name" "$tmp/$arch-good.passing" || found=1
-			[ "$found" = 1 ] && continue
+			if [ "$found" = 1 ]; then form=$((form + 1)); continue; fi
+			if ! grep -qxF -- "$name" "$tmp/$arch-good.passing"; then failing=$((failing + 1)); continue; fi
 		fi
 		unexpected+=("$name")
 	done < <(passing "$tmp/$arch-$kind.tap")
 	for name in "${unexpected[@]}"; do echo "# passed on $kind output: $name"; done
 	if [ "$kind" = flipped ]; then
-		ok "$arch: on flipped output all $total checks fail but the ${#passed[@]} of its form (or failing on the real one)" \
+		ok "$arch: on flipped output all $total checks fail but $form of the report's form$([ "$failing" = 0 ] ||
+			echo " and $failing failing on the real output")" \
 			test "$total" -gt 0 -a "${#unexpected[@]}" = 0
 	else
 		ok "$arch: on $kind output all $total checks fail" test "$total" -gt 0 -a "${#passed[@]}" = 0
