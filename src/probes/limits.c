@@ -247,6 +247,7 @@ struct meeting {
 	unsigned id, expected;
 	struct hvp_status start;
 	struct hvp_guest_result r;
+	int done; /* accessed atomically: the thread's run is over */
 	pthread_t tid;
 };
 
@@ -259,7 +260,17 @@ static void *meeting_main(void *arg)
 	me->start = hvp_vcpu_start_try(me->m, me->id, &hvp_prog_rendezvous, prog_arg, &vcpu);
 	if (me->start.err == HVP_OK)
 		hvp_guest_run(me->m, vcpu, &me->r);
+	__atomic_store_n(&me->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* A thread whose run ended before everyone counted in failed: waiting longer cannot complete the meeting. */
+static int any_done(struct meeting *t, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (__atomic_load_n(&t[i].done, __ATOMIC_ACQUIRE))
+			return 1;
+	return 0;
 }
 
 /* Runs n vCPUs at once until all have counted in; returns how many saw the full count. */
@@ -278,7 +289,7 @@ static unsigned meet(struct hvp_ctx *ctx, unsigned n)
 		HVP_ASSERT(ctx, pthread_create(&t[i].tid, NULL, meeting_main, &t[i]) == 0, "pthread_create failed");
 	}
 	/* If some never arrive, release the waiting ones so that every thread ends. */
-	while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n && hvp_now_ns() < deadline)
+	while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n && hvp_now_ns() < deadline && !any_done(t, n))
 		usleep(1000);
 	if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < n)
 		__atomic_store_n(counter, (uint64_t)1 << 40, __ATOMIC_RELEASE);

@@ -22,6 +22,7 @@
 struct coherence_vcpu {
 	struct hvp_machine *m;
 	struct hvp_guest_result r;
+	int done; /* accessed atomically: the guest's run is over */
 };
 
 /* The vCPU is created and run on this thread: the HVF rule, harmless elsewhere. */
@@ -32,6 +33,7 @@ static void *coherence_vcpu_main(void *arg)
 	struct hvp_vcpu *vcpu = hvp_vcpu_start(c->m, 0, &hvp_prog_handshake, prog_arg);
 
 	hvp_guest_run(c->m, vcpu, &c->r);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 	hvp_vcpu_destroy(c->m, vcpu);
 	return NULL;
 }
@@ -44,8 +46,11 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Waits for the guest's marker in host memory, with no API call; returns 1 if it came. */
-static int host_sees(volatile uint64_t *word, uint64_t want)
+/*
+ * Waits for the guest's marker in host memory, with no API call; returns 1
+ * if it came. A run that ended first will never write it: no more waiting.
+ */
+static int host_sees(volatile uint64_t *word, uint64_t want, const int *run_over)
 {
 	const struct timespec ms = { 0, 1000000 };
 	int64_t deadline = now_ns() + WAIT_NS;
@@ -53,6 +58,8 @@ static int host_sees(volatile uint64_t *word, uint64_t want)
 	while (now_ns() < deadline) {
 		if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == want)
 			return 1;
+		if (__atomic_load_n(run_over, __ATOMIC_ACQUIRE))
+			return __atomic_load_n(word, __ATOMIC_ACQUIRE) == want;
 		nanosleep(&ms, NULL);
 	}
 	return 0;
@@ -67,7 +74,7 @@ static void run_coherence(struct hvp_ctx *ctx)
 
 	hvp_map(c.m, mem, GPA_A, PAGE, HVP_PROT_RWX);
 	HVP_ASSERT(ctx, pthread_create(&tid, NULL, coherence_vcpu_main, &c) == 0, "pthread_create failed");
-	host_saw = host_sees(&mem[1], MARKER);
+	host_saw = host_sees(&mem[1], MARKER, &c.done);
 	/* Released whatever happened, so that the guest always finishes. */
 	__atomic_store_n(&mem[0], FLAG, __ATOMIC_RELEASE);
 	pthread_join(tid, NULL);
