@@ -145,7 +145,8 @@ const char *hvp_guest_how(const struct hvp_ctx *ctx, const struct hvp_guest_resu
 
 static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
 {
-	return st.err != HVP_OK && (classes & HVP_CLASS(st.err)) != 0;
+	/* A status the backend gave itself (unmade) is no refusal of the API's. */
+	return st.err != HVP_OK && !st.unmade && (classes & HVP_CLASS(st.err)) != 0;
 }
 
 /*

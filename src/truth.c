@@ -47,21 +47,14 @@ void hvp_need_ok(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
 
 void hvp_need_guest(struct hvp_ctx *ctx, const struct hvp_guest_result *r, unsigned n, const char *what)
 {
-	char why[HVP_TEXT_MAX];
+	char why[HVP_TEXT_MAX], how[128];
 
 	/* A run whose last register read failed ended with an unread status: not "ok". */
 	if (hvp_guest_ok(r) && r->n >= n && r->st.err == HVP_OK)
 		return;
 	if (r->st.err != HVP_OK)
 		hvp_not_evidence(ctx, r->st, "%s: the guest's run failed", what);
-	if (r->failed)
-		snprintf(why, sizeof(why), "%s: the guest's own check %llu failed after %u of %u reports", what,
-			 (unsigned long long)r->done_status, r->n, n);
-	else if (r->done)
-		snprintf(why, sizeof(why), "%s: the guest ended with status %llu after %u of %u reports", what,
-			 (unsigned long long)r->done_status, r->n, n);
-	else
-		snprintf(why, sizeof(why), "%s: the guest stopped at a %s exit (0x%llx) after %u of %u reports", what,
-			 hvp_exit_kind_name(r->last.kind), (unsigned long long)r->last.addr, r->n, n);
+	snprintf(why, sizeof(why), "%s: the guest did not make the %u reports the answer needs: %s", what, n,
+		 hvp_guest_how(ctx, r, how, sizeof(how)));
 	end_probe(ctx, HVP_ANSWER_CRASHED, why);
 }

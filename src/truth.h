@@ -19,13 +19,6 @@
 
 #include "machine.h"
 
-#ifndef HVP_CLASS /* until machine.h carries them */
-#define HVP_CLASS(e) (1u << (e))
-static inline bool hvp_refused_as(struct hvp_status st, unsigned classes)
-{
-	return st.err != HVP_OK && !st.unmade && (classes & HVP_CLASS(st.err)) != 0;
-}
-#endif
 
 /* The classes by which an API says no to an operation (not: "something went wrong"). */
 #define HVP_REFUSALS                                                                         \
