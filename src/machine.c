@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "bench.h"
 #include "guest.h"
 
 #define RUN_EXITS_MAX 10000 /* a program is a few reports; more is a runaway guest */
@@ -301,6 +302,7 @@ void hvp_guest_resume(struct hvp_machine *m, struct hvp_vcpu *vcpu, struct hvp_g
 	res->last.value = read_value;
 	do {
 		res->st = ctx->be->vcpu_run(vcpu, &res->last);
+		res->returned_ns = hvp_now_ns(); /* a kick's latency ends here, not when a poller notices */
 		res->exits++;
 		if (res->st.err != HVP_OK)
 			break;

@@ -45,6 +45,7 @@ struct hvp_guest_result {
 	struct hvp_exit last;      /* the exit that ended the run */
 	struct hvp_status st;      /* the last run call's status */
 	unsigned exits;
+	int64_t returned_ns;       /* CLOCK_MONOTONIC when the last run call returned */
 };
 
 /*
