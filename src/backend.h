@@ -183,6 +183,13 @@ struct hvp_backend {
 	unsigned (*gpa_bits)(struct hvp_hv *hv);
 
 	struct hvp_status (*vcpu_create)(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out);
+	/*
+	 * Creates a vCPU that belongs to the calling thread itself: every later
+	 * call on it is made from the calling thread (HVF: no owner thread). For
+	 * questions about one thread holding several vCPUs. NULL where
+	 * vcpu_create already leaves the vCPU to whichever thread calls (KVM).
+	 */
+	struct hvp_status (*vcpu_create_here)(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out);
 	struct hvp_status (*vcpu_destroy)(struct hvp_vcpu *vcpu);
 	struct hvp_status (*vcpu_boot)(struct hvp_vcpu *vcpu, const struct hvp_boot *boot);
 	struct hvp_status (*vcpu_run)(struct hvp_vcpu *vcpu, struct hvp_exit *exit);

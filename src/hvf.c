@@ -30,7 +30,7 @@ static const struct {
 	enum hvp_err err;
 } codes[] = {
 	{ HV_SUCCESS, "HV_SUCCESS", HVP_OK },
-	{ HV_ERROR, "HV_ERROR", HVP_ERR_OTHER },
+	{ HV_ERROR, "HV_ERROR", HVP_ERR_GENERIC }, /* the framework's refusal that names no reason */
 	{ HV_BUSY, "HV_BUSY", HVP_ERR_BUSY },
 	{ HV_BAD_ARGUMENT, "HV_BAD_ARGUMENT", HVP_ERR_INVALID },
 	{ HV_ILLEGAL_GUEST_STATE, "HV_ILLEGAL_GUEST_STATE", HVP_ERR_OTHER },
@@ -359,6 +359,33 @@ static struct hvp_status hvf_vcpu_create(struct hvp_vm *vm, unsigned id, struct 
 }
 
 /*
+ * A vCPU of the calling thread, with no owner thread: the framework's
+ * hv_vcpu_create binds it to this thread (arm64: one per thread), and every
+ * call on it is made from here.
+ */
+static struct hvp_status hvf_vcpu_create_here(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
+{
+	struct hvp_vcpu *vcpu = calloc(1, sizeof(*vcpu));
+	struct hvf_call c = { .op = OP_CREATE };
+	struct hvp_status st;
+
+	*out = NULL;
+	if (!vcpu)
+		return hvf_status("calloc", HV_NO_RESOURCES);
+	*vcpu = (struct hvp_vcpu){ .vm = vm, .id = id, .pending_read_reg = -1, .pid = getpid(), .direct = 1,
+				   .stop = 1, .ownerless = 1 };
+	pthread_mutex_init(&vcpu->lock, NULL);
+	pthread_cond_init(&vcpu->cond, NULL);
+	st = dispatch(vcpu, &c);
+	if (st.err != HVP_OK) {
+		free(vcpu);
+		return st;
+	}
+	*out = vcpu;
+	return st;
+}
+
+/*
  * Ends the owner thread of a destroyed vCPU once it is done with what it is
  * doing. Not waited for: a destroy made from another thread (vcpu_direct)
  * may find it inside a run the destroy did not end, and the probe that
@@ -378,7 +405,8 @@ static struct hvp_status hvf_vcpu_destroy(struct hvp_vcpu *vcpu)
 	struct hvf_call c = { .op = OP_DESTROY };
 	struct hvp_status st = on_owner(vcpu, &c);
 
-	if (st.err == HVP_OK && getpid() == vcpu->pid && !__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL))
+	if (st.err == HVP_OK && getpid() == vcpu->pid && !__atomic_exchange_n(&vcpu->dead, 1, __ATOMIC_ACQ_REL) &&
+	    !vcpu->ownerless)
 		retire_owner(vcpu);
 	return st;
 }
@@ -443,6 +471,7 @@ const struct hvp_backend hvp_backend_hvf = {
 	.mem_protect = hvf_mem_protect,
 	.gpa_bits = hvf_gpa_bits,
 	.vcpu_create = hvf_vcpu_create,
+	.vcpu_create_here = hvf_vcpu_create_here,
 	.vcpu_destroy = hvf_vcpu_destroy,
 	.vcpu_boot = hvf_vcpu_boot,
 	.vcpu_run = hvf_vcpu_run,

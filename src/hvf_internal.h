@@ -65,6 +65,7 @@ struct hvp_vcpu {
 	int stop;
 	int kick_pending;         /* x86_64: a kick, told from a host interrupt's exit; accessed atomically */
 	int direct;               /* calls go to the framework from the calling thread (vcpu_direct) */
+	int ownerless;            /* created by vcpu_create_here: no owner thread exists */
 	pid_t pid;                /* the process whose owner thread it is */
 };
 

@@ -61,10 +61,14 @@ static const char *rule_note(struct hvp_ctx *ctx)
 				    : "";
 }
 
-/* One thread with two vCPUs cannot be asked through owner threads: one thread per vCPU is what HVF gives. */
+/*
+ * One thread with two vCPUs cannot be asked through owner threads alone: a
+ * backend that keeps one thread per vCPU must be able to create a vCPU on
+ * the calling thread (vcpu_create_here).
+ */
 static int owner_threads_only(struct hvp_ctx *ctx)
 {
-	if (!ctx->be->vcpu_direct)
+	if (!ctx->be->vcpu_direct || ctx->be->vcpu_create_here)
 		return 0;
 	hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "not applicable: hvprobe's %s backend creates each vCPU on a "
 			   "thread of its own, as the API requires", ctx->be->name);
@@ -176,13 +180,33 @@ const struct hvp_probe probe_vcpu_regs_from_other_thread = {
 	.run = run_regs_from_other_thread,
 };
 
+/* A vCPU of this very thread (where the backend would otherwise give it a thread of its own), started at prog. */
+static struct hvp_status start_here(struct hvp_machine *m, unsigned id, const uint64_t arg[4], struct hvp_vcpu **out)
+{
+	struct hvp_ctx *ctx = m->ctx;
+	struct hvp_status st;
+
+	if (!ctx->be->vcpu_create_here)
+		return hvp_vcpu_start_try(m, id, &hvp_prog_report_args, arg, out);
+	st = ctx->be->vcpu_create_here(m->vm, id, out);
+	st.evidence = hvp_record(ctx, st, "%s vcpu %u, on this thread", m->label, id);
+	if (st.err != HVP_OK)
+		return st;
+	st = hvp_vcpu_boot_try(m, *out, id, &hvp_prog_report_args, arg, 0);
+	HVP_ASSERT(ctx, st.err == HVP_OK, "booting vcpu %u failed: %s %s", id, st.call, native(ctx, st));
+	return st;
+}
+
 static void one_thread_two_vcpus(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint64_t arg0[4] = { VALUE_A, 0, 0, 0 }, arg1[4] = { VALUE_B, 0, 0, 0 };
-	struct hvp_vcpu *v0 = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg0), *v1;
-	struct hvp_status st = hvp_vcpu_start_try(m, 1, &hvp_prog_report_args, arg1, &v1);
+	struct hvp_vcpu *v0, *v1;
+	struct hvp_status st = start_here(m, 0, arg0, &v0);
 	struct hvp_guest_result r0, r1;
+
+	HVP_ASSERT(ctx, st.err == HVP_OK, "the thread's first vCPU failed: %s %s", st.call, native(ctx, st));
+	st = start_here(m, 1, arg1, &v1);
 
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
