@@ -126,7 +126,8 @@ check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs che
 
 # The Hypervisor.framework backends, compile-checked where no Mac is: both
 # architectures, gcc and clang, against src/hvf_api.h (Apple's API as the
-# documentation states it). They run only on macOS.
+# documentation states it). They run only on macOS. Then the guest programs
+# assembled for Apple's targets (tests/hvf/guest-asm-apple.sh).
 HVF_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -Isrc -fsyntax-only
 check-hvf:
@@ -141,6 +142,7 @@ check-hvf:
 		clang --target=aarch64-linux-gnu $(HVF_WARN) src/hvf.c src/hvf_arm64.c && \
 		echo "hvf arm64 backend: warning-free with clang"; \
 		else echo "hvf arm64 backend with clang: skipped, no arm64 headers (libc6-dev-arm64-cross)"; fi
+	@sh tests/hvf/guest-asm-apple.sh
 
 # The whole default suite on arm64 KVM inside QEMU (emulated EL2), cross-built
 # statically; skips with the reason where the packages cannot be had.

@@ -9,17 +9,27 @@
 #include "asm.h"
 #include "guest_abi.h"
 
+/*
+ * The numbers the macros without named parameters use, as assembler
+ * symbols: for Apple targets, LLVM reads $0..$9 in the body of such a macro
+ * as its positional arguments, so a literal `$32` or `$0x0a00` there loses
+ * its first digit.
+ */
+	.set report_port, HVP_PORT_REPORT
+	.set done_port, HVP_PORT_DONE
+	.set tsc_high_shift, 32
+
 /* Reports %rax; keeps every other register. */
 .macro REPORT
 	push %rdx
-	mov $HVP_PORT_REPORT, %dx
+	mov $report_port, %dx
 	out %eax, %dx
 	pop %rdx
 .endm
 
 .macro DONE
 	xor %eax, %eax
-	mov $HVP_PORT_DONE, %dx
+	mov $done_port, %dx
 	out %eax, %dx
 	hlt
 .endm
@@ -182,7 +192,7 @@ END_PROGRAM loop_hlt
 .macro TSC_NOW
 	lfence
 	rdtsc
-	shl $32, %rdx
+	shl $tsc_high_shift, %rdx
 	or %rdx, %rax
 .endm
 
