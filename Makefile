@@ -53,8 +53,10 @@ BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
 endif
 # macOS: Hypervisor.framework, and a binary signed with its entitlement
 # (ad hoc). Only what a stock macOS with the Command Line Tools has.
+HVF_SRCS_x86_64 := src/hvf.c src/hvf_x86_64.c src/hvf_x86_64_mov.c
+HVF_SRCS_arm64 := src/hvf.c src/hvf_arm64.c
 ifeq ($(UNAME_S),Darwin)
-BACKEND_SRCS := src/hvf.c src/hvf_$(ARCH).c
+BACKEND_SRCS := $(HVF_SRCS_$(ARCH))
 HVP_LDLIBS += -framework Hypervisor -framework Security -framework CoreFoundation
 SIGN = codesign --sign - --entitlements hvprobe.entitlements --force $@
 endif
@@ -132,14 +134,14 @@ HVF_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmiss
 	-Wno-missing-field-initializers -Isrc -fsyntax-only
 check-hvf:
 	@for cc in gcc clang; do \
-		if command -v $$cc >/dev/null; then $$cc $(HVF_WARN) src/hvf.c src/hvf_x86_64.c && \
+		if command -v $$cc >/dev/null; then $$cc $(HVF_WARN) $(HVF_SRCS_x86_64) && \
 			echo "hvf x86_64 backend: warning-free with $$cc"; else echo "hvf x86_64 backend: $$cc missing, skipped"; fi; \
 	done
-	@if command -v aarch64-linux-gnu-gcc >/dev/null; then aarch64-linux-gnu-gcc $(HVF_WARN) src/hvf.c src/hvf_arm64.c && \
+	@if command -v aarch64-linux-gnu-gcc >/dev/null; then aarch64-linux-gnu-gcc $(HVF_WARN) $(HVF_SRCS_arm64) && \
 		echo "hvf arm64 backend: warning-free with aarch64-linux-gnu-gcc"; \
 		else echo "hvf arm64 backend with gcc: skipped, gcc-aarch64-linux-gnu missing"; fi
 	@if command -v clang >/dev/null && [ -d /usr/aarch64-linux-gnu/include ]; then \
-		clang --target=aarch64-linux-gnu $(HVF_WARN) src/hvf.c src/hvf_arm64.c && \
+		clang --target=aarch64-linux-gnu $(HVF_WARN) $(HVF_SRCS_arm64) && \
 		echo "hvf arm64 backend: warning-free with clang"; \
 		else echo "hvf arm64 backend with clang: skipped, no arm64 headers (libc6-dev-arm64-cross)"; fi
 	@sh tests/hvf/guest-asm-apple.sh

@@ -55,7 +55,8 @@ struct hvp_vcpu {
 	void *exit_info;          /* arm64: the hv_vcpu_exit_t the framework fills */
 	int dead;                 /* accessed atomically */
 	/* what the last exit left to finish on the next run */
-	int pending_read_reg;     /* arm64: the register an MMIO read fills, -1: none */
+	int pending_read_reg;     /* the register an MMIO or port read fills, -1: none */
+	unsigned pending_read_shift; /* x86_64: 8 when that is its second byte (AH, CH, DH, BH) */
 	uint64_t pending_pc_step; /* bytes to skip past the exiting instruction */
 	/* the owner thread and its mailbox */
 	pthread_t owner;

@@ -6,7 +6,7 @@
  * real mode) through VMCS writes, as Apple's own hvtest_x86 does, and every
  * exit is decoded here from the exit reason and qualification: port I/O,
  * an EPT violation (MMIO: the framework does not decode the instruction, so
- * the few MOV forms hvprobe's guests use are decoded here), HLT, VMCALL,
+ * the few MOV forms hvprobe's guests use are, by hvf_x86_64_mov.c), HLT, VMCALL,
  * MSR accesses, a failed entry (bit 31). CPUID is not emulated: the guest
  * sees a CPUID exit, and the CPUID probes say the API has no table.
  */
@@ -19,6 +19,7 @@
 
 #include "guest_abi.h"
 #include "hvf_internal.h"
+#include "hvf_x86_64_mov.h"
 
 #define CR0_PE (1ull << 0)
 #define CR0_ET (1ull << 4)
@@ -30,6 +31,7 @@
 #define EFER_LMA (1ull << 10)
 #define AR_UNUSABLE 0x10000ull
 #define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MAX_INSN_BYTES 15 /* the longest x86 instruction */
 
 static struct hvp_status vmcs_write(struct hvp_vcpu *vcpu, uint32_t field, uint64_t value)
 {
@@ -220,6 +222,7 @@ struct hvp_status hvf_arch_regs_set(struct hvp_vcpu *vcpu, const struct hvp_regs
 	struct hvp_status st;
 
 	vcpu->pending_read_reg = -1;
+	vcpu->pending_read_shift = 0;
 	vcpu->pending_pc_step = 0;
 	for (unsigned i = 0; i < 16; i++)
 		if (i != HVP_X86_RSP && (st = reg_write(vcpu, gpr_map[i], regs->gpr[i])).err != HVP_OK)
@@ -247,64 +250,46 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 	return hvp_ok("hv_vcpu_read_register");
 }
 
-/* Host bytes behind guest-physical gpa (identity paging: RIP is one), or NULL. */
-static const uint8_t *guest_bytes(const struct hvp_vcpu *vcpu, uint64_t gpa, size_t n)
+/*
+ * Host bytes behind guest-physical gpa (identity paging: RIP is one), at
+ * most *n of them, as many as its map holds (*n is cut to that), or NULL.
+ */
+static const uint8_t *guest_bytes(const struct hvp_vcpu *vcpu, uint64_t gpa, size_t *n)
 {
-	const struct hvf_map *m = hvf_map_at(vcpu->vm, gpa, n);
+	const struct hvf_map *m = hvf_map_at(vcpu->vm, gpa, 1);
 
-	return m ? m->host + (gpa - m->gpa) : NULL;
+	if (!m)
+		return NULL;
+	if (*n > m->gpa + m->size - gpa)
+		*n = (size_t)(m->gpa + m->size - gpa);
+	return m->host + (gpa - m->gpa);
 }
 
 /*
- * The MOV an EPT violation stopped at: [66|REX] 88/89 (store) or 8A/8B
- * (load) with a register-indirect operand (mod 00, no SIB or displacement),
- * the forms hvprobe's guests use. Returns the instruction's length, 0 when
- * it is none of them.
+ * An EPT violation is an MMIO exit. The framework does not decode the
+ * instruction, so the MOV forms hvprobe's guests use are decoded here
+ * (hvf_x86_64_mov.c); any other access is an exit of size 0.
  */
-static unsigned decode_mov(const uint8_t *p, unsigned *size, int *store, unsigned *reg)
-{
-	unsigned i = 0, rex = 0, opsize = 4;
-
-	if (p[i] == 0x66) {
-		opsize = 2;
-		i++;
-	}
-	if ((p[i] & 0xf0) == 0x40)
-		rex = p[i++];
-	if (p[i] < 0x88 || p[i] > 0x8b || (p[i + 1] & 0xc0) != 0 || (p[i + 1] & 7) == 4 || (p[i + 1] & 7) == 5)
-		return 0;
-	*store = p[i] <= 0x89;
-	*size = (p[i] & 1) ? ((rex & 8) ? 8 : opsize) : 1;
-	*reg = ((p[i + 1] >> 3) & 7) | ((rex & 4) ? 8 : 0);
-	return i + 2;
-}
-
 static struct hvp_status decode_ept(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 {
-	uint64_t rip = reg_read(vcpu, HV_X86_RIP);
-	const uint8_t *p = guest_bytes(vcpu, rip, 16);
-	unsigned size = 0, reg = 0, len;
-	int store = 0;
+	size_t n = MAX_INSN_BYTES;
+	const uint8_t *p = guest_bytes(vcpu, reg_read(vcpu, HV_X86_RIP), &n);
+	struct hvf_mov m = p ? hvf_x86_decode_mov(p, n) : (struct hvf_mov){ 0 };
 
 	x->kind = HVP_EXIT_MMIO;
 	x->addr = vmcs_read(vcpu, VMCS_GUEST_PHYSICAL_ADDRESS);
 	x->native_detail = vmcs_read(vcpu, VMCS_RO_EXIT_QUALIFIC);
-	if (!p || !(len = decode_mov(p, &size, &store, &reg))) {
-		x->size = 0; /* an access hvprobe cannot emulate */
+	x->size = m.len ? m.size : 0;
+	if (!m.len)
 		return hvp_ok("hv_vcpu_run_until");
+	x->write = m.store;
+	vcpu->pending_pc_step = m.len;
+	if (m.store)
+		x->value = hvf_x86_mov_stored(&m, reg_read(vcpu, gpr_map[m.reg]));
+	else {
+		vcpu->pending_read_reg = (int)m.reg;
+		vcpu->pending_read_shift = m.shift;
 	}
-	x->size = size;
-	x->write = store;
-	vcpu->pending_pc_step = len;
-	if (!store) {
-		vcpu->pending_read_reg = (int)reg;
-		return hvp_ok("hv_vcpu_run_until");
-	}
-	x->value = reg_read(vcpu, gpr_map[reg]);
-	if (size == 1 && !(p[0] & 0xf0) && reg >= 4 && reg < 8)
-		x->value >>= 8; /* AH, CH, DH, BH without REX */
-	if (size < 8)
-		x->value &= (1ull << (8 * size)) - 1;
 	return hvp_ok("hv_vcpu_run_until");
 }
 
@@ -320,8 +305,10 @@ static void decode_io(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	vcpu->pending_pc_step = vmcs_read(vcpu, VMCS_RO_VMEXIT_INSTR_LEN);
 	if (x->write)
 		x->value = reg_read(vcpu, HV_X86_RAX) & (x->size == 4 ? 0xffffffffull : (1ull << (8 * x->size)) - 1);
-	else
+	else {
 		vcpu->pending_read_reg = HVP_X86_RAX;
+		vcpu->pending_read_shift = 0;
+	}
 }
 
 /* What the last exit left: the value a read returns (merged into the register's low bytes), and the step. */
@@ -331,10 +318,10 @@ static struct hvp_status finish_last_exit(struct hvp_vcpu *vcpu, const struct hv
 
 	if (vcpu->pending_read_reg >= 0) {
 		hv_x86_reg_t r = gpr_map[vcpu->pending_read_reg & 15];
-		uint64_t old = reg_read(vcpu, r), mask = read_size >= 8 ? ~0ull : (1ull << (8 * read_size)) - 1;
-		st = reg_write(vcpu, r, read_size == 4 ? (x->value & 0xffffffff) : (old & ~mask) | (x->value & mask));
+		st = reg_write(vcpu, r, hvf_x86_loaded(reg_read(vcpu, r), x->value, read_size, vcpu->pending_read_shift));
 	}
 	vcpu->pending_read_reg = -1;
+	vcpu->pending_read_shift = 0;
 	if (st.err == HVP_OK && vcpu->pending_pc_step)
 		st = reg_write(vcpu, HV_X86_RIP, reg_read(vcpu, HV_X86_RIP) + vcpu->pending_pc_step);
 	vcpu->pending_pc_step = 0;
