@@ -24,6 +24,16 @@
 
 #include "hvf_internal.h"
 
+/*
+ * 0xfae94008 is a refusal of an existing object where the headers call it
+ * HV_EXISTS (arm64); on x86_64, where no header names it, it is no answer.
+ */
+#if defined(__aarch64__)
+#define EXISTS_OR_FAULT_CLASS HVP_ERR_EXISTS
+#else
+#define EXISTS_OR_FAULT_CLASS HVP_ERR_OTHER
+#endif
+
 static const struct {
 	hv_return_t code;
 	const char *name;
@@ -37,7 +47,7 @@ static const struct {
 	{ HV_NO_RESOURCES, "HV_NO_RESOURCES", HVP_ERR_NOMEM },
 	{ HV_NO_DEVICE, "HV_NO_DEVICE", HVP_ERR_NODEV },
 	{ HV_DENIED, "HV_DENIED", HVP_ERR_DENIED },
-	{ HV_EXISTS, "HV_EXISTS", HVP_ERR_EXISTS },
+	{ HVF_EXISTS_OR_FAULT, "HV_EXISTS/HV_FAULT", EXISTS_OR_FAULT_CLASS },
 	{ HV_UNSUPPORTED, "HV_UNSUPPORTED", HVP_ERR_UNSUPPORTED },
 };
 

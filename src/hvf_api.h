@@ -33,7 +33,6 @@ typedef int32_t hv_return_t;
 #define HV_NO_RESOURCES ((hv_return_t)0xfae94005)
 #define HV_NO_DEVICE ((hv_return_t)0xfae94006)
 #define HV_DENIED ((hv_return_t)0xfae94007)
-#define HV_EXISTS ((hv_return_t)0xfae94008)
 #define HV_UNSUPPORTED ((hv_return_t)0xfae9400f)
 
 typedef uint64_t hv_memory_flags_t;
@@ -211,8 +210,11 @@ void os_release(void *object);
 #ifndef HV_ILLEGAL_GUEST_STATE
 #define HV_ILLEGAL_GUEST_STATE ((hv_return_t)0xfae94004)
 #endif
-#ifndef HV_EXISTS
-#define HV_EXISTS ((hv_return_t)0xfae94008)
-#endif
+/*
+ * 0xfae94008 has two names: HV_EXISTS in the newest arm64 headers (xnu's
+ * hv_kern_types.h), HV_FAULT in older ones and the bindings made from them;
+ * no x86_64 header names it. hvprobe uses neither header name for it.
+ */
+#define HVF_EXISTS_OR_FAULT ((hv_return_t)0xfae94008)
 
 #endif
