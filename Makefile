@@ -53,8 +53,8 @@ BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
 endif
 # macOS: Hypervisor.framework, and a binary signed with its entitlement
 # (ad hoc). Only what a stock macOS with the Command Line Tools has.
-HVF_SRCS_x86_64 := src/hvf.c src/hvf_x86_64.c src/hvf_x86_64_mov.c
-HVF_SRCS_arm64 := src/hvf.c src/hvf_arm64.c
+HVF_SRCS_x86_64 := src/hvf.c src/hvf_host.c src/hvf_x86_64.c src/hvf_x86_64_mov.c
+HVF_SRCS_arm64 := src/hvf.c src/hvf_host.c src/hvf_arm64.c
 ifeq ($(UNAME_S),Darwin)
 BACKEND_SRCS := $(HVF_SRCS_$(ARCH))
 HVP_LDLIBS += -framework Hypervisor -framework Security -framework CoreFoundation

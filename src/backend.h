@@ -154,6 +154,14 @@ struct hvp_vcpu;
 
 struct hvp_open_opts {
 	const char *kvm_device; /* default /dev/kvm */
+	/*
+	 * Set in the runner's probe children (and so in what they fork): the
+	 * API was opened by hvprobe's own process with every check, so open
+	 * repeats none, least of all those a forked child must not make (HVF:
+	 * the entitlement, read through Security.framework, which is not safe
+	 * after fork without exec; a trial VM).
+	 */
+	bool checked;
 };
 
 struct hvp_backend {

@@ -5,6 +5,7 @@
  * owner thread, on which every vCPU call is carried out (Apple: "call
  * functions that operate on the vCPU from the same thread", the kick
  * excepted). Calls on one vCPU are serialized, as KVM serializes them.
+ * Opening the API, once per process tree, is hvf_host.c's.
  *
  * Where that would make hvprobe answer for the framework, the call goes to
  * the framework from the calling thread instead: a probe that breaks the
@@ -18,7 +19,6 @@
 #include <unistd.h>
 
 #ifdef __APPLE__
-#include <Security/Security.h>
 #include <sys/sysctl.h>
 #endif
 
@@ -75,80 +75,13 @@ static const char *hvf_native_name(int64_t native)
 	return buf;
 }
 
-/* Whether the kernel offers the framework at all: sysctl kern.hv_support. */
-static int hv_support(void)
-{
-#ifdef __APPLE__
-	int v = 0;
-	size_t n = sizeof(v);
-	return sysctlbyname("kern.hv_support", &v, &n, NULL, 0) == 0 ? v : -1;
-#else
-	return -1;
-#endif
-}
-
-#define ENTITLEMENT "com.apple.security.hypervisor"
-
-/*
- * Whether this binary carries the entitlement every Hypervisor.framework
- * process needs (Apple: com.apple.security.hypervisor): 1, 0, or -1 when it
- * cannot be told.
- */
-static int entitled(void)
-{
-#ifdef __APPLE__
-	SecTaskRef task = SecTaskCreateFromSelf(kCFAllocatorDefault);
-	CFTypeRef v = task ? SecTaskCopyValueForEntitlement(task, CFSTR(ENTITLEMENT), NULL) : NULL;
-	int yes = v && CFGetTypeID(v) == CFBooleanGetTypeID() && CFBooleanGetValue((CFBooleanRef)v);
-
-	if (v)
-		CFRelease(v);
-	if (task)
-		CFRelease(task);
-	return task ? yes : -1;
-#else
-	return -1;
-#endif
-}
-
-static struct hvp_status hvf_open(const struct hvp_open_opts *opts, struct hvp_hv **out)
-{
-	(void)opts;
-	*out = NULL;
-	if (hv_support() == 0)
-		return hvf_status("sysctl kern.hv_support", HV_UNSUPPORTED);
-	if (entitled() == 0)
-		return hvf_status("entitlement " ENTITLEMENT, HV_DENIED);
-	*out = calloc(1, sizeof(**out));
-	return *out ? hvp_ok("hv_support") : hvf_status("calloc", HV_NO_RESOURCES);
-}
-
-static void hvf_close(struct hvp_hv *hv)
-{
-	free(hv); /* vCPU and VM handles live until the process ends: probes run in children */
-}
-
-static const char *hvf_open_advice(const struct hvp_open_opts *opts, struct hvp_status st)
-{
-	(void)opts;
-	if (st.err == HVP_ERR_DENIED)
-		return "this binary lacks the " ENTITLEMENT " entitlement: sign it with "
-		       "codesign --sign - --entitlements hvprobe.entitlements --force hvprobe (make does)";
-	if (st.err == HVP_ERR_UNSUPPORTED)
-		return "this Mac offers no Hypervisor.framework: sysctl kern.hv_support is not 1 (a Mac without VT-x "
-		       "with EPT, or a virtual machine without nested virtualization, such as GitHub's Apple Silicon runners)";
-	return "Hypervisor.framework could not be used";
-}
-
 static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 {
 	struct utsname u;
 
-	(void)hv;
 	hvp_facts_add(out, "backend", "hvf");
 	if (uname(&u) == 0)
 		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
-	hvp_facts_add(out, "kern.hv_support", "%d", hv_support());
 #ifdef __APPLE__
 	{
 		char text[128] = "";
@@ -160,7 +93,7 @@ static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 			hvp_facts_add(out, "cpu", "%s", text);
 	}
 #endif
-	hvp_facts_add(out, "entitlement", "%s", entitled() == 1 ? "yes (" ENTITLEMENT ")" : entitled() == 0 ? "no" : "unknown");
+	hvf_host_facts(hv, out);
 	hvf_arch_facts(out);
 }
 

@@ -24,8 +24,16 @@
 #include "hvf_api.h"
 
 struct hvp_hv {
-	int unused;
+	int entitled; /* the entitlement: 1, 0, -1 cannot be told, -2 not asked (a forked child) */
 };
+
+/* Opening the API, and the host's offer of it (hvf_host.c). */
+struct hvp_status hvf_open(const struct hvp_open_opts *opts, struct hvp_hv **out);
+void hvf_close(struct hvp_hv *hv);
+const char *hvf_open_advice(const struct hvp_open_opts *opts, struct hvp_status st);
+void hvf_host_facts(const struct hvp_hv *hv, struct hvp_facts *out);
+/* A sysctl's integer, or -1 where it is missing ("unknown oid"). */
+int hvf_sysctl_int(const char *name);
 
 /* A mapped range as the VMM mapped it: x86_64 decodes the instruction behind an EPT violation from it. */
 struct hvf_map {

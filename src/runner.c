@@ -227,7 +227,8 @@ int hvp_finding_send(int fd, const struct hvp_finding *f)
 static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, int fd)
 {
 	struct hvp_finding *f = calloc(1, sizeof(*f));
-	struct hvp_ctx ctx = { .probe = p, .be = o->be, .open = &o->open, .caps = &o->caps,
+	struct hvp_open_opts open = o->open;
+	struct hvp_ctx ctx = { .probe = p, .be = o->be, .open = &open, .caps = &o->caps,
 			       .bench = &o->bench, .f = f, .result_fd = fd };
 	int64_t t0;
 
@@ -236,12 +237,13 @@ static void child_main(const struct hvp_probe *p, const struct hvp_run_opts *o, 
 	pthread_mutex_init(&ctx.lock, NULL);
 	hvp_finding_init(f, p->id, p->question);
 	t0 = now_ns();
+	open.checked = true; /* hvprobe's own process opened the API before it forked this one */
 	if (o->be) {
-		struct hvp_status st = o->be->open(&o->open, &ctx.hv);
+		struct hvp_status st = o->be->open(&open, &ctx.hv);
 		if (st.err != HVP_OK) {
 			hvp_finding_add_evidence(f, st.call, st.native, o->be->native_name(st.native), "");
 			hvp_finding_answer(f, HVP_ANSWER_SKIPPED, "the hypervisor API could not be opened: %s",
-					   o->be->open_advice(&o->open, st));
+					   o->be->open_advice(&open, st));
 		}
 	}
 	if (f->answer == HVP_ANSWER_NONE && p->arch && o->be && strcmp(p->arch, o->be->arch) != 0)
