@@ -123,8 +123,10 @@ run: all
 	@tests/vm/hvprobe-on-kvm --where | sed 's/^/hvprobe runs on /' >&2
 	tests/vm/hvprobe-on-kvm $(ARGS)
 
-# check-checks last: it reads what the KVM suites kept in build/check.
+# check-checks last: it reads what the KVM suites kept in build/check. The
+# last word says where the two KVM suites ran (or that they skipped).
 check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf check-checks
+	@for s in kvm-x86_64 kvm-arm64; do cat build/check/$$s.ran 2>/dev/null || echo "$$s suite: skipped (see above)"; done
 
 # The Hypervisor.framework backends, compile-checked where no Mac is: both
 # architectures, gcc and clang, against src/hvf_api.h (Apple's API as the

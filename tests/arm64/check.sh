@@ -9,6 +9,7 @@
 # HVP_ARM64_OUT=DIR keeps the outputs there (make check: build/check/kvm-arm64);
 # HVP_ARM64_REPORT=FILE keeps a copy of the JSON report.
 . "$(dirname "$0")/../e2e/lib.bash"
+[ -n "${HVP_ARM64_OUT:-}" ] && rm -f "$HVP_ARM64_OUT.ran"
 
 command -v qemu-system-aarch64 >/dev/null ||
 	skip_all "the arm64 KVM suite runs inside QEMU, and qemu-system-aarch64 is not installed (apt-get install qemu-system-arm)"
@@ -28,6 +29,9 @@ start=$SECONDS
 "$top/tests/vm/hvprobe-in-qemu-arm64" --batch "$top/tests/arm64/arm64.batch" "$armout" 2>"$tmp/batch.err"
 batch_rc=$?
 echo "# the batch took $((SECONDS - start)) s and exited $batch_rc"
+ran="arm64 KVM suite: ran on arm64 KVM inside QEMU (emulated EL2), its batch $((SECONDS - start)) s, exit $batch_rc"
+echo "check.sh: $ran" >&2
+[ -n "${HVP_ARM64_OUT:-}" ] && echo "$ran" >"$HVP_ARM64_OUT.ran"
 sed 's/^/# /' "$tmp/batch.err"
 ok "the batch ran to its end on arm64 KVM inside QEMU" [ "$batch_rc" = 0 ]
 jq -r '.findings[]? | select(.verdict == "deviates" or .answer == "crashed" or .answer == "hung")

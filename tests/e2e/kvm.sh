@@ -10,6 +10,7 @@
 # HVP_KVM=local|qemu forces where; HVP_KVM_OUT=DIR keeps the outputs there
 # (make check keeps them in build/check/kvm-x86_64 for make check-checks).
 . "$(dirname "$0")/lib.bash"
+[ -n "${HVP_KVM_OUT:-}" ] && rm -f "$HVP_KVM_OUT.ran"
 
 command -v jq >/dev/null || bail "jq is needed to read the JSON reports (apt-get install jq)"
 where=$("$top/tests/vm/hvprobe-on-kvm" --where)
@@ -24,6 +25,10 @@ start=$SECONDS
 "$top/tests/vm/hvprobe-on-kvm" --batch "$top/tests/e2e/kvm.batch" "$kvmout" 2>"$tmp/batch.err"
 batch_rc=$?
 echo "# the batch took $((SECONDS - start)) s and exited $batch_rc"
+# Said on stderr too, and kept for make check's last word: where the suite ran.
+ran="x86_64 KVM suite: ran on ${where%%:*} KVM (${where#*: }), its batch $((SECONDS - start)) s, exit $batch_rc"
+echo "kvm.sh: $ran" >&2
+[ -n "${HVP_KVM_OUT:-}" ] && echo "$ran" >"$HVP_KVM_OUT.ran"
 sed 's/^/# /' "$tmp/batch.err"
 ok "the batch ran to its end on ${where%%:*} KVM" [ "$batch_rc" = 0 ]
 # A finding that failed, said here so that the log shows why.
