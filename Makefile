@@ -52,12 +52,17 @@ ifeq ($(UNAME_S),Linux)
 BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
 endif
 # macOS: Hypervisor.framework, and a binary signed with its entitlement
-# (ad hoc). Only what a stock macOS with the Command Line Tools has.
+# (ad hoc). Only what a stock macOS with the Command Line Tools has. The
+# binary runs on macOS 11 or later, whichever macOS builds it: what later
+# versions added is weakly linked and asked for at run time (hvf_api.h,
+# HVF_MACOS_13).
 HVF_SRCS_x86_64 := src/hvf.c src/hvf_host.c src/hvf_x86_64.c src/hvf_x86_64_mov.c
 HVF_SRCS_arm64 := src/hvf.c src/hvf_host.c src/hvf_arm64.c
+MACOS_MIN := 11.0
 ifeq ($(UNAME_S),Darwin)
 BACKEND_SRCS := $(HVF_SRCS_$(ARCH))
-HVP_LDLIBS += -framework Hypervisor -framework Security -framework CoreFoundation
+HVP_CPPFLAGS += -mmacosx-version-min=$(MACOS_MIN)
+HVP_LDLIBS += -mmacosx-version-min=$(MACOS_MIN) -framework Hypervisor -framework Security -framework CoreFoundation
 SIGN = codesign --sign - --entitlements hvprobe.entitlements --force $@
 endif
 GUEST_SRCS := src/guest_$(ARCH).c src/guest_$(ARCH).S
@@ -128,16 +133,28 @@ run: all
 check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf check-checks
 	@for s in kvm-x86_64 kvm-arm64; do cat build/check/$$s.ran 2>/dev/null || echo "$$s suite: skipped (see above)"; done
 
-# The Hypervisor.framework backends, compile-checked where no Mac is: both
-# architectures, gcc and clang, against src/hvf_api.h (Apple's API as the
-# documentation states it). They run only on macOS. Then the guest programs
-# assembled for Apple's targets (tests/hvf/guest-asm-apple.sh).
+# The Hypervisor.framework backends, compile-checked for both architectures,
+# warning-free: on a Mac against the SDK itself (-arch picks the
+# architecture's API; built for macOS $(MACOS_MIN), every call a later macOS
+# added must be under an availability check), elsewhere with gcc and clang
+# against src/hvf_api.h (Apple's API as its documentation states it). Then
+# the guest programs assembled for Apple's targets
+# (tests/hvf/guest-asm-apple.sh). The backends run only on macOS.
 HVF_WARN := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -Isrc -fsyntax-only
+ifeq ($(UNAME_S),Darwin)
+check-hvf:
+	@$(CC) -arch x86_64 -mmacosx-version-min=$(MACOS_MIN) $(HVF_WARN) $(HVF_SRCS_x86_64) && \
+		echo "hvf x86_64 backend: warning-free against the macOS SDK"
+	@$(CC) -arch arm64 -mmacosx-version-min=$(MACOS_MIN) $(HVF_WARN) $(HVF_SRCS_arm64) && \
+		echo "hvf arm64 backend: warning-free against the macOS SDK"
+	@sh tests/hvf/guest-asm-apple.sh $(MACOS_MIN)
+else
 check-hvf:
 	@for cc in gcc clang; do \
-		if command -v $$cc >/dev/null; then $$cc $(HVF_WARN) $(HVF_SRCS_x86_64) && \
-			echo "hvf x86_64 backend: warning-free with $$cc"; else echo "hvf x86_64 backend: $$cc missing, skipped"; fi; \
+		if ! command -v $$cc >/dev/null; then echo "hvf x86_64 backend: $$cc missing, skipped"; \
+		elif $$cc $(HVF_WARN) $(HVF_SRCS_x86_64); then echo "hvf x86_64 backend: warning-free with $$cc"; \
+		else exit 1; fi; \
 	done
 	@if command -v aarch64-linux-gnu-gcc >/dev/null; then aarch64-linux-gnu-gcc $(HVF_WARN) $(HVF_SRCS_arm64) && \
 		echo "hvf arm64 backend: warning-free with aarch64-linux-gnu-gcc"; \
@@ -146,7 +163,8 @@ check-hvf:
 		clang --target=aarch64-linux-gnu $(HVF_WARN) $(HVF_SRCS_arm64) && \
 		echo "hvf arm64 backend: warning-free with clang"; \
 		else echo "hvf arm64 backend with clang: skipped, no arm64 headers (libc6-dev-arm64-cross)"; fi
-	@sh tests/hvf/guest-asm-apple.sh
+	@sh tests/hvf/guest-asm-apple.sh $(MACOS_MIN)
+endif
 
 # The whole default suite on arm64 KVM inside QEMU (emulated EL2), cross-built
 # statically; skips with the reason where the packages cannot be had.
@@ -208,7 +226,8 @@ check-unit: $(UNIT_BINS)
 
 # The end-to-end tests. kvm.sh runs its batch of hvprobe runs on real x86_64
 # KVM: /dev/kvm where a guest runs there, otherwise one boot of a VM in QEMU.
-E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh
+# pagesize.sh runs the suite again in 16 KiB pages, on /dev/kvm only.
+E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh tests/e2e/pagesize.sh
 check-e2e: all
 	HVP_KVM_OUT=$(CURDIR)/build/check/kvm-x86_64 prove --timer $(E2E)
 

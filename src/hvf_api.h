@@ -20,7 +20,16 @@
 #include <stdint.h>
 
 #ifdef __APPLE__
+#include <Availability.h>
 #include <Hypervisor/Hypervisor.h>
+/*
+ * The arm64 backend calls hv_vm_config's IPA-size functions, which the
+ * macOS 13 SDK declares first; the binary still runs on macOS 11
+ * (HVF_MACOS_13, below).
+ */
+#if defined(__aarch64__) && !defined(__MAC_13_0)
+#error "hvprobe's arm64 backend needs the macOS 13 SDK or newer (Xcode or its Command Line Tools 14.1 or later)"
+#endif
 #else
 
 /* Return codes: mach_error_t, err_local | err_sub(0xba5) | code (hv_error.h, hv_kern_types.h). */
@@ -202,6 +211,19 @@ void os_release(void *object);
 #endif /* __aarch64__ */
 
 #endif /* __APPLE__ */
+
+/*
+ * Whether this macOS has what macOS 13 added (hv_vm_config's IPA sizes):
+ * the binary is built for macOS 11 and later (-mmacosx-version-min), so
+ * such functions are weakly linked, absent before 13, and every call to
+ * one must sit under `if (HVF_MACOS_13)` (clang's -Wunguarded-availability
+ * holds a Mac build to that). Compile checks elsewhere take them as there.
+ */
+#ifdef __APPLE__
+#define HVF_MACOS_13 __builtin_available(macOS 13.0, *)
+#else
+#define HVF_MACOS_13 1
+#endif
 
 /*
  * Numbers hvprobe needs that the headers do not name, or that older SDKs

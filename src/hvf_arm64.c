@@ -33,36 +33,58 @@ static struct hvp_status reg_get(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t *
 	return hvf_status("hv_vcpu_get_reg", hv_vcpu_get_reg((hv_vcpu_t)vcpu->native, reg, value));
 }
 
+/*
+ * The IPA-size calls came with macOS 13 (HVF_MACOS_13). Before it every VM
+ * has the default width, and there is no choice: gpa_bits_max says 0, so
+ * arm64.ipa_size is skipped.
+ */
 unsigned hvf_arch_gpa_bits(void)
 {
 	uint32_t bits = 0;
 
-	return hv_vm_config_get_default_ipa_size(&bits) == HV_SUCCESS && bits ? bits : DEFAULT_IPA_BITS;
+	if (HVF_MACOS_13)
+		return hv_vm_config_get_default_ipa_size(&bits) == HV_SUCCESS && bits ? bits : DEFAULT_IPA_BITS;
+	return DEFAULT_IPA_BITS;
 }
 
 unsigned hvf_arch_gpa_bits_max(void)
 {
 	uint32_t bits = 0;
 
-	return hv_vm_config_get_max_ipa_size(&bits) == HV_SUCCESS ? bits : 0;
+	if (HVF_MACOS_13)
+		return hv_vm_config_get_max_ipa_size(&bits) == HV_SUCCESS ? bits : 0;
+	return 0;
 }
 
-/* hv_vm_create(NULL) for the default width; a configuration with the IPA size otherwise (macOS 13). */
+/* A configuration with the IPA size (macOS 13); before it none is made, and no call reaches the framework. */
+static struct hvp_status ipa_config(unsigned gpa_bits, hv_vm_config_t *out)
+{
+	struct hvp_status st = hvf_status("hv_vm_config_set_ipa_size (macOS 13)", HV_UNSUPPORTED);
+	hv_return_t r;
+
+	*out = NULL;
+	if (HVF_MACOS_13) {
+		if (!(*out = hv_vm_config_create()))
+			return hvf_status("hv_vm_config_create", HV_NO_RESOURCES);
+		if ((r = hv_vm_config_set_ipa_size(*out, gpa_bits)) == HV_SUCCESS)
+			return hvp_ok("hv_vm_config_set_ipa_size");
+		os_release(*out);
+		*out = NULL;
+		return hvf_status("hv_vm_config_set_ipa_size", r);
+	}
+	st.unmade = true;
+	return st;
+}
+
+/* hv_vm_create(NULL) for the default width; a configuration with the IPA size otherwise. */
 struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits)
 {
 	hv_vm_config_t config = NULL;
+	struct hvp_status st;
 	hv_return_t r;
 
-	if (gpa_bits) {
-		config = hv_vm_config_create();
-		if (!config)
-			return hvf_status("hv_vm_config_create", HV_NO_RESOURCES);
-		r = hv_vm_config_set_ipa_size(config, gpa_bits);
-		if (r != HV_SUCCESS) {
-			os_release(config);
-			return hvf_status("hv_vm_config_set_ipa_size", r);
-		}
-	}
+	if (gpa_bits && (st = ipa_config(gpa_bits, &config)).err != HVP_OK)
+		return st;
 	r = hv_vm_create(config);
 	if (config)
 		os_release(config);
