@@ -112,14 +112,21 @@ struct hvp_regs {
 /*
  * What the guest module hands the backend to put a vCPU into the mode the
  * guest programs run in. x86_64: 64-bit long mode at ring 0 with paging
- * rooted at page_table, the GDT at gdt; arm64: EL1 with the MMU off.
+ * rooted at page_table, the GDT at gdt; arm64: EL1 with the MMU on, its
+ * translation tables rooted at page_table.
  */
 struct hvp_boot {
 	uint64_t entry;
 	uint64_t stack;
-	uint64_t page_table; /* x86_64 CR3 */
+	uint64_t page_table; /* x86_64 CR3; arm64 TTBR0_EL1 */
 	uint64_t gdt;        /* x86_64 GDT base (code 0x08, data 0x10) */
 	uint16_t gdt_limit;
+	/*
+	 * arm64: the EL1 system registers set before the register file. The
+	 * backend narrows TCR_EL1.IPS to the vCPU's own physical address size
+	 * (ID_AA64MMFR0_EL1.PARange, the same encoding) where that is smaller.
+	 */
+	uint64_t sctlr_el1, tcr_el1, mair_el1, vbar_el1;
 	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
 	bool real_mode;      /* x86: 16-bit real mode at entry (CS = entry >> 4); paging, GDT and ring unused */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */

@@ -68,14 +68,19 @@ struct hvp_guest_paging {
 	unsigned pages_used; /* of HVP_SYS_PT_POOL_PAGES */
 };
 
-/* Writes descriptor tables and an empty top-level page table into sys. */
+/*
+ * Writes descriptor tables and the top-level page table into sys: empty on
+ * x86_64; on arm64 already mapping the system region itself and the report
+ * page (Device memory), with the exception vectors in place.
+ */
 void hvp_guest_arch_init(uint8_t *sys, struct hvp_guest_paging *pg);
 
 /*
  * Maps guest-virtual [va, va + size) to guest-physical gpa for guest code,
- * in 2 MiB pages on x86_64 covering the range's 2 MiB-aligned hull (va and
- * gpa must agree modulo 2 MiB). Returns 0, or -1 when va is beyond what the
- * paging mode addresses or the table pool is full.
+ * in 2 MiB pages (x86_64) or blocks of Normal memory (arm64) covering the
+ * range's 2 MiB-aligned hull (va and gpa must agree modulo 2 MiB). Returns
+ * 0, or -1 when va is beyond what the paging mode addresses or the table
+ * pool is full (arm64: or when a live block would change).
  */
 int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size);
 

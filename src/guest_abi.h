@@ -16,7 +16,8 @@
 
 /*
  * arm64: the same channels are 64-bit stores to a page that is never
- * mapped, so that each becomes an MMIO exit with the value in it: a report
+ * mapped (the guest's own tables make it Device memory; the VM never maps
+ * it), so that each becomes an MMIO exit with the value in it: a report
  * stores x0 at HVP_MMIO_REPORT, the final report stores the status at
  * HVP_MMIO_DONE, and so on. Inputs arrive in x0-x3.
  */
@@ -52,7 +53,7 @@
 #define HVP_SYS_SIZE 0x200000        /* one 2 MiB page of guest paging */
 #define HVP_SYS_GDT 0x1000
 #define HVP_SYS_TSS 0x2000
-#define HVP_SYS_PML4 0x3000
+#define HVP_SYS_PML4 0x3000          /* the top-level page table (arm64: TTBR0_EL1's) */
 #define HVP_SYS_VECTORS 0x8000       /* arm64: the exception vectors (VBAR_EL1), 2 KiB aligned */
 #define HVP_SYS_CODE 0x80000
 #define HVP_SYS_CODE_SIZE 0x10000

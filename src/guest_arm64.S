@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest programs for arm64, run at EL1 (or EL0) with the MMU off, so that
- * every address is a guest-physical one. They are data to the host (copied
- * into guest memory by the probes) and position-independent. They report
- * through stores to a page that is never mapped (guest_abi.h), always with
+ * Guest programs for arm64, run at EL1 (or EL0) with the MMU on and
+ * identity-mapped tables (guest_arm64.c), so that every address is a
+ * guest-physical one, in Normal write-back memory. They are data to the
+ * host (copied into guest memory by the probes) and position-independent.
+ * They report through stores to a page that is never mapped at stage 2
+ * (guest_abi.h; Device memory at stage 1), always with
  * single-register STR/LDR without write-back, the forms whose data aborts
  * carry a valid syndrome (ISV) that KVM and Hypervisor.framework decode.
  * x9 holds the report page; programs keep their own values in x4-x8 (the

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Hypervisor.framework backend, arm64 part (macOS 11+ on Apple
- * Silicon). The vCPU starts at EL1h (or EL0t) with the MMU off, as the KVM
- * arm64 backend's does, so the same guest programs run. Every exit comes to
- * the VMM (the framework emulates nothing): a data abort with a valid
- * syndrome (EC 0x24) is decoded into an MMIO exit, HVC (EC 0x16) is a
- * hypercall exit, WFI (EC 0x01) a halt; the VMM steps past the instruction
- * itself, on the next run, as KVM does.
+ * Silicon). The vCPU starts at EL1h (or EL0t) with the guest module's
+ * translation tables and MMU on, as the KVM arm64 backend's does, so the
+ * same guest programs run. Every exit comes to the VMM (the framework
+ * emulates nothing): a data abort with a valid syndrome (EC 0x24) is
+ * decoded into an MMIO exit, HVC (EC 0x16) is a hypercall exit, WFI (EC
+ * 0x01) a halt; the VMM steps past the instruction itself, on the next run,
+ * as KVM does.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "guest_abi.h"
 #include "hvf_internal.h"
 
 #define EC_WFX 0x01
@@ -20,8 +20,19 @@
 #define ISS_ISV (1u << 24)
 #define ISS_WNR (1u << 6)
 #define DEFAULT_IPA_BITS 36 /* without a configuration: 64 GiB (hv_vm_config.h) */
-/* VBAR_EL1 in the framework's numbering (op0 3, op1 0, CRn 12, CRm 0, op2 0): HV_SYS_REG_VBAR_EL1 */
-#define SYS_REG_VBAR_EL1 ((hv_sys_reg_t)0xc600)
+/*
+ * EL1 system registers in the framework's numbering (op0 << 14 | op1 << 11
+ * | CRn << 7 | CRm << 3 | op2), as HV_SYS_REG_VBAR_EL1 and the others are.
+ */
+#define SYS_REG_VBAR_EL1 ((hv_sys_reg_t)0xc600)         /* 3, 0, 12, 0, 0 */
+#define SYS_REG_SCTLR_EL1 ((hv_sys_reg_t)0xc080)        /* 3, 0, 1, 0, 0 */
+#define SYS_REG_TTBR0_EL1 ((hv_sys_reg_t)0xc100)        /* 3, 0, 2, 0, 0 */
+#define SYS_REG_TCR_EL1 ((hv_sys_reg_t)0xc102)          /* 3, 0, 2, 0, 2 */
+#define SYS_REG_MAIR_EL1 ((hv_sys_reg_t)0xc510)         /* 3, 0, 10, 2, 0 */
+#define SYS_REG_ID_AA64MMFR0_EL1 ((hv_sys_reg_t)0xc038) /* 3, 0, 0, 7, 0 */
+#define TCR_IPS_SHIFT 32
+#define TCR_IPS_MASK (7ull << TCR_IPS_SHIFT)
+#define MMFR0_PARANGE_MASK 0xfull
 
 static struct hvp_status reg_set(struct hvp_vcpu *vcpu, hv_reg_t reg, uint64_t value)
 {
@@ -154,22 +165,54 @@ struct hvp_status hvf_arch_regs_get(struct hvp_vcpu *vcpu, struct hvp_regs *regs
 								     &regs->sp));
 }
 
+static struct hvp_status sys_reg_set(struct hvp_vcpu *vcpu, hv_sys_reg_t reg, uint64_t value, const char *call)
+{
+	return hvf_status(call, hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, reg, value));
+}
+
+/* TCR_EL1.IPS no wider than the physical addresses the vCPU implements (PARange, as the guest reads it). */
+static struct hvp_status tcr_for_vcpu(struct hvp_vcpu *vcpu, uint64_t tcr, uint64_t *out)
+{
+	uint64_t mmfr0 = 0, pa;
+	hv_return_t r = hv_vcpu_get_sys_reg((hv_vcpu_t)vcpu->native, SYS_REG_ID_AA64MMFR0_EL1, &mmfr0);
+
+	pa = mmfr0 & MMFR0_PARANGE_MASK;
+	*out = pa < (tcr & TCR_IPS_MASK) >> TCR_IPS_SHIFT ? (tcr & ~TCR_IPS_MASK) | pa << TCR_IPS_SHIFT : tcr;
+	return hvf_status("hv_vcpu_get_sys_reg(ID_AA64MMFR0_EL1)", r);
+}
+
+/*
+ * The guest's translation (its tables, memory types, MMU and caches on)
+ * and its exception vectors, which end a program at an exception instead
+ * of looping and answer SVC's question for the level; the MMU's switch,
+ * SCTLR_EL1, last.
+ */
+static struct hvp_status el1_setup(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvp_status st;
+	uint64_t tcr;
+
+	if ((st = tcr_for_vcpu(vcpu, boot->tcr_el1, &tcr)).err != HVP_OK ||
+	    (st = sys_reg_set(vcpu, SYS_REG_MAIR_EL1, boot->mair_el1, "hv_vcpu_set_sys_reg(MAIR_EL1)")).err != HVP_OK ||
+	    (st = sys_reg_set(vcpu, SYS_REG_TCR_EL1, tcr, "hv_vcpu_set_sys_reg(TCR_EL1)")).err != HVP_OK ||
+	    (st = sys_reg_set(vcpu, SYS_REG_TTBR0_EL1, boot->page_table, "hv_vcpu_set_sys_reg(TTBR0_EL1)")).err != HVP_OK ||
+	    (st = sys_reg_set(vcpu, SYS_REG_VBAR_EL1, boot->vbar_el1, "hv_vcpu_set_sys_reg(VBAR_EL1)")).err != HVP_OK)
+		return st;
+	return sys_reg_set(vcpu, SYS_REG_SCTLR_EL1, boot->sctlr_el1, "hv_vcpu_set_sys_reg(SCTLR_EL1)");
+}
+
 struct hvp_status hvf_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
-	hv_return_t vbar;
+	struct hvp_status st;
 
 	if (boot->real_mode)
 		return hvf_status("hv_vcpu_set_reg (real mode)", HV_UNSUPPORTED);
-	/* The guest's exception vectors: an exception ends the program instead of looping; SVC asks the level. */
-	vbar = hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, SYS_REG_VBAR_EL1, HVP_SYS_VECTORS);
-	if (vbar != HV_SUCCESS)
-		return hvf_status("hv_vcpu_set_sys_reg(VBAR_EL1)", vbar);
+	if ((st = el1_setup(vcpu, boot)).err != HVP_OK)
+		return st;
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1.EL0VCTEN, EL0PCTEN). */
-	if (boot->ring == 3) {
-		hv_return_t r = hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, HV_SYS_REG_CNTKCTL_EL1, 0x3);
-		if (r != HV_SUCCESS)
-			return hvf_status("hv_vcpu_set_sys_reg(CNTKCTL_EL1)", r);
-	}
+	if (boot->ring == 3 &&
+	    (st = sys_reg_set(vcpu, HV_SYS_REG_CNTKCTL_EL1, 0x3, "hv_vcpu_set_sys_reg(CNTKCTL_EL1)")).err != HVP_OK)
+		return st;
 	return hvf_arch_regs_set(vcpu, &boot->regs);
 }
 

@@ -2,7 +2,8 @@
 /*
  * The KVM backend, arm64 part: a vCPU is made usable by KVM_ARM_VCPU_INIT
  * with the VM's preferred target (PSCI 0.2 where offered) and put at EL1 (or
- * EL0) with the MMU off through KVM_SET_ONE_REG; registers go through ONE_REG
+ * EL0) with the guest module's translation tables and MMU on through
+ * KVM_SET_ONE_REG; registers go through ONE_REG
  * one at a time; the guest-physical width is the VM type's IPA size; MMIO
  * without a valid syndrome exits as KVM_EXIT_ARM_NISV where asked for.
  * (Documentation/virt/kvm/api.rst: KVM_ARM_VCPU_INIT, KVM_SET_ONE_REG,
@@ -17,12 +18,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "guest_abi.h"
 #include "kvm_internal.h"
 
 #define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(x))
 #define SYSREG_CNTKCTL_EL1 ARM64_SYS_REG(3, 0, 14, 1, 0)
 #define SYSREG_VBAR_EL1 ARM64_SYS_REG(3, 0, 12, 0, 0)
+#define SYSREG_SCTLR_EL1 ARM64_SYS_REG(3, 0, 1, 0, 0)
+#define SYSREG_TTBR0_EL1 ARM64_SYS_REG(3, 0, 2, 0, 0)
+#define SYSREG_TCR_EL1 ARM64_SYS_REG(3, 0, 2, 0, 2)
+#define SYSREG_MAIR_EL1 ARM64_SYS_REG(3, 0, 10, 2, 0)
+#define SYSREG_ID_AA64MMFR0_EL1 ARM64_SYS_REG(3, 0, 0, 7, 0)
+#define TCR_IPS_SHIFT 32
+#define TCR_IPS_MASK (7ull << TCR_IPS_SHIFT)
+#define MMFR0_PARANGE_MASK 0xfull
 #define CNTKCTL_EL0_COUNTERS 0x3ull /* EL0PCTEN | EL0VCTEN: EL0 may read the counters */
 #define PSTATE_MODE_MASK 0xfull
 #define DEFAULT_IPA_BITS 40 /* VM type 0 (api.rst, KVM_CREATE_VM) */
@@ -149,6 +157,37 @@ static struct hvp_status vcpu_init(struct hvp_vcpu *vcpu)
 	return hvp_ok("KVM_ARM_VCPU_INIT");
 }
 
+/* TCR_EL1.IPS no wider than the physical addresses the vCPU implements (PARange, as the guest reads it). */
+static struct hvp_status tcr_for_vcpu(struct hvp_vcpu *vcpu, uint64_t tcr, uint64_t *out)
+{
+	uint64_t mmfr0 = 0, pa;
+	struct hvp_status st = one_reg_get(vcpu, SYSREG_ID_AA64MMFR0_EL1, &mmfr0);
+
+	pa = mmfr0 & MMFR0_PARANGE_MASK;
+	*out = pa < (tcr & TCR_IPS_MASK) >> TCR_IPS_SHIFT ? (tcr & ~TCR_IPS_MASK) | pa << TCR_IPS_SHIFT : tcr;
+	return st;
+}
+
+/*
+ * The guest's translation (its tables, memory types, MMU and caches on)
+ * and its exception vectors, which end a program at an exception instead
+ * of looping and answer SVC's question for the level; the MMU's switch,
+ * SCTLR_EL1, last.
+ */
+static struct hvp_status el1_setup(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
+{
+	struct hvp_status st;
+	uint64_t tcr;
+
+	if ((st = tcr_for_vcpu(vcpu, boot->tcr_el1, &tcr)).err != HVP_OK ||
+	    (st = one_reg_set(vcpu, SYSREG_MAIR_EL1, boot->mair_el1)).err != HVP_OK ||
+	    (st = one_reg_set(vcpu, SYSREG_TCR_EL1, tcr)).err != HVP_OK ||
+	    (st = one_reg_set(vcpu, SYSREG_TTBR0_EL1, boot->page_table)).err != HVP_OK ||
+	    (st = one_reg_set(vcpu, SYSREG_VBAR_EL1, boot->vbar_el1)).err != HVP_OK)
+		return st;
+	return one_reg_set(vcpu, SYSREG_SCTLR_EL1, boot->sctlr_el1);
+}
+
 struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boot *boot)
 {
 	struct hvp_status st = vcpu_init(vcpu);
@@ -157,8 +196,7 @@ struct hvp_status kvm_arch_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_boo
 		return st;
 	if (boot->real_mode)
 		return kvm_status("KVM_ARM_VCPU_INIT (real mode)", EINVAL);
-	/* The guest's exception vectors: an exception ends the program instead of looping; SVC asks the level. */
-	if ((st = one_reg_set(vcpu, SYSREG_VBAR_EL1, HVP_SYS_VECTORS)).err != HVP_OK)
+	if ((st = el1_setup(vcpu, boot)).err != HVP_OK)
 		return st;
 	/* EL0 programs read the virtual counter: let EL0 reach it (CNTKCTL_EL1). */
 	if (boot->ring == 3 && (st = one_reg_set(vcpu, SYSREG_CNTKCTL_EL1, CNTKCTL_EL0_COUNTERS)).err != HVP_OK)

@@ -25,6 +25,7 @@ static int guest_reads_at(struct hvp_ctx *ctx, struct hvp_vm *vm, uint64_t gpa)
 	m.sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
 	hvp_guest_arch_init(m.sys, &m.paging);
 	hvp_map(&m, m.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
+	hvp_page(&m, gpa, PAGE); /* mapped by the API's own call, not hvp_map: paged for the guest here */
 	return hvp_guest_read_list(&m, 0, &gpa, 1, &got, &r) == 1 && got == VALUE;
 }
 
