@@ -72,7 +72,8 @@ struct hvp_vcpu {
 	pthread_cond_t cond;
 	struct hvf_call *call;    /* the request in progress, NULL: none */
 	int stop;
-	int kick_pending;         /* x86_64: a kick, told from a host interrupt's exit; accessed atomically */
+	int kick_pending;         /* x86_64: a kick no run has taken yet; accessed atomically */
+	int in_run;               /* x86_64: inside hvf_arch_vcpu_run; accessed atomically */
 	int direct;               /* calls go to the framework from the calling thread (vcpu_direct) */
 	int ownerless;            /* created by vcpu_create_here: no owner thread exists */
 	pid_t pid;                /* the process whose owner thread it is */

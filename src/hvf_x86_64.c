@@ -12,6 +12,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef __APPLE__
 #include <sys/sysctl.h>
@@ -32,6 +33,8 @@
 #define AR_UNUSABLE 0x10000ull
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define MAX_INSN_BYTES 15 /* the longest x86 instruction */
+#define KICK_PAUSE_NS 100000 /* between a kick's interrupts: 0.1 ms, ... */
+#define KICK_RETRIES 10000   /* ... for at most 1 s */
 
 static struct hvp_status vmcs_write(struct hvp_vcpu *vcpu, uint32_t field, uint64_t value)
 {
@@ -358,31 +361,9 @@ static hv_return_t run_once(struct hvp_vcpu *vcpu)
 #endif
 }
 
-struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+/* The exit record of a VM exit the VMM must see. */
+static struct hvp_status decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x, uint64_t reason)
 {
-	struct hvp_status st = finish_last_exit(vcpu, x, x->size);
-	uint64_t reason;
-
-	memset(x, 0, sizeof(*x));
-	if (st.err != HVP_OK)
-		return st;
-	for (;;) {
-		hv_return_t r = run_once(vcpu);
-		if (r != HV_SUCCESS) {
-			x->kind = HVP_EXIT_INTERNAL_ERROR;
-			return hvf_status("hv_vcpu_run_until", r);
-		}
-		reason = vmcs_read(vcpu, VMCS_RO_EXIT_REASON);
-		x->native_reason = reason;
-		if ((reason & 0xffff) == VMX_REASON_EPT_VIOLATION && ept_spurious(vcpu))
-			continue;
-		if ((reason & 0xffff) != VMX_REASON_IRQ)
-			break;
-		if (__atomic_exchange_n(&vcpu->kick_pending, 0, __ATOMIC_ACQ_REL)) { /* the kick, not a host interrupt */
-			x->kind = HVP_EXIT_INTERRUPTED;
-			return hvf_status("hv_vcpu_run_until", HV_SUCCESS);
-		}
-	}
 	if (reason & (1ull << 31)) { /* the entry failed: invalid guest state */
 		x->kind = HVP_EXIT_INTERNAL_ERROR;
 		x->native_detail = vmcs_read(vcpu, VMCS_RO_INSTR_ERROR);
@@ -420,13 +401,84 @@ struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	}
 }
 
-/* hv_vcpu_interrupt may be called from any thread; the flag tells the kick from a host interrupt. */
+/*
+ * Runs until an exit the VMM must see, or a kick. An IRQ exit is a host
+ * interrupt's (the run goes on) unless a kick is pending; a kick made before
+ * the run entered the guest ends it before it enters, since the interrupt
+ * that came with it may have been lost. *runs counts the run calls made.
+ */
+static hv_return_t run_to_exit(struct hvp_vcpu *vcpu, uint64_t *reason, int *kicked, unsigned *runs)
+{
+	for (;;) {
+		hv_return_t r;
+		if ((*kicked = __atomic_exchange_n(&vcpu->kick_pending, 0, __ATOMIC_SEQ_CST)))
+			return HV_SUCCESS;
+		++*runs;
+		if ((r = run_once(vcpu)) != HV_SUCCESS)
+			return r;
+		*reason = vmcs_read(vcpu, VMCS_RO_EXIT_REASON);
+		if ((*reason & 0xffff) == VMX_REASON_EPT_VIOLATION && ept_spurious(vcpu))
+			continue;
+		if ((*reason & 0xffff) != VMX_REASON_IRQ)
+			return HV_SUCCESS;
+	}
+}
+
+struct hvp_status hvf_arch_vcpu_run(struct hvp_vcpu *vcpu, struct hvp_exit *x)
+{
+	struct hvp_status st = finish_last_exit(vcpu, x, x->size);
+	uint64_t reason = 0;
+	unsigned runs = 0;
+	int kicked = 0;
+	hv_return_t r;
+
+	memset(x, 0, sizeof(*x));
+	if (st.err != HVP_OK)
+		return st;
+	__atomic_store_n(&vcpu->in_run, 1, __ATOMIC_SEQ_CST); /* before the kick is looked for: see the kick */
+	r = run_to_exit(vcpu, &reason, &kicked, &runs);
+	__atomic_store_n(&vcpu->in_run, 0, __ATOMIC_SEQ_CST);
+	x->native_reason = reason;
+	if (r != HV_SUCCESS) {
+		x->kind = HVP_EXIT_INTERNAL_ERROR;
+		return hvf_status("hv_vcpu_run_until", r);
+	}
+	if (!kicked)
+		return decode_exit(vcpu, x, reason);
+	x->kind = HVP_EXIT_INTERRUPTED;
+	st = hvp_ok("hv_vcpu_run_until");
+	st.unmade = runs == 0; /* no run call was made */
+	return st;
+}
+
+/* A run is under way that has not taken the pending kick. */
+static int kick_untaken(struct hvp_vcpu *vcpu)
+{
+	return __atomic_load_n(&vcpu->in_run, __ATOMIC_SEQ_CST) && __atomic_load_n(&vcpu->kick_pending, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * hv_vcpu_interrupt may be called from any thread, but Apple does not say
+ * that it reaches a vCPU that is not in the guest yet: it forces an exit of
+ * one that is. So the kick is a flag first, which tells the kick's exit
+ * from a host interrupt's too: a run that has not looked for it yet sees it
+ * and returns at once (in_run is set before it looks); one that may have
+ * looked already is interrupted again until it has taken the flag or
+ * returned, for at most KICK_RETRIES pauses.
+ */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu)
 {
+	const struct timespec pause = { 0, KICK_PAUSE_NS };
 	hv_vcpuid_t id = (hv_vcpuid_t)vcpu->native;
+	hv_return_t r;
 
-	__atomic_store_n(&vcpu->kick_pending, 1, __ATOMIC_RELEASE);
-	return hvf_status("hv_vcpu_interrupt", hv_vcpu_interrupt(&id, 1));
+	__atomic_store_n(&vcpu->kick_pending, 1, __ATOMIC_SEQ_CST);
+	r = hv_vcpu_interrupt(&id, 1);
+	for (unsigned i = 0; r == HV_SUCCESS && i < KICK_RETRIES && kick_untaken(vcpu); i++) {
+		nanosleep(&pause, NULL);
+		r = hv_vcpu_interrupt(&id, 1);
+	}
+	return hvf_status("hv_vcpu_interrupt", r);
 }
 
 /* hv_vm_sync_tsc sets every vCPU's TSC in the VM to the value. */
