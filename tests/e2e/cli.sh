@@ -37,11 +37,11 @@ for id in vm.sequential_in_one_thread vm.two_in_one_thread vm.destroy_after_refu
 	ok "list names $id" grep -q "^$id " "$tmp/list.out"
 done
 run listglob list 'vm.two_in_*'
-ok "list takes globs" [ "$(wc -l <"$tmp/listglob.out")" = 3 ]
+ok "list takes globs" [ "$(wc -l <"$tmp/listglob.out" | tr -d " ")" = 3 ]
 run listjson list --format json
 jqok "list --format json is a JSON array of ids and questions" \
 	'length == $n and all(.[]; (.id | type) == "string" and (.question | type) == "string")' "$tmp/listjson.out" \
-	--argjson n "$(wc -l <"$tmp/list.out")"
+	--argjson n "$(wc -l <"$tmp/list.out" | tr -d " ")"
 run listtap list --format tap
 ok "list refuses TAP with exit 2" [ "$(rc listtap)" = 2 ]
 run listout list -o "$tmp/list.txt"
@@ -86,9 +86,9 @@ ok "naming the line" grep -q 'line 2: expected must be' "$tmp/badcontract.err"
 if [ "$HVPROBE" = "$top/hvprobe" ]; then
 	"$top/test_two_mmap" list >"$tmp/seed.out" 2>&1
 	ok "the seed's test_two_mmap name runs the two-maps probe" grep -qx 'mem.two_maps .*' "$tmp/seed.out"
-	ok "and only that" [ "$(wc -l <"$tmp/seed.out")" = 1 ]
+	ok "and only that" [ "$(wc -l <"$tmp/seed.out" | tr -d " ")" = 1 ]
 	"$top/test_two_vms_in_main_thread" list >"$tmp/seed2.out" 2>&1
-	ok "test_two_vms_in_main_thread runs the three one-thread VM probes" [ "$(wc -l <"$tmp/seed2.out")" = 3 ]
+	ok "test_two_vms_in_main_thread runs the three one-thread VM probes" [ "$(wc -l <"$tmp/seed2.out" | tr -d " ")" = 3 ]
 else
 	skip "the seed's program names run their probes" "they name ./hvprobe, not $HVPROBE"
 fi
