@@ -30,8 +30,9 @@
 /*
  * Ring reports: a program asked to prove the privilege level it ran at
  * reports one word the host decodes (hvp_guest_arch_ring). x86_64: the CS
- * selector (its RPL is the ring). arm64: CurrentEL at EL1; at EL0, where
- * CurrentEL is UNDEFINED, the answer to SVC #HVP_SVC_LEVEL from the
+ * selector (its RPL is the ring). arm64: CurrentEL at EL1, with the low
+ * half of SCTLR_EL1 (the MMU and caches on) in the upper half; at EL0,
+ * where both are UNDEFINED, the answer to SVC #HVP_SVC_LEVEL from the
  * exception vectors (ESR_EL1 in the upper half, SPSR_EL1 in the lower).
  */
 #define HVP_SVC_LEVEL 0xe1 /* any number CMP takes as an immediate (12 bits) */

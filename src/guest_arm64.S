@@ -45,13 +45,16 @@
  * with SVC #HVP_SVC_LEVEL, whose answer carries SPSR_EL1, where the CPU
  * wrote the level the call came from. From EL0 that answer is the report
  * (with ESR_EL1, the syndrome of the SVC taken from a lower level); from
- * EL1 it sends the program to CurrentEL.
+ * EL1 it sends the program to CurrentEL, reported with the low half of
+ * SCTLR_EL1 above it: the guest's own word that its MMU and caches were on.
  */
 .macro RING
 	svc #HVP_SVC_LEVEL
 	tst x0, #0xc
 	b.eq 98f
 	mrs x0, CurrentEL
+	mrs x9, sctlr_el1
+	orr x0, x0, x9, lsl #32
 98:	REPORT
 .endm
 

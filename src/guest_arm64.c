@@ -273,18 +273,20 @@ static int ring_of_el(uint64_t el)
 }
 
 /*
- * The ring report (guest_arm64.S, RING) is CurrentEL read at EL1 (nothing
- * but the level in bits 3:2), or from EL0 the vectors' answer to
- * SVC #HVP_SVC_LEVEL: ESR_EL1 saying so in the upper half and SPSR_EL1
- * with mode EL0t in the lower.
+ * The ring report (guest_arm64.S, RING) is CurrentEL read at EL1 in the
+ * lower half (nothing but a level other than EL0 in bits 3:2, which no
+ * SPSR_EL1 of an EL0 caller has) below the low half of SCTLR_EL1, or from
+ * EL0 the vectors' answer to SVC #HVP_SVC_LEVEL: ESR_EL1 saying so in the
+ * upper half and SPSR_EL1 with mode EL0t in the lower.
  */
 int hvp_guest_arch_ring(uint64_t word)
 {
-	uint32_t esr = (uint32_t)(word >> 32), spsr = (uint32_t)word;
+	uint32_t high = (uint32_t)(word >> 32), low = (uint32_t)word;
 
-	if (esr == 0)
-		return word && !(word & ~CURRENT_EL_MASK) ? ring_of_el(word >> 2) : -1;
-	if (esr >> 26 != ESR_EC_SVC64 || (esr & ESR_ISS_IMM16) != HVP_SVC_LEVEL || (spsr & PSTATE_MODE) != PSTATE_EL0T)
+	if (low && !(low & ~CURRENT_EL_MASK)) /* CurrentEL, SCTLR_EL1 above it */
+		return ring_of_el(low >> 2);
+	/* ESR_EL1 above SPSR_EL1 */
+	if (high >> 26 != ESR_EC_SVC64 || (high & ESR_ISS_IMM16) != HVP_SVC_LEVEL || (low & PSTATE_MODE) != PSTATE_EL0T)
 		return -1;
 	return 3;
 }

@@ -39,3 +39,12 @@ jqok "exec.native_cpl0/cpl3: EL1 and EL0 timed by the guest's counter, yes exact
 	and ((.answer == "yes") == (.reason | test("time: native")))] == [true, true]' "$R"
 jqok "mem.two_maps: the seed's question, proven by the guest" \
 	'.findings[] | select(.id == "mem.two_maps") | .answer == "yes" and .guest_verified' "$R"
+# The guest's own word that it ran with the MMU on: exec.native_cpl0's ring
+# report at EL1 is SCTLR_EL1's low half above CurrentEL (src/guest_arm64.S,
+# RING), with M, C and I set.
+jqok "exec.native_cpl0: the guest at EL1 read SCTLR_EL1 with the MMU and caches on (M, C, I)" \
+	'def hex: ascii_downcase | explode | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
+	def bit($n): (. / pow(2; $n) | floor) % 2 == 1;
+	.findings[] | select(.id == "exec.native_cpl0") | (.answer == "yes") == (.reason | test("time: native"))
+	and ([.guest[] | select(.label == "ring report") | "0000000000000000\(.value[2:])"[-16:]
+	| select(.[8:] == "00000004") | .[:8] | hex | bit(0) and bit(2) and bit(12)] == [true])' "$R"
