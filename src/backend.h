@@ -169,6 +169,16 @@ struct hvp_open_opts {
 	 * after fork without exec; a trial VM).
 	 */
 	bool checked;
+	/*
+	 * The page hvprobe maps guest memory in when it is to be larger than
+	 * the API's own (page_size, below), of which it is a multiple
+	 * (--page-size): a host with 4 KiB pages then runs every probe as
+	 * Apple silicon's 16 KiB pages make it, showing that no probe assumes
+	 * 4 KiB. 0: the API's page. Backends do not read it: it travels here
+	 * because it goes wherever the API is opened (machine.h,
+	 * hvp_page_size).
+	 */
+	uint64_t page_size;
 };
 
 struct hvp_backend {
@@ -190,12 +200,24 @@ struct hvp_backend {
 				     unsigned prot);
 	struct hvp_status (*mem_unmap)(struct hvp_vm *vm, uint64_t gpa, uint64_t size);
 	struct hvp_status (*mem_protect)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, unsigned prot);
-	/* Dirty-page logging on a mapped region, one bit per 4 KiB page. */
+	/*
+	 * Dirty-page logging on a mapped region, one bit per page of the API's
+	 * own size (page_size: KVM's bits are the host kernel's pages, whatever
+	 * page hvprobe maps in).
+	 */
 	struct hvp_status (*dirty_log_enable)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, bool on);
 	/* Returns the pages written since the last call and clears the log. */
 	struct hvp_status (*dirty_log_get)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap);
 	/* The guest-physical address width a VM offers, in bits. */
 	unsigned (*gpa_bits)(struct hvp_hv *hv);
+	/*
+	 * The API's page: the host address, the guest address and the size of
+	 * every map must be multiples of it (KVM: the host kernel's page size;
+	 * HVF: the host's, vm_page_size, 16 KiB on Apple silicon, where
+	 * hv_vm_map wants page-aligned addresses and "a multiple of the page
+	 * size").
+	 */
+	uint64_t (*page_size)(struct hvp_hv *hv);
 
 	struct hvp_status (*vcpu_create)(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out);
 	/*

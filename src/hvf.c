@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #ifdef __APPLE__
+#include <mach/vm_page_size.h>
 #include <sys/sysctl.h>
 #endif
 
@@ -75,6 +76,22 @@ static const char *hvf_native_name(int64_t native)
 	return buf;
 }
 
+/*
+ * hv_vm_map wants a page-aligned host address and guest address and "a
+ * multiple of the page size" (Apple, hv_vm_map): the host's page, 16 KiB on
+ * Apple silicon, 4 KiB on Intel Macs.
+ */
+static uint64_t hvf_page_size(struct hvp_hv *hv)
+{
+	(void)hv;
+#ifdef __APPLE__
+	return (uint64_t)vm_page_size;
+#else
+	long page = sysconf(_SC_PAGESIZE); /* compile checks elsewhere */
+	return page > 0 ? (uint64_t)page : 4096;
+#endif
+}
+
 static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 {
 	struct utsname u;
@@ -94,6 +111,7 @@ static void hvf_facts(struct hvp_hv *hv, struct hvp_facts *out)
 	}
 #endif
 	hvf_host_facts(hv, out);
+	hvp_facts_add(out, "page_size", "%llu", (unsigned long long)hvf_page_size(hv));
 	hvf_arch_facts(out);
 }
 
@@ -413,6 +431,7 @@ const struct hvp_backend hvp_backend_hvf = {
 	.mem_unmap = hvf_mem_unmap,
 	.mem_protect = hvf_mem_protect,
 	.gpa_bits = hvf_gpa_bits,
+	.page_size = hvf_page_size,
 	.vcpu_create = hvf_vcpu_create,
 	.vcpu_create_here = hvf_vcpu_create_here,
 	.vcpu_destroy = hvf_vcpu_destroy,

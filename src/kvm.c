@@ -165,6 +165,19 @@ static const char *kvm_open_advice(const struct hvp_open_opts *opts, struct hvp_
 	}
 }
 
+/*
+ * KVM maps guest memory in the host kernel's pages (virt/kvm/kvm_main.c
+ * refuses a slot whose size, guest or host address is not a multiple of
+ * PAGE_SIZE with EINVAL), and its dirty log has a bit per such page.
+ */
+static uint64_t kvm_page_size(struct hvp_hv *hv)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	(void)hv;
+	return page > 0 ? (uint64_t)page : 4096;
+}
+
 static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
 {
 	static const struct { const char *name; long cap; } caps[] = {
@@ -187,6 +200,7 @@ static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
 		hvp_facts_add(out, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
 	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
 		hvp_facts_add(out, caps[i].name, "%d", check_ext(hv->fd, caps[i].cap));
+	hvp_facts_add(out, "page_size", "%llu", (unsigned long long)kvm_page_size(hv));
 	kvm_arch_facts(hv, out);
 }
 
@@ -712,6 +726,7 @@ const struct hvp_backend hvp_backend_kvm = {
 	.dirty_log_enable = kvm_dirty_log_enable,
 	.dirty_log_get = kvm_dirty_log_get,
 	.gpa_bits = kvm_arch_gpa_bits,
+	.page_size = kvm_page_size,
 	.vcpu_create = kvm_vcpu_create,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.vcpu_boot = kvm_vcpu_boot,

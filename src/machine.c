@@ -8,15 +8,67 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "guest.h"
 
 #define RUN_EXITS_MAX 10000 /* a program is a few reports; more is a runaway guest */
+/* Each vCPU's stack in the system region (guest_abi.h): guest memory, no map of its own. */
+#define VCPU_STACK_SIZE 4096ull
+
+uint64_t hvp_api_page_size(const struct hvp_ctx *ctx)
+{
+	return ctx->be->page_size(ctx->hv);
+}
+
+uint64_t hvp_page_size(const struct hvp_ctx *ctx)
+{
+	uint64_t api = hvp_api_page_size(ctx), asked = ctx->open ? ctx->open->page_size : 0;
+
+	/* Only a multiple of the API's page is one its maps take (main refuses any other). */
+	return asked > api && asked % api == 0 ? asked : api;
+}
+
+/*
+ * mmap aligns to the host's page only: for a larger alignment, an
+ * inaccessible reservation with room to spare is made first, the memory is
+ * put at its aligned place inside, and the rest is given back.
+ */
+static void *mmap_aligned(uint64_t align, uint64_t size, int flags, int fd)
+{
+	long host_page = sysconf(_SC_PAGESIZE);
+	uint8_t *spare, *p;
+	uint64_t lead;
+	int err;
+
+	if (host_page > 0 && align <= (uint64_t)host_page)
+		return mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	spare = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (spare == MAP_FAILED)
+		return MAP_FAILED;
+	p = (uint8_t *)(((uintptr_t)spare + align - 1) & ~(uintptr_t)(align - 1));
+	if (mmap(p, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		err = errno;
+		munmap(spare, size + align);
+		errno = err;
+		return MAP_FAILED;
+	}
+	lead = (uint64_t)(p - spare);
+	if (lead)
+		munmap(spare, lead);
+	munmap(p + size, align - lead);
+	return p;
+}
+
+void *hvp_host_mmap(const struct hvp_ctx *ctx, uint64_t size, int flags, int fd)
+{
+	return mmap_aligned(hvp_page_size(ctx), size, flags, fd);
+}
 
 void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = hvp_host_mmap(ctx, size, MAP_PRIVATE | MAP_ANONYMOUS, -1);
 
 	HVP_ASSERT(ctx, p != MAP_FAILED, "mmap of %" PRIu64 " bytes of guest memory: %s", size,
 		   strerror(errno));
@@ -139,7 +191,7 @@ uint64_t hvp_window(struct hvp_machine *m, uint64_t gpa, uint64_t size)
 	uint64_t va = HVP_GUEST_WINDOW_VA + (gpa & ((2ull << 20) - 1));
 
 	HVP_ASSERT(m->ctx, hvp_guest_arch_map(m->sys, &m->paging, va, gpa, size) == 0,
-		   "cannot page a window onto gpa 0x%" PRIx64, gpa);
+		   "hvprobe's guest page tables cannot reach gpa 0x%" PRIx64 ", not even through a window", gpa);
 	return va;
 }
 
@@ -201,7 +253,7 @@ struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu
 	boot.real_mode = ring == HVP_REAL_MODE;
 	boot.ring = boot.real_mode ? 0 : ring;
 	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
-	boot.stack -= 4096ull * (id % 16);
+	boot.stack -= VCPU_STACK_SIZE * (id % 16);
 	hvp_guest_arch_regs(&boot, &boot.regs);
 	st = m->ctx->be->vcpu_boot(vcpu, &boot);
 	if (boot.real_mode)
@@ -229,7 +281,7 @@ struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcp
 	struct hvp_boot boot;
 
 	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	boot.stack -= 4096ull * (id % 16);
+	boot.stack -= VCPU_STACK_SIZE * (id % 16);
 	boot.ring = ring;
 	hvp_guest_arch_regs(&boot, &regs);
 	return m->ctx->be->regs_set(vcpu, &regs);
@@ -459,8 +511,8 @@ static void wait_for_marker(struct hvp_ctx *ctx, struct hvp_guest_thread *t, con
 
 uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa)
 {
-	uint64_t arg[4] = { flag_gpa, flag_gpa + 8, SPIN_MARKER, 0 };
-	uint64_t *page = hvp_guest_memory(ctx, 0x1000);
+	uint64_t arg[4] = { flag_gpa, flag_gpa + 8, SPIN_MARKER, 0 }, size = hvp_page_size(ctx);
+	uint64_t *page = hvp_guest_memory(ctx, size);
 
 	/*
 	 * Written before the guest maps it: the page is the host's own from the
@@ -471,7 +523,7 @@ uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t,
 	__atomic_store_n(&page[0], 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&page[1], 0, __ATOMIC_RELEASE);
 	t->m = hvp_machine_create(ctx, "VM");
-	hvp_map(t->m, page, flag_gpa, 0x1000, HVP_PROT_RWX);
+	hvp_map(t->m, page, flag_gpa, size, HVP_PROT_RWX);
 	t->vcpu = hvp_vcpu_start(t->m, 0, &hvp_prog_handshake, arg);
 	hvp_guest_thread_start(t);
 	wait_for_marker(ctx, t, &page[1]);

@@ -183,7 +183,8 @@ int hvp_guest_thread_end(struct hvp_guest_thread *t, int64_t ns);
 
 /*
  * A new machine whose vCPU spins in the guest on its own thread until the
- * returned flag (word 0 of the page mapped at flag_gpa) becomes non-zero,
+ * returned flag (word 0 of the page mapped at flag_gpa, which is aligned to
+ * hvp_page_size) becomes non-zero,
  * then reports the flag and ends. Returns once the guest has stored its
  * marker (word 1) before spinning: the guest's own report that the vCPU is
  * inside run. No marker within a bound, or a run that ended first, ends the
@@ -191,7 +192,25 @@ int hvp_guest_thread_end(struct hvp_guest_thread *t, int64_t ns);
  */
 uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t, uint64_t flag_gpa);
 
-/* Anonymous zeroed host memory for a guest; aborts the probe if none. */
+/*
+ * The page hvprobe maps guest memory in: the API's own (the backend's
+ * page_size), or the larger multiple of it asked for (hvp_open_opts,
+ * --page-size). The host address, guest address and size of every map a
+ * probe makes are multiples of it, unless misalignment is the question.
+ */
+uint64_t hvp_page_size(const struct hvp_ctx *ctx);
+
+/* The API's own page: the alignment its maps need, and what one bit of its dirty log covers. */
+uint64_t hvp_api_page_size(const struct hvp_ctx *ctx);
+
+/*
+ * Read-write host memory for a guest, as mmap(NULL, size, ..., flags, fd, 0)
+ * gives it, but aligned to hvp_page_size, which may be larger than the
+ * host's page. size is whole pages. MAP_FAILED, with errno, if none.
+ */
+void *hvp_host_mmap(const struct hvp_ctx *ctx, uint64_t size, int flags, int fd);
+
+/* Anonymous zeroed host memory for a guest, aligned as hvp_host_mmap's; aborts the probe if none. */
 void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size);
 void hvp_guest_memory_free(void *p, uint64_t size);
 

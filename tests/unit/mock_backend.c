@@ -131,6 +131,18 @@ static void mock_facts(struct hvp_hv *hv, struct hvp_facts *out)
 		hvp_facts_add(out, "kvm_modules", "%s", mock_faults.modules);
 }
 
+/* The API's page: maps are refused unless aligned to it, and the dirty log has a bit per page. */
+static uint64_t api_page(void)
+{
+	return mock_faults.page_size ? mock_faults.page_size : PAGE;
+}
+
+static uint64_t mock_page_size(struct hvp_hv *hv)
+{
+	(void)hv;
+	return api_page();
+}
+
 static const char *mock_native_name(int64_t native)
 {
 	return hvp_errno_name((int)native);
@@ -204,7 +216,7 @@ static struct hvp_status mock_mem_map(struct hvp_vm *vm, void *host, uint64_t gp
 		return st_of(call, EBADF);
 	if (vm->owner != getpid())
 		return st_of(call, EIO);
-	if ((gpa | size | (uintptr_t)host) & (PAGE - 1) || size == 0 || gpa + size < gpa ||
+	if ((gpa | size | (uintptr_t)host) & (api_page() - 1) || size == 0 || gpa + size < gpa ||
 	    gpa + size > (1ull << MOCK_GPA_BITS))
 		return st_of(call, EINVAL);
 	if (vm->n >= limit)
@@ -255,7 +267,7 @@ static struct hvp_status mock_dirty_enable(struct hvp_vm *vm, uint64_t gpa, uint
 		return st_of("mock_dirty_log_enable", EINVAL);
 	r->dirty_logging = on;
 	free(r->dirty);
-	r->dirty = on ? calloc((size / PAGE + 63) / 64, 8) : NULL;
+	r->dirty = on ? calloc((size / api_page() + 63) / 64, 8) : NULL;
 	return st_of("mock_dirty_log_enable", on && !r->dirty ? ENOMEM : 0);
 }
 
@@ -269,7 +281,7 @@ static struct hvp_status mock_dirty_get(struct hvp_vm *vm, uint64_t gpa, uint64_
 static struct hvp_status mock_dirty_get_live(struct hvp_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
 {
 	struct region *r = region_exact(vm, gpa, size);
-	size_t words = (size / PAGE + 63) / 64;
+	size_t words = (size / api_page() + 63) / 64;
 
 	if (!r || !r->dirty)
 		return st_of("mock_dirty_log_get", EINVAL);
@@ -433,7 +445,7 @@ static enum access guest_load(struct hvp_vcpu *v, uint64_t va, uint64_t *val, st
 
 static void log_dirty(struct region *r, uint64_t gpa)
 {
-	uint64_t page = (gpa - r->gpa) / PAGE;
+	uint64_t page = (gpa - r->gpa) / api_page();
 
 	if (r->dirty_logging && r->dirty)
 		r->dirty[page / 64] |= 1ull << (page % 64);
@@ -857,6 +869,7 @@ const struct hvp_backend hvp_backend_mock = {
 	.dirty_log_enable = mock_dirty_enable,
 	.dirty_log_get = mock_dirty_get,
 	.gpa_bits = mock_gpa_bits,
+	.page_size = mock_page_size,
 	.vcpu_create = mock_vcpu_create,
 	.vcpu_destroy = mock_vcpu_destroy,
 	.vcpu_boot = mock_vcpu_boot,

@@ -39,6 +39,7 @@ struct mock_faults {
 	uint64_t real_mode_cr0;    /* CR0 of a vCPU put into real mode: KVM's is the VMM's, ET only */
 	uint64_t hypercall_result; /* RAX after a hypercall with an unknown number: KVM's -KVM_ENOSYS */
 	const char *modules;       /* the kvm_modules fact, NULL: not reported */
+	uint64_t page_size;        /* the API's page, which maps and the dirty log go by; 0: 4 KiB (16 KiB: Apple silicon's) */
 };
 
 #define MOCK_CR0_ET UINT64_C(0x10)
