@@ -321,14 +321,14 @@ static int64_t kick_batch(void *arg, uint64_t ops)
 static void run_kick_latency(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
-	uint64_t *flag = hvp_guest_memory(ctx, 0x1000);
+	uint64_t *flag = hvp_guest_memory(ctx, hvp_page_size(ctx));
 	uint64_t arg[4] = { KICK_FLAG_GPA, 0, 0, 0 };
 	struct kick_loop k = { .ctx = ctx };
 	pthread_t tid;
 	int failed;
 
 	hvp_bench_pin(ctx);
-	hvp_map(m, flag, KICK_FLAG_GPA, 0x1000, HVP_PROT_RWX);
+	hvp_map(m, flag, KICK_FLAG_GPA, hvp_page_size(ctx), HVP_PROT_RWX);
 	k.vcpu = hvp_vcpu_start(m, 0, &hvp_prog_wait_flag, arg); /* the flag stays 0: it spins */
 	HVP_ASSERT(ctx, pthread_create(&tid, NULL, kick_vcpu_main, &k) == 0, "pthread_create failed");
 	failed = hvp_bench_run(ctx, kick_batch, &k, "kick until the run call returns", "host", 0);

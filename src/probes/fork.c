@@ -124,7 +124,7 @@ static void use_parents_vm(struct hvp_ctx *ctx, struct hvp_child_report *c, stru
 {
 	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
 	struct hvp_machine mc = *m;
-	uint64_t *page = hvp_guest_memory(&cc, 0x1000);
+	uint64_t *page = hvp_guest_memory(&cc, hvp_page_size(ctx));
 	uint64_t parents[2] = { VALUE_PARENT, VALUE_PARENT };
 	struct hvp_guest_result r;
 	struct hvp_regs regs;
@@ -142,7 +142,7 @@ static void use_parents_vm(struct hvp_ctx *ctx, struct hvp_child_report *c, stru
 	st.evidence = hvp_record(&cc, st, "register read of the parent's vcpu 1");
 	hvp_child_note(c, st, FOREIGN_REFUSAL);
 	hvp_copy_str(mc.label, sizeof(mc.label), m->label);
-	hvp_child_note(c, hvp_map_try(&mc, page, GPA_R, 0x1000, HVP_PROT_RWX), FOREIGN_REFUSAL);
+	hvp_child_note(c, hvp_map_try(&mc, page, GPA_R, hvp_page_size(ctx), HVP_PROT_RWX), FOREIGN_REFUSAL);
 	c->ran = guest_in_foreign_vm(&mc, c, VALUE_CHILD);
 	hvp_child_exit(c);
 }
@@ -245,7 +245,7 @@ static void guest_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t got[2]
 static void guest_memory_after_fork(struct hvp_ctx *ctx, int shared)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "parent's VM");
-	uint64_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+	uint64_t *mem = hvp_host_mmap(ctx, hvp_page_size(ctx), (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1);
 	uint64_t got[2] = { 0, 0 }, arg[4] = { GPA_R + 16, VALUE_GUEST, 0, 0 };
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
@@ -255,7 +255,7 @@ static void guest_memory_after_fork(struct hvp_ctx *ctx, int shared)
 
 	HVP_ASSERT(ctx, mem != MAP_FAILED, "mmap: %s", strerror(errno));
 	mem[0] = mem[1] = mem[2] = VALUE_BEFORE;
-	hvp_map(m, mem, GPA_R, 0x1000, HVP_PROT_RWX);
+	hvp_map(m, mem, GPA_R, hvp_page_size(ctx), HVP_PROT_RWX);
 	guest_reads(m, 0, got, "before the fork"); /* the page is in the guest's mapping before the fork */
 	HVP_ASSERT(ctx, got[0] == VALUE_BEFORE && got[1] == VALUE_BEFORE,
 		   "before the fork the guest read 0x%" PRIx64 " and 0x%" PRIx64 ", not what the host wrote", got[0], got[1]);

@@ -223,7 +223,7 @@ static void run_use_after_destroy(struct hvp_ctx *ctx)
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint64_t arg[4] = { VALUE, VALUE, 0, 0 };
 	struct hvp_vcpu *dead = hvp_vcpu_start(m, 0, &hvp_prog_report_args, arg), *again = NULL;
-	uint64_t *page = hvp_guest_memory(ctx, 0x1000);
+	uint64_t *page = hvp_guest_memory(ctx, hvp_page_size(ctx));
 	struct stale_calls on_vcpu = { .object = "vCPU" }, on_vm = { .object = "VM" };
 	struct hvp_regs regs;
 	struct hvp_exit x = { 0 };
@@ -242,7 +242,7 @@ static void run_use_after_destroy(struct hvp_ctx *ctx)
 	st = ctx->be->vm_destroy(m->vm);
 	hvp_record(ctx, st, "VM destroyed");
 	HVP_ASSERT(ctx, st.err == HVP_OK, "destroying the VM failed: %s %s", st.call, native(ctx, st));
-	stale_call(ctx, &on_vm, ctx->be->mem_map(m->vm, page, 0x20000000, 0x1000, HVP_PROT_RWX), "map on the destroyed VM");
+	stale_call(ctx, &on_vm, ctx->be->mem_map(m->vm, page, 0x20000000, hvp_page_size(ctx), HVP_PROT_RWX), "map on the destroyed VM");
 	stale_call(ctx, &on_vm, ctx->be->vcpu_create(m->vm, 2, &again), "vcpu create on the destroyed VM");
 	stale_call(ctx, &on_vm, ctx->be->vm_destroy(m->vm), "destroying the VM again");
 	m->vm = NULL;

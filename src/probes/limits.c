@@ -277,13 +277,13 @@ static int any_done(struct meeting *t, unsigned n)
 static unsigned meet(struct hvp_ctx *ctx, unsigned n)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, n > 1 ? "VM" : "VM");
-	uint64_t *counter = hvp_guest_memory(ctx, 0x1000);
+	uint64_t *counter = hvp_guest_memory(ctx, hvp_page_size(ctx));
 	struct meeting *t = calloc(n, sizeof(*t));
 	int64_t deadline = hvp_now_ns() + RENDEZVOUS_WAIT_NS;
 	unsigned met = 0;
 
 	HVP_ASSERT(ctx, t, "out of memory");
-	hvp_map(m, counter, COUNTER_GPA, 0x1000, HVP_PROT_RWX);
+	hvp_map(m, counter, COUNTER_GPA, hvp_page_size(ctx), HVP_PROT_RWX);
 	for (unsigned i = 0; i < n; i++) {
 		t[i] = (struct meeting){ .m = m, .id = i, .expected = n };
 		HVP_ASSERT(ctx, pthread_create(&t[i].tid, NULL, meeting_main, &t[i]) == 0, "pthread_create failed");

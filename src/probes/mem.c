@@ -11,7 +11,7 @@
 #include "../machine.h"
 #include "../truth.h"
 
-#define REGION_SIZE UINT64_C(0x10000)
+#define REGION_PAGES 16
 #define GPA_A UINT64_C(0x10000000)
 #define GPA_B UINT64_C(0x20000000)
 #define VALUE_A UINT64_C(0x5eed00000000a001)
@@ -19,9 +19,10 @@
 
 static void run_two_maps(struct hvp_ctx *ctx)
 {
+	const uint64_t size = REGION_PAGES * hvp_page_size(ctx);
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
-	uint64_t *a = hvp_guest_memory(ctx, REGION_SIZE);
-	uint64_t *b = hvp_guest_memory(ctx, REGION_SIZE);
+	uint64_t *a = hvp_guest_memory(ctx, size);
+	uint64_t *b = hvp_guest_memory(ctx, size);
 	uint64_t arg[4] = { GPA_A, GPA_B, 0, 0 };
 	struct hvp_guest_result r;
 	struct hvp_status st;
@@ -29,8 +30,8 @@ static void run_two_maps(struct hvp_ctx *ctx)
 
 	a[0] = VALUE_A;
 	b[0] = VALUE_B;
-	hvp_map(m, a, GPA_A, REGION_SIZE, HVP_PROT_RWX);
-	st = hvp_map_try(m, b, GPA_B, REGION_SIZE, HVP_PROT_RWX);
+	hvp_map(m, a, GPA_A, size, HVP_PROT_RWX);
+	st = hvp_map_try(m, b, GPA_B, size, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (hvp_refused_as(st, HVP_REFUSALS)) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the second map was refused: %s %s", st.call,

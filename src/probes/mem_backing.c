@@ -17,7 +17,7 @@
 #include "../machine.h"
 #include "../truth.h"
 
-#define PAGE UINT64_C(0x1000)
+#define BACKING_PAGES 16
 #define SIZE_2M UINT64_C(0x200000)
 #define GPA_A UINT64_C(0x40000000)
 #define VALUE UINT64_C(0xbacced0000000042)
@@ -88,9 +88,10 @@ static void answer_backing(struct hvp_ctx *ctx, uint8_t *host, uint64_t size, co
 	answer_backing_huge(ctx, host, size, kind, extra, 1);
 }
 
+/* Host memory of the kind asked for, aligned to the page hvprobe maps in. */
 static void *map_or_abort(struct hvp_ctx *ctx, uint64_t size, int flags, int fd, const char *what)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	void *p = hvp_host_mmap(ctx, size, flags, fd);
 
 	HVP_ASSERT(ctx, p != MAP_FAILED, "mmap of %s: %s", what, strerror(errno));
 	return p;
@@ -98,24 +99,29 @@ static void *map_or_abort(struct hvp_ctx *ctx, uint64_t size, int flags, int fd,
 
 static void run_backing_private(struct hvp_ctx *ctx)
 {
-	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_PRIVATE | MAP_ANONYMOUS, -1, "private memory"),
-		       16 * PAGE, "private anonymous (MAP_PRIVATE)", "");
+	uint64_t size = BACKING_PAGES * hvp_page_size(ctx);
+
+	answer_backing(ctx, map_or_abort(ctx, size, MAP_PRIVATE | MAP_ANONYMOUS, -1, "private memory"), size,
+		       "private anonymous (MAP_PRIVATE)", "");
 }
 
 static void run_backing_shared(struct hvp_ctx *ctx)
 {
-	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_SHARED | MAP_ANONYMOUS, -1, "shared memory"),
-		       16 * PAGE, "shared anonymous (MAP_SHARED)", "");
+	uint64_t size = BACKING_PAGES * hvp_page_size(ctx);
+
+	answer_backing(ctx, map_or_abort(ctx, size, MAP_SHARED | MAP_ANONYMOUS, -1, "shared memory"), size,
+		       "shared anonymous (MAP_SHARED)", "");
 }
 
 static void run_backing_memfd(struct hvp_ctx *ctx)
 {
 #ifdef __linux__
+	uint64_t size = BACKING_PAGES * hvp_page_size(ctx);
 	int fd = memfd_create("hvprobe-guest", MFD_CLOEXEC);
 
 	HVP_ASSERT(ctx, fd >= 0, "memfd_create: %s", strerror(errno));
-	HVP_ASSERT(ctx, ftruncate(fd, 16 * PAGE) == 0, "ftruncate: %s", strerror(errno));
-	answer_backing(ctx, map_or_abort(ctx, 16 * PAGE, MAP_SHARED, fd, "a memfd"), 16 * PAGE,
+	HVP_ASSERT(ctx, ftruncate(fd, (off_t)size) == 0, "ftruncate: %s", strerror(errno));
+	answer_backing(ctx, map_or_abort(ctx, size, MAP_SHARED, fd, "a memfd"), size,
 		       "memfd (MAP_SHARED of memfd_create)", "");
 	close(fd);
 #else
@@ -218,7 +224,7 @@ static void run_sparse_large(struct hvp_ctx *ctx)
 	long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
 	uint64_t ram = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : 1ull << 32;
 	uint64_t size = ((2 * ram) + (1ull << 30) - 1) & ~((1ull << 30) - 1);
-	uint8_t *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *host = hvp_host_mmap(ctx, size, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 	struct hvp_machine *m;
 	struct hvp_status st;
 	int ok_all = 1;
@@ -241,7 +247,7 @@ static void run_sparse_large(struct hvp_ctx *ctx)
 	}
 	/* The first page, one in the middle, the last: far apart. */
 	ok_all &= guest_store_host_sees(m, 0, host, GPA_A, 0);
-	ok_all &= guest_store_host_sees(m, 1, host, GPA_A, (size / 2) & ~(PAGE - 1));
+	ok_all &= guest_store_host_sees(m, 1, host, GPA_A, (size / 2) & ~(hvp_page_size(ctx) - 1));
 	ok_all &= guest_store_host_sees(m, 2, host, GPA_A, size - 8);
 	ctx->f->guest_verified = true; /* each access was reported, or the probe ended */
 	if (ok_all)

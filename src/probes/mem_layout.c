@@ -13,7 +13,6 @@
 #include "../machine.h"
 #include "../truth.h"
 
-#define PAGE UINT64_C(0x1000)
 #define SPAN_2M UINT64_C(0x200000)
 #define BASE_GPA UINT64_C(0x10000000)
 #define MANY_MAPS 64
@@ -65,10 +64,10 @@ static void run_many_maps(struct hvp_ctx *ctx)
 	struct hvp_status st = hvp_ok("");
 
 	for (unsigned i = 0; i < MANY_MAPS; i++) {
-		uint64_t *mem = hvp_guest_memory(ctx, PAGE);
+		uint64_t *mem = hvp_guest_memory(ctx, hvp_page_size(ctx));
 		mem[0] = region_value(i);
 		addrs[i] = BASE_GPA + i * SPAN_2M;
-		st = hvp_map_try(m, mem, addrs[i], PAGE, HVP_PROT_RWX);
+		st = hvp_map_try(m, mem, addrs[i], hvp_page_size(ctx), HVP_PROT_RWX);
 		if (st.err != HVP_OK)
 			break;
 		mapped++;
@@ -102,7 +101,7 @@ const struct hvp_probe probe_mem_many_maps = {
 
 static void run_adjacent_maps(struct hvp_ctx *ctx)
 {
-	const uint64_t size = 0x10000, boundary = BASE_GPA + size;
+	const uint64_t size = 16 * hvp_page_size(ctx), boundary = BASE_GPA + size;
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint8_t *a = hvp_guest_memory(ctx, size), *b = hvp_guest_memory(ctx, size);
 	uint64_t addr = boundary - 4, got = 0, want = 0xb0b0b0b0a0a0a0a0ull;
@@ -140,10 +139,15 @@ const struct hvp_probe probe_mem_adjacent_maps = {
 	.run = run_adjacent_maps,
 };
 
-/* Maps a first region, tries an overlapping second, then proves the first still works. */
+/*
+ * Maps a first region of four pages, tries an overlapping second, then
+ * proves the first still works. The second is whole pages at a page-aligned
+ * address (pages of hvp_page_size), so that a refusal can only be for the
+ * overlap, never for its alignment.
+ */
 static void overlap(struct hvp_ctx *ctx, uint64_t gpa2, uint64_t size2, const char *what)
 {
-	const uint64_t size1 = 4 * PAGE;
+	const uint64_t size1 = 4 * hvp_page_size(ctx);
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	uint64_t *first = hvp_guest_memory(ctx, size1), *second = hvp_guest_memory(ctx, size2);
 	uint64_t addr = BASE_GPA, got = 0;
@@ -177,17 +181,21 @@ static void overlap(struct hvp_ctx *ctx, uint64_t gpa2, uint64_t size2, const ch
 
 static void run_overlap_partial(struct hvp_ctx *ctx)
 {
-	overlap(ctx, BASE_GPA + 2 * PAGE, 4 * PAGE, "a map overlapping the last half of an existing one");
+	uint64_t page = hvp_page_size(ctx);
+
+	overlap(ctx, BASE_GPA + 2 * page, 4 * page, "a map overlapping the last half of an existing one");
 }
 
 static void run_overlap_identical(struct hvp_ctx *ctx)
 {
-	overlap(ctx, BASE_GPA, 4 * PAGE, "a second map of exactly the same range");
+	overlap(ctx, BASE_GPA, 4 * hvp_page_size(ctx), "a second map of exactly the same range");
 }
 
 static void run_overlap_contained(struct hvp_ctx *ctx)
 {
-	overlap(ctx, BASE_GPA + PAGE, PAGE, "a map inside an existing one");
+	uint64_t page = hvp_page_size(ctx);
+
+	overlap(ctx, BASE_GPA + page, page, "a map inside an existing one");
 }
 
 const struct hvp_probe probe_mem_overlap_partial = {
@@ -214,15 +222,16 @@ const struct hvp_probe probe_mem_overlap_contained = {
 static void run_alias(struct hvp_ctx *ctx)
 {
 	const uint64_t gpa_a = BASE_GPA, gpa_b = BASE_GPA + 16 * SPAN_2M, v = 0xa11a5ed0000000a5ull;
+	const uint64_t page = hvp_page_size(ctx);
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
-	uint64_t *mem = hvp_guest_memory(ctx, PAGE);
+	uint64_t *mem = hvp_guest_memory(ctx, page);
 	uint64_t arg[4] = { gpa_a, v, 0, 0 }, got = 0;
 	struct hvp_guest_result r;
 	struct hvp_status st;
 	struct hvp_vcpu *vcpu;
 
-	hvp_map(m, mem, gpa_a, PAGE, HVP_PROT_RWX);
-	st = hvp_map_try(m, mem, gpa_b, PAGE, HVP_PROT_RWX);
+	hvp_map(m, mem, gpa_a, page, HVP_PROT_RWX);
+	st = hvp_map_try(m, mem, gpa_b, page, HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		answer_map_refused(ctx, st, "the second map of the same host memory");
@@ -259,24 +268,46 @@ const struct hvp_probe probe_mem_alias = {
 static void refuse_one(struct hvp_ctx *ctx, size_t host_offset, uint64_t gpa, uint64_t size, const char *what)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
-	uint8_t *mem = hvp_guest_memory(ctx, 4 * PAGE);
+	uint8_t *mem = hvp_guest_memory(ctx, 4 * hvp_page_size(ctx));
 
 	answer_refusal(ctx, hvp_map_try(m, mem + host_offset, gpa, size, HVP_PROT_RWX), ARGUMENT_REFUSALS, what);
 }
 
+/*
+ * How far off alignment a flawed map is: half the API's page. That is off
+ * hvprobe's page too (a multiple of the API's), where half of a larger page
+ * asked for (--page-size) would be whole pages of the API's, which it
+ * rightly takes.
+ */
+static uint64_t half_page(const struct hvp_ctx *ctx)
+{
+	return hvp_api_page_size(ctx) / 2;
+}
+
 static void run_unaligned_guest_addr(struct hvp_ctx *ctx)
 {
-	refuse_one(ctx, 0, BASE_GPA + 0x800, PAGE, "a map at a guest address not 4 KiB-aligned");
+	char what[80];
+
+	snprintf(what, sizeof(what), "a map at a guest address not %" PRIu64 " KiB-aligned",
+		 hvp_api_page_size(ctx) >> 10);
+	refuse_one(ctx, 0, BASE_GPA + half_page(ctx), hvp_page_size(ctx), what);
 }
 
 static void run_unaligned_host_addr(struct hvp_ctx *ctx)
 {
-	refuse_one(ctx, 0x800, BASE_GPA, PAGE, "a map of host memory not 4 KiB-aligned");
+	char what[80];
+
+	snprintf(what, sizeof(what), "a map of host memory not %" PRIu64 " KiB-aligned", hvp_api_page_size(ctx) >> 10);
+	refuse_one(ctx, half_page(ctx), BASE_GPA, hvp_page_size(ctx), what);
 }
 
 static void run_unaligned_size(struct hvp_ctx *ctx)
 {
-	refuse_one(ctx, 0, BASE_GPA, PAGE + 0x800, "a map whose size is not a multiple of 4 KiB");
+	char what[80];
+
+	snprintf(what, sizeof(what), "a map whose size is not a multiple of %" PRIu64 " KiB",
+		 hvp_api_page_size(ctx) >> 10);
+	refuse_one(ctx, 0, BASE_GPA, hvp_page_size(ctx) + half_page(ctx), what);
 }
 
 static void run_zero_size(struct hvp_ctx *ctx)
@@ -315,19 +346,20 @@ const struct hvp_probe probe_mem_zero_size = {
 /* Maps one page at gpa with a known value; returns what the guest read there (through a window if high). */
 static int high_region_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t gpa, uint64_t v, const char *label)
 {
-	uint64_t *mem = hvp_guest_memory(m->ctx, PAGE), got = 0, addr;
+	const uint64_t page = hvp_page_size(m->ctx);
+	uint64_t *mem = hvp_guest_memory(m->ctx, page), got = 0, addr;
 	struct hvp_guest_result r;
 
 	struct hvp_status st;
 
 	mem[0] = v;
-	st = hvp_map_try(m, mem, gpa, PAGE, HVP_PROT_RWX);
+	st = hvp_map_try(m, mem, gpa, page, HVP_PROT_RWX);
 	if (st.err != HVP_OK) {
 		if (!hvp_refused_as(st, HVP_REFUSALS))
 			hvp_not_evidence(m->ctx, st, "the map %s", label);
 		return -1;
 	}
-	addr = gpa + PAGE - 1 < hvp_guest_arch_identity_limit() ? gpa : hvp_window(m, gpa, PAGE);
+	addr = gpa + page - 1 < hvp_guest_arch_identity_limit() ? gpa : hvp_window(m, gpa, page);
 	hvp_guest_read_list(m, vcpu_id, &addr, 1, &got, &r);
 	hvp_need_guest(m->ctx, &r, 1, label);
 	hvp_guest_value(m->ctx, label, got);
@@ -337,12 +369,12 @@ static int high_region_reads(struct hvp_machine *m, unsigned vcpu_id, uint64_t g
 static void run_high_guest_addr(struct hvp_ctx *ctx)
 {
 	unsigned bits = ctx->be->gpa_bits(ctx->hv);
-	uint64_t top = 1ull << bits;
+	uint64_t top = 1ull << bits, page = hvp_page_size(ctx);
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	int above_4g = high_region_reads(m, 0, 0x100000000ull, region_value(4), "above 4 GiB");
-	int below_top = high_region_reads(m, 1, top - PAGE, region_value(5), "last page below the width");
-	uint64_t *past = hvp_guest_memory(ctx, PAGE);
-	struct hvp_status st = hvp_map_try(m, past, top, PAGE, HVP_PROT_RWX);
+	int below_top = high_region_reads(m, 1, top - page, region_value(5), "last page below the width");
+	uint64_t *past = hvp_guest_memory(ctx, page);
+	struct hvp_status st = hvp_map_try(m, past, top, page, HVP_PROT_RWX);
 
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK && !hvp_refused_as(st, HVP_REFUSALS | HVP_CLASS(HVP_ERR_FAULT)))

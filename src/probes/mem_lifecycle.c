@@ -9,12 +9,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "../machine.h"
 #include "../truth.h"
 
-#define PAGE UINT64_C(0x1000)
 #define GPA_A UINT64_C(0x10000000)
 #define GPA_B UINT64_C(0x30000000)
 #define VALUE_X UINT64_C(0x0123456789abcdef)
@@ -83,9 +81,10 @@ static int stopped_at_access(struct hvp_ctx *ctx, const struct hvp_guest_result 
 	return 0;
 }
 
+/* One page (of hvp_page_size) of host memory holding v. */
 static uint64_t *page_with(struct hvp_ctx *ctx, uint64_t v)
 {
-	uint64_t *p = hvp_guest_memory(ctx, PAGE);
+	uint64_t *p = hvp_guest_memory(ctx, hvp_page_size(ctx));
 	p[0] = v;
 	return p;
 }
@@ -120,7 +119,7 @@ static void run_unmapped_access(struct hvp_ctx *ctx)
 	struct hvp_guest_result r;
 	struct emulation em;
 
-	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	guest_load_store(m, 0, hole, VALUE_W, &r, &em);
 	if (!stopped_at_access(ctx, &r, 2, hole, "the accesses to the never-mapped address")) {
 		hvp_guest_value(ctx, "read of the never-mapped address", r.value[0]);
@@ -152,11 +151,11 @@ static void run_unmap_then_access(struct hvp_ctx *ctx)
 	struct emulation em;
 	int before;
 
-	hvp_map(m, mem, GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_map(m, mem, GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	struct hvp_status st;
 
 	before = guest_reads(m, 0, GPA_A, VALUE_X, "read before unmap");
-	st = hvp_unmap_try(m, GPA_A, PAGE);
+	st = hvp_unmap_try(m, GPA_A, hvp_page_size(ctx));
 	hvp_need_ok(ctx, st, "the unmap");
 	hvp_decisive(ctx, st.evidence);
 	guest_load_store(m, 1, GPA_A, VALUE_W, &r, &em);
@@ -189,10 +188,10 @@ static void run_move(struct hvp_ctx *ctx)
 	struct hvp_status st;
 	int at_a, at_b;
 
-	hvp_map(m, mem, GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_map(m, mem, GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	at_a = guest_reads(m, 0, GPA_A, VALUE_X, "read at the old address");
-	hvp_unmap(m, GPA_A, PAGE);
-	st = hvp_map_try(m, mem, GPA_B, PAGE, HVP_PROT_RWX);
+	hvp_unmap(m, GPA_A, hvp_page_size(ctx));
+	st = hvp_map_try(m, mem, GPA_B, hvp_page_size(ctx), HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		if (!hvp_refused_as(st, HVP_REFUSALS))
@@ -228,10 +227,10 @@ static void run_remap_new_host_memory(struct hvp_ctx *ctx)
 	struct hvp_status st;
 	int first, second;
 
-	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_map(m, page_with(ctx, VALUE_X), GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	first = guest_reads(m, 0, GPA_A, VALUE_X, "read of the first memory");
-	hvp_unmap(m, GPA_A, PAGE);
-	st = hvp_map_try(m, page_with(ctx, VALUE_Y), GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_unmap(m, GPA_A, hvp_page_size(ctx));
+	st = hvp_map_try(m, page_with(ctx, VALUE_Y), GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		if (!hvp_refused_as(st, HVP_REFUSALS))
@@ -266,7 +265,7 @@ static void run_readonly(struct hvp_ctx *ctx)
 	struct emulation em;
 	struct hvp_status st;
 
-	st = hvp_map_try(m, mem, GPA_A, PAGE, HVP_PROT_READ | HVP_PROT_EXEC);
+	st = hvp_map_try(m, mem, GPA_A, hvp_page_size(ctx), HVP_PROT_READ | HVP_PROT_EXEC);
 	hvp_decisive(ctx, st.evidence);
 	if (st.err != HVP_OK) {
 		if (!hvp_refused_as(st, HVP_REFUSALS))
@@ -309,14 +308,14 @@ static void run_host_unmapped_while_mapped(struct hvp_ctx *ctx)
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
 
-	hvp_map(m, mem, GPA_A, PAGE, HVP_PROT_RWX);
+	hvp_map(m, mem, GPA_A, hvp_page_size(ctx), HVP_PROT_RWX);
 	memcpy(m->sys + HVP_SYS_DATA - HVP_SYS_GPA, &addr, sizeof(addr));
 	/*
 	 * Everything the run needs is set up before the munmap, so that no later
 	 * mmap (a vCPU's run area, say) can reuse the address the slot still names.
 	 */
 	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_load_list, arg);
-	munmap(mem, PAGE);
+	hvp_guest_memory_free(mem, hvp_page_size(ctx));
 	hvp_guest_run(m, vcpu, &r);
 	hvp_vcpu_destroy(m, vcpu);
 	hvp_decisive(ctx, r.st.evidence);

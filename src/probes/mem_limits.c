@@ -14,7 +14,6 @@
 #include "../machine.h"
 #include "../truth.h"
 
-#define PAGE UINT64_C(0x1000)
 #define GPA_A UINT64_C(0x100000000)
 
 static uint64_t page_value(unsigned i)
@@ -42,8 +41,8 @@ static void run_max_maps(struct hvp_ctx *ctx)
 {
 	char said[64];
 	unsigned cap = ctx->caps && ctx->caps->maps ? ctx->caps->maps : HVP_CAP_MAPS_DEFAULT;
-	uint8_t *pool = mmap(NULL, (uint64_t)cap * PAGE, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	const uint64_t page = hvp_page_size(ctx);
+	uint8_t *pool = hvp_host_mmap(ctx, (uint64_t)cap * page, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 	struct hvp_status st = hvp_ok(""), refused = hvp_ok("");
 	uint64_t addrs[2], got[2] = { 0, 0 };
@@ -53,11 +52,11 @@ static void run_max_maps(struct hvp_ctx *ctx)
 
 	HVP_ASSERT(ctx, pool != MAP_FAILED, "mmap of the host pages: %s", strerror(errno));
 	for (; n < cap; n++) {
-		uint64_t gpa = GPA_A + n * PAGE;
+		uint64_t gpa = GPA_A + n * page;
 		/* Only the first page is written now; the last is written below, once known. */
 		if (n == 0)
 			memcpy(pool, &(uint64_t){ page_value(0) }, 8);
-		st = ctx->be->mem_map(m->vm, pool + (uint64_t)n * PAGE, gpa, PAGE, HVP_PROT_RWX);
+		st = ctx->be->mem_map(m->vm, pool + (uint64_t)n * page, gpa, page, HVP_PROT_RWX);
 		if (st.err != HVP_OK) {
 			refused = st;
 			break;
@@ -67,19 +66,19 @@ static void run_max_maps(struct hvp_ctx *ctx)
 	}
 	/* Maps 2..n are counted, not listed: the first and the refused one are the evidence. */
 	if (refused.err != HVP_OK)
-		decisive = hvp_record(ctx, refused, "map %u gpa=0x%" PRIx64 " refused", n + 1, GPA_A + n * PAGE);
+		decisive = hvp_record(ctx, refused, "map %u gpa=0x%" PRIx64 " refused", n + 1, GPA_A + n * page);
 	ctx->f->evidence_omitted += n > 1 ? n - 1 : 0;
 	/* Only the API's own refusal ends the search with an answer; EMFILE or an unknown error do not. */
 	if (refused.err != HVP_OK && !hvp_refused_as(refused, HVP_REFUSALS))
 		hvp_not_evidence(ctx, refused, "map %u", n + 1);
 	if (n == 0)
 		hvp_not_evidence(ctx, refused, "the first map");
-	memcpy(pool + (uint64_t)(n - 1) * PAGE, &(uint64_t){ page_value(n - 1) }, 8);
+	memcpy(pool + (uint64_t)(n - 1) * page, &(uint64_t){ page_value(n - 1) }, 8);
 	/* Guest paging for the whole run of pages at once: the maps went around the helper. */
-	HVP_ASSERT(ctx, hvp_guest_arch_map(m->sys, &m->paging, GPA_A, GPA_A, (uint64_t)n * PAGE) == 0,
+	HVP_ASSERT(ctx, hvp_guest_arch_map(m->sys, &m->paging, GPA_A, GPA_A, (uint64_t)n * page) == 0,
 		   "no room to page %u maps", n);
 	addrs[0] = GPA_A;
-	addrs[1] = GPA_A + (uint64_t)(n - 1) * PAGE;
+	addrs[1] = GPA_A + (uint64_t)(n - 1) * page;
 	hvp_guest_read_list(m, 0, addrs, 2, got, &r);
 	hvp_need_guest(ctx, &r, 2, "reading the first and the last map");
 	hvp_guest_value(ctx, "first region", got[0]);

@@ -255,12 +255,12 @@ static void require_handshake(struct hvp_ctx *ctx, struct hvp_guest_thread *t, u
 static void run_two_parallel(struct hvp_ctx *ctx)
 {
 	struct hvp_guest_thread t[2] = { { .m = hvp_machine_create(ctx, "VM") } };
-	uint64_t *flags = hvp_guest_memory(ctx, 0x1000);
+	uint64_t *flags = hvp_guest_memory(ctx, hvp_page_size(ctx));
 	uint64_t arg0[4] = { FLAGS_GPA + 8, FLAGS_GPA, VALUE_A, 0 }, arg1[4] = { FLAGS_GPA, FLAGS_GPA + 8, VALUE_B, 0 };
 	bool finished, in_guest[2];
 
 	t[1].m = t[0].m;
-	hvp_map(t[0].m, flags, FLAGS_GPA, 0x1000, HVP_PROT_RWX);
+	hvp_map(t[0].m, flags, FLAGS_GPA, hvp_page_size(ctx), HVP_PROT_RWX);
 	t[0].vcpu = hvp_vcpu_start(t[0].m, 0, &hvp_prog_handshake, arg0);
 	t[1].vcpu = hvp_vcpu_start(t[0].m, 1, &hvp_prog_handshake, arg1);
 	hvp_guest_thread_start(&t[0]);
