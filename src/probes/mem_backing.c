@@ -151,44 +151,107 @@ static long thp_kb(const void *addr)
 	return kb;
 }
 
+/* The number in the first line of a file that fmt (one %llu) matches; fallback where there is none. */
+static uint64_t number_in_file(const char *path, const char *fmt, uint64_t fallback)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long long n;
+	char line[128];
+	uint64_t got = fallback;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &n) == 1) {
+			got = n;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return got;
+}
+
+/*
+ * The host's huge pages are its page tables' blocks, whose size follows the
+ * page size (2 MiB over 4 KiB pages, 32 MiB over arm64's 16 KiB ones):
+ * hugetlbfs's default size and THP's, as the kernel states them; 2 MiB
+ * where it does not say.
+ */
+/* A size the kernel stated, if it is one a block can have: a power of two, 64 KiB or more. */
+static uint64_t huge_or_2m(uint64_t size)
+{
+	return size >= SIZE_2M / 32 && !(size & (size - 1)) ? size : SIZE_2M;
+}
+
+static uint64_t hugetlb_size(void)
+{
+	return huge_or_2m(number_in_file("/proc/meminfo", "Hugepagesize: %llu kB", SIZE_2M >> 10) << 10);
+}
+
+static uint64_t thp_size(void)
+{
+	return huge_or_2m(number_in_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "%llu", SIZE_2M));
+}
+
+/* "2 MiB", "64 KiB" */
+static const char *size_text(uint64_t size, char *buf, size_t n)
+{
+	if (size >= (1u << 20))
+		snprintf(buf, n, "%" PRIu64 " MiB", size >> 20);
+	else
+		snprintf(buf, n, "%" PRIu64 " KiB", size >> 10);
+	return buf;
+}
+
+/* hugetlbfs, where the administrator configured pages for it; returns 1 when that answered. */
+static int answer_hugetlb(struct hvp_ctx *ctx, long pages)
+{
+#ifdef MAP_HUGETLB
+	uint64_t size = hugetlb_size();
+	char kind[80], text[24];
+	void *huge;
+
+	if (pages <= 0)
+		return 0;
+	huge = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		return 0;
+	snprintf(kind, sizeof(kind), "hugetlbfs %s page (MAP_HUGETLB)", size_text(size, text, sizeof(text)));
+	answer_backing(ctx, huge, size, kind, "; backed by a huge page: yes");
+	return 1;
+#else
+	(void)ctx;
+	(void)pages;
+	return 0;
+#endif
+}
+
 static void run_backing_hugepages(struct hvp_ctx *ctx)
 {
+	uint64_t huge = thp_size();
 	uint8_t *raw, *host;
 	long thp, hugetlb_pages = 0;
-	char extra[160];
-	void *huge;
+	char extra[160], kind[80], text[24];
 	FILE *f;
 
-	/* hugetlbfs first, where the administrator configured pages for it. */
 	f = fopen("/proc/sys/vm/nr_hugepages", "r");
 	if (f && fscanf(f, "%ld", &hugetlb_pages) != 1)
 		hugetlb_pages = 0;
 	if (f)
 		fclose(f);
-#ifdef MAP_HUGETLB
-	if (hugetlb_pages > 0) {
-		huge = mmap(NULL, SIZE_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-		if (huge != MAP_FAILED) {
-			answer_backing(ctx, huge, SIZE_2M, "hugetlbfs 2 MiB page (MAP_HUGETLB)", "; backed by a huge page: yes");
-			return;
-		}
-	}
-#else
-	(void)huge;
-#endif
-	/* Transparent huge pages: a 2 MiB-aligned region with MADV_HUGEPAGE. */
-	raw = map_or_abort(ctx, 2 * SIZE_2M, MAP_PRIVATE | MAP_ANONYMOUS, -1, "THP memory");
-	host = (uint8_t *)(((uintptr_t)raw + SIZE_2M - 1) & ~(uintptr_t)(SIZE_2M - 1));
+	if (answer_hugetlb(ctx, hugetlb_pages))
+		return;
+	/* Transparent huge pages: a region aligned to their size, with MADV_HUGEPAGE. */
+	raw = map_or_abort(ctx, 2 * huge, MAP_PRIVATE | MAP_ANONYMOUS, -1, "THP memory");
+	host = (uint8_t *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
 #ifdef MADV_HUGEPAGE
-	madvise(host, SIZE_2M, MADV_HUGEPAGE);
+	madvise(host, huge, MADV_HUGEPAGE);
 #endif
 	host[0] = 1; /* fault it in so that the kernel can give a huge page now */
 	thp = thp_kb(host);
 	snprintf(extra, sizeof(extra), "; backed by a huge page: %s (AnonHugePages %ld kB%s)",
-		 thp >= 2048 ? "yes" : thp >= 0 ? "no" : "unknown", thp,
+		 thp >= (long)(huge >> 10) ? "yes" : thp >= 0 ? "no" : "unknown", thp,
 		 hugetlb_pages > 0 ? "" : "; no hugetlbfs pages configured (vm.nr_hugepages = 0)");
-	answer_backing_huge(ctx, host, SIZE_2M, "transparent huge page (MADV_HUGEPAGE)", extra,
-			    thp >= 2048 ? 1 : thp >= 0 ? 0 : -1);
+	snprintf(kind, sizeof(kind), "transparent huge page of %s (MADV_HUGEPAGE)", size_text(huge, text, sizeof(text)));
+	answer_backing_huge(ctx, host, huge, kind, extra, thp >= (long)(huge >> 10) ? 1 : thp >= 0 ? 0 : -1);
 }
 
 const struct hvp_probe probe_mem_backing_private = {
