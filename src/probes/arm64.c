@@ -9,60 +9,103 @@
 #include <string.h>
 
 #include "../machine.h"
+#include "../truth.h"
 
-#define PAGE UINT64_C(0x1000)
 #define VALUE UINT64_C(0xa64a64a600000001)
 #define NISV_GPA UINT64_C(0x0a100000) /* never mapped, near the report page */
 
-/* A guest in vm reads the page mapped at gpa; returns 1 when it read VALUE. */
+/*
+ * A guest in vm reads the page the VMM mapped at gpa (outside the machine
+ * helpers, so paged for the guest here); returns 1 when it read VALUE. A
+ * guest that reports nothing ends the probe: it proves nothing.
+ */
 static int guest_reads_at(struct hvp_ctx *ctx, struct hvp_vm *vm, uint64_t gpa)
 {
 	struct hvp_machine m = { .ctx = ctx, .vm = vm };
-	uint64_t got = 0;
+	uint64_t got = 0, page = hvp_page_size(ctx), addr = gpa;
 	struct hvp_guest_result r;
 
 	snprintf(m.label, sizeof(m.label), "VM wide");
 	m.sys = hvp_guest_memory(ctx, HVP_SYS_SIZE);
 	hvp_guest_arch_init(m.sys, &m.paging);
 	hvp_map(&m, m.sys, HVP_SYS_GPA, HVP_SYS_SIZE, HVP_PROT_RWX);
-	hvp_page(&m, gpa, PAGE); /* mapped by the API's own call, not hvp_map: paged for the guest here */
-	return hvp_guest_read_list(&m, 0, &gpa, 1, &got, &r) == 1 && got == VALUE;
+	if (gpa + page - 1 < hvp_guest_arch_identity_limit())
+		hvp_page(&m, gpa, page);
+	else
+		addr = hvp_window(&m, gpa, page);
+	hvp_guest_read_list(&m, 0, &addr, 1, &got, &r);
+	hvp_need_guest(ctx, &r, 1, "the guest's read of the last page inside");
+	hvp_guest_value(ctx, "read of the last page inside", got);
+	return got == VALUE;
+}
+
+/* What says no to an address or width past the limit: a bad argument, or an address beyond what the VM has. */
+#define WIDTH_REFUSALS                                                                          \
+	(HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_FAULT) | HVP_CLASS(HVP_ERR_UNSUPPORTED) | \
+	 HVP_CLASS(HVP_ERR_GENERIC))
+
+/*
+ * Asks for a VM one bit wider than offered, with no other VM alive: HVF
+ * allows one VM per process, so a VM still alive would have it refused as
+ * busy, which says nothing of the width. A refusal of another kind than
+ * WIDTH_REFUSALS is not the answer either.
+ */
+static struct hvp_status wider_vm(struct hvp_ctx *ctx, unsigned bits)
+{
+	struct hvp_vm *wider;
+	struct hvp_status st = ctx->be->vm_create_sized(ctx->hv, bits, &wider);
+
+	hvp_record(ctx, st, "IPA size %u bits (one more than offered)", bits);
+	if (st.err == HVP_OK)
+		hvp_record(ctx, ctx->be->vm_destroy(wider), "IPA size %u bits", bits);
+	else if (!hvp_refused_as(st, WIDTH_REFUSALS))
+		hvp_not_evidence(ctx, st, "the %u-bit VM", bits);
+	return st;
 }
 
 static void run_ipa_size(struct hvp_ctx *ctx)
 {
 	unsigned max = ctx->be->gpa_bits_max ? ctx->be->gpa_bits_max(ctx->hv) : 0;
-	uint64_t *page = hvp_guest_memory(ctx, PAGE), top;
-	struct hvp_vm *vm, *wider;
+	const uint64_t page = hvp_page_size(ctx);
+	uint64_t *mem = hvp_guest_memory(ctx, page), top;
+	struct hvp_vm *vm;
 	struct hvp_status st, inside, outside;
-	int i;
+	int i, read;
 
 	if (!ctx->be->vm_create_sized || max == 0) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API offers no choice of guest-physical width");
 		return;
 	}
 	top = 1ull << max;
-	page[0] = VALUE;
+	mem[0] = VALUE;
 	st = ctx->be->vm_create_sized(ctx->hv, max, &vm);
 	i = hvp_record(ctx, st, "IPA size %u bits (the largest offered)", max);
 	HVP_ASSERT(ctx, st.err == HVP_OK, "a VM of the largest IPA size was refused: %s %s", st.call,
 		   ctx->be->native_name(st.native));
-	inside = ctx->be->mem_map(vm, page, top - PAGE, PAGE, HVP_PROT_RWX);
-	hvp_record(ctx, inside, "gpa=0x%" PRIx64 " (the last page inside)", top - PAGE);
-	outside = ctx->be->mem_map(vm, page, top, PAGE, HVP_PROT_RWX);
+	/* The last page below the top and the first above it: pages of hvprobe's size, so aligned for the API. */
+	inside = ctx->be->mem_map(vm, mem, top - page, page, HVP_PROT_RWX);
+	hvp_record(ctx, inside, "gpa=0x%" PRIx64 " (the last page inside)", top - page);
+	if (inside.err != HVP_OK && !hvp_refused_as(inside, HVP_REFUSALS | HVP_CLASS(HVP_ERR_FAULT)))
+		hvp_not_evidence(ctx, inside, "the map just below 2^%u", max);
+	outside = ctx->be->mem_map(vm, mem, top, page, HVP_PROT_RWX);
 	i = hvp_record(ctx, outside, "gpa=0x%" PRIx64 " (the first page outside)", top);
-	st = ctx->be->vm_create_sized(ctx->hv, max + 1, &wider);
-	hvp_record(ctx, st, "IPA size %u bits (one more than offered)", max + 1);
+	if (outside.err != HVP_OK && !hvp_refused_as(outside, WIDTH_REFUSALS))
+		hvp_not_evidence(ctx, outside, "the map at 2^%u", max);
+	read = inside.err == HVP_OK && guest_reads_at(ctx, vm, top - page);
+	ctx->f->guest_verified = inside.err == HVP_OK; /* the guest's read was reported, or the probe ended */
+	st = ctx->be->vm_destroy(vm);
+	hvp_record(ctx, st, "IPA size %u bits, before a wider one is asked for", max);
+	hvp_need_ok(ctx, st, "destroying the VM before asking for a wider one");
+	st = wider_vm(ctx, max + 1);
 	hvp_decisive(ctx, i);
-	ctx->f->guest_verified = inside.err == HVP_OK && guest_reads_at(ctx, vm, top - PAGE);
-	if (inside.err == HVP_OK && outside.err != HVP_OK && st.err != HVP_OK && ctx->f->guest_verified)
+	if (read && outside.err != HVP_OK && st.err != HVP_OK)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a VM of %u bits (the limit) ran a guest that read the page just "
 				   "below 2^%u; a map at 2^%u was refused (%s) and a %u-bit VM too (%s)", max, max, max,
 				   ctx->be->native_name(outside.native), max + 1, ctx->be->native_name(st.native));
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "at %u bits: the last page inside %s%s, the first outside %s, a "
 				   "%u-bit VM %s", max, inside.err == HVP_OK ? "mapped" : "refused",
-				   inside.err == HVP_OK && !ctx->f->guest_verified ? " but not read by the guest" : "",
+				   inside.err == HVP_OK && !read ? " but the guest read another value there" : "",
 				   outside.err == HVP_OK ? "mapped" : "refused", max + 1, st.err == HVP_OK ? "created" : "refused");
 }
 
