@@ -24,6 +24,7 @@ struct hvp_cli {
 	unsigned samples;          /* bench: 0 = as the duration allows */
 	double duration_s;         /* bench: budget per benchmark */
 	int pin_cpu;               /* bench: -1 = not pinned */
+	unsigned page_size;        /* --page-size: the page guest memory is mapped in; 0 = the API's */
 	bool verbose;
 	unsigned n_patterns;
 	const char *patterns[HVP_PATTERNS_MAX]; /* diff: the two reports, old then new */

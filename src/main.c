@@ -196,11 +196,33 @@ static int cmd_list(const struct hvp_cli *c)
 	return EXIT_OK;
 }
 
-/* Opens the backend once to prove it is usable and to read the host facts. */
+/*
+ * A page asked for (--page-size) must be one the API's maps take: a
+ * multiple of its own. The host facts then say what the probes mapped in.
+ */
+static int check_page_size(const struct hvp_backend *be, struct hvp_hv *hv, const struct hvp_open_opts *oo,
+			   struct hvp_facts *facts)
+{
+	unsigned long long api = be->page_size(hv), asked = oo->page_size;
+	char msg[160];
+
+	if (!asked)
+		return EXIT_OK;
+	if (asked % api) {
+		snprintf(msg, sizeof(msg), "--page-size=%llu is not a multiple of the %s API's own page (%llu bytes)", asked,
+			 be->name, api);
+		return usage_error(msg);
+	}
+	hvp_facts_add(facts, "probe_page_size", "%llu (--page-size; the API's own: %llu)", asked, api);
+	return EXIT_OK;
+}
+
+/* Opens the backend once to prove it is usable, to read the host facts and to check --page-size. */
 static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts *oo, struct hvp_facts *facts)
 {
 	struct hvp_hv *hv;
 	struct hvp_status st = be->open(oo, &hv);
+	int rc;
 
 	if (st.err != HVP_OK && strcmp(be->name, "kvm") == 0) {
 		fprintf(stderr, "hvprobe: cannot use %s at %s: %s failed with %s (%s)\nhvprobe: %s\n", be->name,
@@ -215,8 +237,9 @@ static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts
 	}
 	hvp_facts_add(facts, "arch", "%s", be->arch);
 	be->facts(hv, facts);
+	rc = check_page_size(be, hv, oo, facts);
 	be->close(hv);
-	return EXIT_OK;
+	return rc;
 }
 
 static int load_contract(const struct hvp_cli *c, const struct hvp_backend *be, struct hvp_contract *contract)
@@ -279,7 +302,8 @@ static int write_report(const struct hvp_cli *c, struct hvp_report *r)
 static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 {
 	const struct hvp_probe *sel[hvp_n_probes ? hvp_n_probes : 1];
-	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device }, .timeout_s = c->timeout_s,
+	struct hvp_run_opts ro = { .be = be, .open = { .kvm_device = c->kvm_device, .page_size = c->page_size },
+				   .timeout_s = c->timeout_s,
 				   .caps = { .maps = c->cap_maps, .vms = c->cap_vms, .vcpus = c->cap_vcpus },
 				   .bench = { .samples = c->samples, .duration_s = c->duration_s, .pin_cpu = c->pin_cpu } };
 	struct hvp_finding *findings;
@@ -327,7 +351,7 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 
 static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 {
-	struct hvp_open_opts oo = { .kvm_device = c->kvm_device };
+	struct hvp_open_opts oo = { .kvm_device = c->kvm_device, .page_size = c->page_size };
 	struct hvp_facts facts = { 0 };
 	struct hvp_run_opts ro = { .be = be, .open = oo, .timeout_s = c->timeout_s };
 	const struct hvp_probe *vendor[1] = { NULL };
