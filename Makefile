@@ -226,7 +226,8 @@ check-unit: $(UNIT_BINS)
 
 # The end-to-end tests. kvm.sh runs its batch of hvprobe runs on real x86_64
 # KVM: /dev/kvm where a guest runs there, otherwise one boot of a VM in QEMU.
-E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh
+# pagesize.sh runs the suite again in 16 KiB pages, on /dev/kvm only.
+E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh tests/e2e/pagesize.sh
 check-e2e: all
 	HVP_KVM_OUT=$(CURDIR)/build/check/kvm-x86_64 prove --timer $(E2E)
 
