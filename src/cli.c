@@ -105,7 +105,7 @@ static int parse_page_size(const char *v, unsigned *out, char *err, size_t err_s
 	if (parse_count(v, "--page-size", 4096, 65536, &n, err, err_size))
 		return -1;
 	if (n & (n - 1)) {
-		snprintf(err, err_size, "invalid --page-size '%s': give a power of two (4096, 16384 or 65536)", v);
+		snprintf(err, err_size, "invalid --page-size '%s': give a power of two from 4096 to 65536", v);
 		return -1;
 	}
 	*out = n;
