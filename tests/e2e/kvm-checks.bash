@@ -190,3 +190,13 @@ ok "and finds a change planted in a real report" \
 ok "a finding that deviates from the contract exits 1" eval 'exits wrong 1 && jq_true ".summary.failing > 0" "$out/wrong.out"'
 jqok "and is reported as deviating" \
 	'.findings[0].id == "mem.two_maps" and .findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$out/wrong.out"
+
+# DESIGN.md, "Truth rules": a host process limit is never the API's answer.
+U=$out/ulimit.out
+for id in limits.vms_per_process limits.vcpus_per_vm; do
+	jqok "$id under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit" \
+		'.findings[] | select(.id == $id) | .answer == "skipped" and (.reason | test("EMFILE, a limit of this process, not of the API"))' \
+		"$U" --arg id "$id"
+done
+ok "kill -9 of hvprobe mid-run (a probe's process running) leaves none of its processes behind" \
+	eval 'grep -qE "^before=([2-9]|[1-9][0-9]+)$" "$out/kill9.out" && grep -qx "left=0" "$out/kill9.out"'
