@@ -7,7 +7,9 @@
 #   the tests       jq, python3-jsonschema, python3-prometheus-client,
 #                   groff-base, chromium (Debian; on Ubuntu it is a snap,
 #                   and the one Chromium check skips), clang and
-#                   libclang-rt-dev (the clang build and libFuzzer)
+#                   libclang-rt-dev (the clang build and libFuzzer), llvm
+#                   (llvm-objcopy: check-hvf compares the guest programs
+#                   assembled for Apple's targets byte for byte)
 #   x86_64 KVM      qemu-system-x86, busybox-static, cpio (and zstd for
 #     in QEMU       Ubuntu's compressed kernel modules)
 #   arm64 KVM       qemu-system-arm, gcc-aarch64-linux-gnu,
@@ -33,7 +35,7 @@ done
 
 . /etc/os-release
 pkgs="build-essential libjson-c-dev jq python3-jsonschema python3-prometheus-client groff-base
-	clang libclang-rt-dev
+	clang libclang-rt-dev llvm
 	qemu-system-x86 busybox-static cpio zstd
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross"
 case $ID in
