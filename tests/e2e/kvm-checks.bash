@@ -200,3 +200,14 @@ for id in limits.vms_per_process limits.vcpus_per_vm; do
 done
 ok "kill -9 of hvprobe mid-run (a probe's process running) leaves none of its processes behind" \
 	eval 'grep -qE "^before=([2-9]|[1-9][0-9]+)$" "$out/kill9.out" && grep -qx "left=0" "$out/kill9.out"'
+
+# Pages of 16 KiB: each probe answers and is judged as in the API's own pages
+# (the capped searches stop at the cap in one and search on in the other).
+P=$out/p16k.out
+ok "the suite in 16 KiB pages exits 0, its report complete JSON" eval 'exits p16k 0 && json_ok "$P"'
+ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict" eval 'exits p16k 0 && json_ok "$P" && json_ok "$J" &&
+	[ -z "$(jq -rn --slurpfile a "$J" --slurpfile b "$P" '\''
+		($a[0].findings | map({key: .id, value: [.answer, .verdict]}) | from_entries) as $own
+		| $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
+		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
+	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
