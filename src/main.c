@@ -354,7 +354,7 @@ static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 	struct hvp_open_opts oo = { .kvm_device = c->kvm_device, .page_size = c->page_size };
 	struct hvp_facts facts = { 0 };
 	struct hvp_run_opts ro = { .be = be, .open = oo, .timeout_s = c->timeout_s };
-	const struct hvp_probe *vendor[1] = { NULL };
+	const struct hvp_probe *vendor[1] = { hvp_probe_find("exec.vendor") };
 	struct hvp_finding f;
 	int rc, interrupted = 0;
 
@@ -362,9 +362,6 @@ static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 		return EXIT_USAGE;
 	if ((rc = open_backend(be, &oo, &facts)) != EXIT_OK)
 		return rc;
-	for (unsigned i = 0; i < hvp_n_probes; i++)
-		if (strcmp(hvp_probes[i]->id, "exec.vendor") == 0)
-			vendor[0] = hvp_probes[i];
 	/* Judge by running guests at each ring, never by CPU flags alone. */
 	if (vendor[0] && hvp_run_probes(vendor, 1, &ro, &f, &interrupted) == 1) {
 		hvp_facts_add(&facts, "guest_runs", "%s", f.guest_verified ? "yes (timed guests ran at ring 0 and 3)" : "no");

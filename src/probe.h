@@ -90,4 +90,7 @@ void hvp_probe_abort(struct hvp_ctx *ctx, const char *file, int line, const char
 extern const struct hvp_probe *const hvp_probes[];
 extern const unsigned hvp_n_probes;
 
+/* The registered probe with this id, or NULL. */
+const struct hvp_probe *hvp_probe_find(const char *id);
+
 #endif

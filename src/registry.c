@@ -2,6 +2,8 @@
 /* Expands probes/list.h, the one place a probe is registered. */
 #include "probe.h"
 
+#include <string.h>
+
 #define PROBE(name) extern const struct hvp_probe name;
 #include "probes/list.h"
 #undef PROBE
@@ -13,3 +15,11 @@ const struct hvp_probe *const hvp_probes[] = {
 };
 
 const unsigned hvp_n_probes = sizeof(hvp_probes) / sizeof(hvp_probes[0]);
+
+const struct hvp_probe *hvp_probe_find(const char *id)
+{
+	for (unsigned i = 0; i < hvp_n_probes; i++)
+		if (strcmp(hvp_probes[i]->id, id) == 0)
+			return hvp_probes[i];
+	return NULL;
+}

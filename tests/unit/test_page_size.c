@@ -41,14 +41,6 @@ static struct hvp_finding run_probe(const struct hvp_probe *p, uint64_t asked, c
 	return f;
 }
 
-static const struct hvp_probe *find(const char *id)
-{
-	for (unsigned i = 0; i < hvp_n_probes; i++)
-		if (strcmp(hvp_probes[i]->id, id) == 0)
-			return hvp_probes[i];
-	return NULL;
-}
-
 /* Whether every map the API accepted in f was whole pages of page at an address aligned to it. */
 static bool maps_aligned(const struct hvp_finding *f, uint64_t page, char *bad, size_t bad_size)
 {
@@ -109,27 +101,27 @@ static void questions_about_pages(struct tap *t, const struct hvp_contract *cont
 
 	mock_faults.page_size = PAGE_16K;
 	for (unsigned i = 0; i < sizeof(overlaps) / sizeof(overlaps[0]); i++) {
-		f = run_probe(find(overlaps[i]), 0, contract);
+		f = run_probe(hvp_probe_find(overlaps[i]), 0, contract);
 		ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "EEXIST") && !strstr(f.reason, "EINVAL"),
 		   "%s at 16 KiB pages: refused for the overlap, not for alignment: %s", overlaps[i], f.reason);
 	}
-	f = run_probe(find("mem.unaligned_guest_addr"), 0, contract);
+	f = run_probe(hvp_probe_find("mem.unaligned_guest_addr"), 0, contract);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "not 16 KiB-aligned") && f.n_evidence > 0 &&
 		      strstr(f.evidence[f.n_evidence - 1].detail, "gpa=0x10002000 size=0x4000"),
 	   "a guest address half a 16 KiB page off is refused as such: %s", f.reason);
-	f = run_probe(find("mem.unaligned_size"), 0, contract);
+	f = run_probe(hvp_probe_find("mem.unaligned_size"), 0, contract);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "multiple of 16 KiB"),
 	   "a size of one and a half 16 KiB pages is refused as such: %s", f.reason);
-	f = run_probe(find("mem.dirty_log"), 0, contract);
+	f = run_probe(hvp_probe_find("mem.dirty_log"), 0, contract);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "pages of 16 KiB"),
 	   "the dirty log's bits are the API's 16 KiB pages: %s", f.reason);
 	mock_faults.page_size = 0;
 
 	/* Mapping in 16 KiB where the API's page is 4 KiB: misalignment and the log are still the API's. */
-	f = run_probe(find("mem.unaligned_guest_addr"), PAGE_16K, contract);
+	f = run_probe(hvp_probe_find("mem.unaligned_guest_addr"), PAGE_16K, contract);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "not 4 KiB-aligned"),
 	   "with --page-size=16384, a guest address off the API's 4 KiB page is what is refused: %s", f.reason);
-	f = run_probe(find("mem.dirty_log"), PAGE_16K, contract);
+	f = run_probe(hvp_probe_find("mem.dirty_log"), PAGE_16K, contract);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "pages of 4 KiB"),
 	   "with --page-size=16384, the dirty log's bits are still the API's 4 KiB pages: %s", f.reason);
 }

@@ -14,17 +14,9 @@
 #include "runner.h"
 #include "tap.h"
 
-static const struct hvp_probe *find(const char *id)
-{
-	for (unsigned i = 0; i < hvp_n_probes; i++)
-		if (strcmp(hvp_probes[i]->id, id) == 0)
-			return hvp_probes[i];
-	return NULL;
-}
-
 static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
 {
-	const struct hvp_probe *p = find(id);
+	const struct hvp_probe *p = hvp_probe_find(id);
 	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10,
 				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 0 },
 				  .bench = { .duration_s = 0.1, .pin_cpu = -1 } };

@@ -169,14 +169,6 @@ static struct hvp_backend twisted_backend(void)
 	return b;
 }
 
-static const struct hvp_probe *find(const char *id)
-{
-	for (unsigned i = 0; i < hvp_n_probes; i++)
-		if (strcmp(hvp_probes[i]->id, id) == 0)
-			return hvp_probes[i];
-	return NULL;
-}
-
 /* Runs one probe with the twist set; the twist is cleared afterwards. */
 static struct hvp_finding run_probe(const struct hvp_probe *p)
 {
@@ -194,7 +186,7 @@ static struct hvp_finding run_probe(const struct hvp_probe *p)
 
 static struct hvp_finding run(const char *id)
 {
-	return run_probe(find(id));
+	return run_probe(hvp_probe_find(id));
 }
 
 static bool has_evidence(const struct hvp_finding *f, const char *call, const char *errname)
