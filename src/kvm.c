@@ -41,7 +41,7 @@ struct hvp_status kvm_status(const char *call, int err)
 	switch (err) {
 	case 0: e = HVP_OK; break;
 	case EEXIST: e = HVP_ERR_EXISTS; break;
-	case EINVAL: case ERANGE: e = HVP_ERR_INVALID; break;
+	case EINVAL: case ERANGE: case ENOEXEC: e = HVP_ERR_INVALID; break; /* ENOEXEC: a vCPU not initialized (arm64) */
 	case ENOMEM: case ENOSPC: case E2BIG: e = HVP_ERR_NOMEM; break;
 	case EMFILE: case ENFILE: e = HVP_ERR_RLIMIT; break;
 	case EBUSY: e = HVP_ERR_BUSY; break;

@@ -80,6 +80,10 @@ void hvp_guest_value(struct hvp_ctx *ctx, const char *label, uint64_t value);
 __attribute__((noreturn, format(printf, 4, 5)))
 void hvp_probe_abort(struct hvp_ctx *ctx, const char *file, int line, const char *fmt, ...);
 
+/* Ends the probe with answer a and the sentence why, sending the finding (truth.h's endings use it). */
+__attribute__((noreturn))
+void hvp_probe_end(struct hvp_ctx *ctx, enum hvp_answer a, const char *why);
+
 #define HVP_ASSERT(ctx, cond, ...)                                            \
 	do {                                                                  \
 		if (!(cond))                                                  \

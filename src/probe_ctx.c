@@ -38,16 +38,23 @@ void hvp_guest_value(struct hvp_ctx *ctx, const char *label, uint64_t value)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+void hvp_probe_end(struct hvp_ctx *ctx, enum hvp_answer a, const char *why)
+{
+	pthread_mutex_lock(&ctx->lock);
+	hvp_finding_answer(ctx->f, a, "%s", why);
+	if (ctx->result_fd >= 0)
+		hvp_finding_send(ctx->result_fd, ctx->f);
+	_exit(0);
+}
+
 void hvp_probe_abort(struct hvp_ctx *ctx, const char *file, int line, const char *fmt, ...)
 {
-	char what[HVP_TEXT_MAX];
+	char what[HVP_TEXT_MAX], why[HVP_TEXT_MAX + 64];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&ctx->lock);
-	hvp_finding_answer(ctx->f, HVP_ANSWER_CRASHED, "probe setup failed at %s:%d: %s", file, line, what);
-	hvp_finding_send(ctx->result_fd, ctx->f);
-	_exit(0);
+	snprintf(why, sizeof(why), "probe setup failed at %s:%d: %s", file, line, what);
+	hvp_probe_end(ctx, HVP_ANSWER_CRASHED, why);
 }

@@ -41,6 +41,9 @@ void hvp_not_evidence(struct hvp_ctx *ctx, struct hvp_status st, const char *wha
  */
 void hvp_need_guest(struct hvp_ctx *ctx, const struct hvp_guest_result *r, unsigned n, const char *what);
 
+/* Ends the probe (as hvp_not_evidence) unless st is a refusal of one of classes: the refusal asked about. */
+void hvp_need_refusal(struct hvp_ctx *ctx, struct hvp_status st, unsigned classes, const char *what);
+
 /* Ends the probe unless the call succeeded: a step the question needs, not its answer. */
 void hvp_need_ok(struct hvp_ctx *ctx, struct hvp_status st, const char *what);
 

@@ -144,16 +144,29 @@ static void run_nisv(struct hvp_ctx *ctx)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API has no way to see such accesses");
 		return;
 	}
-	st = run_store_writeback(ctx, 0, &plain);
+	run_store_writeback(ctx, 0, &plain);
+	memset(&opted, 0, sizeof(opted));
 	st = run_store_writeback(ctx, 1, &opted);
+	if (st.err != HVP_OK && opted.exits == 0) { /* the opt-in itself was refused: no guest ran */
+		hvp_need_refusal(ctx, st, HVP_CLASS(HVP_ERR_UNSUPPORTED) | HVP_CLASS(HVP_ERR_INVALID),
+				 "asking for such accesses to exit");
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the API refused to send such accesses to the VMM: %s %s",
+				   st.call, ctx->be->native_name(st.native));
+		return;
+	}
 	hvp_decisive(ctx, opted.st.evidence);
-	/* The guest's own store produced the exit: its address is the proof. */
+	/*
+	 * The guest's own store produced the exit: an exit at its address is
+	 * the guest's report here, as every arm64 report is a store that exits.
+	 */
 	ctx->f->guest_verified = st.err == HVP_OK && opted.last.kind == HVP_EXIT_MMIO && opted.last.addr == NISV_GPA;
 	if (ctx->f->guest_verified && opted.last.size == 0)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "with the capability the store exited to the VMM as NISV at "
 				   "0x%" PRIx64 " (ISS 0x%" PRIx64 "); without it the run %s", opted.last.addr,
 				   opted.last.native_detail,
 				   plain.st.err != HVP_OK ? ctx->be->native_name(plain.st.native) : "went on");
+	else if (st.err != HVP_OK && !hvp_refused_as(st, HVP_REFUSALS | HVP_CLASS(HVP_ERR_FAULT)))
+		hvp_not_evidence(ctx, st, "the run with the capability");
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "with the capability the store ended in %s (%s exit, size %u, "
 				   "addr 0x%" PRIx64 ")", ctx->be->native_name(st.native), hvp_exit_kind_name(opted.last.kind),
@@ -189,17 +202,21 @@ static void run_vcpu_init_required(struct hvp_ctx *ctx)
 	st = ctx->be->vcpu_run(vcpu, &x);
 	i = hvp_record(ctx, st, "run before initialization");
 	hvp_decisive(ctx, i);
+	/* KVM refuses an uninitialized vCPU's run with ENOEXEC (an invalid state); any other failure answers nothing. */
+	if (st.err != HVP_OK)
+		hvp_need_refusal(ctx, st, HVP_CLASS(HVP_ERR_INVALID), "the run before initialization");
 	HVP_ASSERT(ctx, hvp_vcpu_boot_try(m, vcpu, 0, &hvp_prog_report_args, arg, 0).err == HVP_OK,
 		   "initializing the vCPU failed");
 	hvp_guest_run(m, vcpu, &r);
-	ctx->f->guest_verified = hvp_guest_ok(&r) && r.n == 2 && r.value[0] == VALUE;
-	if (st.err != HVP_OK && ctx->f->guest_verified)
+	hvp_need_guest(ctx, &r, 2, "the guest after initialization");
+	ctx->f->guest_verified = true;
+	if (st.err != HVP_OK && r.value[0] == VALUE)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "run before initialization failed with %s; after it the guest "
 				   "ran and reported", ctx->be->native_name(st.native));
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "run before initialization %s (%s exit); after it the guest %s",
 				   st.err == HVP_OK ? "succeeded" : ctx->be->native_name(st.native), hvp_exit_kind_name(x.kind),
-				   ctx->f->guest_verified ? "ran" : "did not run");
+				   r.value[0] == VALUE ? "ran" : "reported another value");
 }
 
 const struct hvp_probe probe_arm64_vcpu_init_required = {

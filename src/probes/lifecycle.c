@@ -23,6 +23,7 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../truth.h"
 #include "../probe_child.h"
 
 #define VALUE UINT64_C(0x11fec7c1e0000001)
@@ -41,12 +42,6 @@ static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
 	return ctx->be->native_name(st.native);
 }
 
-static void require_refusal(struct hvp_ctx *ctx, struct hvp_status st, unsigned classes, const char *what)
-{
-	HVP_ASSERT(ctx, hvp_refused_as(st, classes), "%s failed with %s %s (%s), which is not the refusal asked about",
-		   what, st.call, native(ctx, st), hvp_err_name(st.err));
-}
-
 static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
@@ -57,7 +52,7 @@ static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 
 	hvp_decisive(ctx, hvp_record(ctx, st, "VM handle closed; its vCPU handle stays open"));
 	if (st.err != HVP_OK) {
-		require_refusal(ctx, st, IN_USE_REFUSAL, "closing the VM while its vCPU lives");
+		hvp_need_refusal(ctx, st, IN_USE_REFUSAL, "closing the VM while its vCPU lives");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VM handle could not be closed while a vCPU lives: %s %s",
 				   st.call, native(ctx, st));
 		return;
@@ -65,7 +60,7 @@ static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 	m->vm = NULL; /* gone from here on: the vCPU is all that is left */
 	hvp_guest_run(m, vcpu, &r);
 	if (r.st.err != HVP_OK) {
-		require_refusal(ctx, r.st, GONE_REFUSAL, "the vCPU's run after the VM handle was closed");
+		hvp_need_refusal(ctx, r.st, GONE_REFUSAL, "the vCPU's run after the VM handle was closed");
 		hvp_decisive(ctx, r.st.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after the VM handle was closed the vCPU's run was refused: %s %s",
 				   r.st.call, native(ctx, r.st));
@@ -210,7 +205,7 @@ static bool vm_still_usable(struct hvp_ctx *ctx, struct hvp_machine *m, const ui
 	struct hvp_status st = hvp_vcpu_start_try(m, 1, &hvp_prog_report_args, arg, &next);
 
 	if (st.err != HVP_OK) {
-		require_refusal(ctx, st, GONE_REFUSAL, "a new vCPU after a vCPU's destroy");
+		hvp_need_refusal(ctx, st, GONE_REFUSAL, "a new vCPU after a vCPU's destroy");
 		return false;
 	}
 	hvp_guest_run(m, next, &r);
@@ -318,7 +313,7 @@ static enum ending run_ending(struct hvp_ctx *ctx, struct spinning_vcpu *s)
  */
 static void refused_under_run(struct hvp_ctx *ctx, struct spinning_vcpu *s, struct hvp_status st, const char *what)
 {
-	require_refusal(ctx, st, IN_USE_REFUSAL, what);
+	hvp_need_refusal(ctx, st, IN_USE_REFUSAL, what);
 	__atomic_store_n(s->flag, 1, __ATOMIC_RELEASE);
 	HVP_ASSERT(ctx, hvp_guest_thread_end(&s->t, RETURN_WAIT_NS), "the guest let finish did not come back");
 	hvp_guest_require(ctx, &s->t.r, (uint64_t[1]){ 1 }, 1, "the guest let finish after the refused destroy");
@@ -340,7 +335,7 @@ static bool went_on(struct hvp_ctx *ctx, struct spinning_vcpu *s, struct hvp_gue
 	__atomic_store_n(s->flag, 1, __ATOMIC_RELEASE);
 	hvp_guest_resume(s->t.m, s->t.vcpu, after, 0);
 	if (after->st.err != HVP_OK) {
-		require_refusal(ctx, after->st, GONE_REFUSAL, "the vCPU's run after its VM's destroy");
+		hvp_need_refusal(ctx, after->st, GONE_REFUSAL, "the vCPU's run after its VM's destroy");
 		return false;
 	}
 	hvp_guest_require(ctx, after, (uint64_t[1]){ 1 }, 1, "the vCPU after its VM's destroy");

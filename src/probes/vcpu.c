@@ -20,6 +20,7 @@
 
 #include "../bench.h"
 #include "../machine.h"
+#include "../truth.h"
 
 #define VALUE_A UINT64_C(0x7417ead000000a01)
 #define VALUE_B UINT64_C(0x7417ead000000b02)
@@ -78,9 +79,7 @@ static int owner_threads_only(struct hvp_ctx *ctx)
 /* A refused call on a vCPU from another thread: the answer if it is the wrong-thread refusal, else crashed. */
 static void require_wrong_thread_refusal(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
 {
-	HVP_ASSERT(ctx, hvp_refused_as(st, WRONG_THREAD_REFUSAL),
-		   "%s from another thread failed with %s %s (%s), which says nothing about threads", what, st.call,
-		   native(ctx, st), hvp_err_name(st.err));
+	hvp_need_refusal(ctx, st, WRONG_THREAD_REFUSAL, what);
 }
 
 static void run_from_other_thread(struct hvp_ctx *ctx)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../machine.h"
+#include "../truth.h"
 #include "../probe_child.h"
 
 #define VALUE_A UINT64_C(0xa11ce0000000000a)
@@ -73,9 +74,7 @@ static uint64_t run_store_guest(struct hvp_machine *m, uint64_t v)
 /* A create that failed: the answer if the API refused a second VM, else the probe ends as crashed. */
 static void require_one_vm_refusal(struct hvp_ctx *ctx, struct hvp_status st, const char *who)
 {
-	HVP_ASSERT(ctx, hvp_refused_as(st, ONE_VM_REFUSAL),
-		   "%s: %s failed with %s (%s), which is not a refusal of a second VM (busy, exists)", who, st.call,
-		   native(ctx, st), hvp_err_name(st.err));
+	hvp_need_refusal(ctx, st, ONE_VM_REFUSAL, who);
 }
 
 /* The teardown after a refused create: recorded, never judged. Leaves its native result's name in name. */
