@@ -447,6 +447,13 @@ static void *guest_thread_main(void *arg)
 	return NULL;
 }
 
+void hvp_kick(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu)
+{
+	struct hvp_status st = ctx->be->vcpu_kick(vcpu);
+
+	HVP_ASSERT(ctx, st.err == HVP_OK, "a kick to end a run failed: %s %s", st.call, hvp_native(ctx, st));
+}
+
 void hvp_guest_thread_start(struct hvp_guest_thread *t)
 {
 	HVP_ASSERT(t->m->ctx, pthread_create(&t->tid, NULL, guest_thread_main, t) == 0, "pthread_create failed");

@@ -173,6 +173,8 @@ struct hvp_guest_thread {
 };
 
 void hvp_guest_thread_start(struct hvp_guest_thread *t);
+/* Forces a vCPU out of run to end it (not a question's call): the probe ends if the kick fails. */
+void hvp_kick(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu);
 /* Waits up to ns for the run to come back; returns 1 if it did. */
 int hvp_guest_thread_wait(struct hvp_guest_thread *t, int64_t ns);
 /*

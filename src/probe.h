@@ -67,6 +67,12 @@ struct hvp_ctx {
 int hvp_record(struct hvp_ctx *ctx, struct hvp_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The native name of a status's code ("EEXIST", "HV_BUSY"), for reasons. */
+static inline const char *hvp_native(const struct hvp_ctx *ctx, struct hvp_status st)
+{
+	return ctx->be->native_name(st.native);
+}
+
 /* Marks evidence index i as the call that decides the answer. */
 void hvp_decisive(struct hvp_ctx *ctx, int i);
 

@@ -43,11 +43,6 @@
 /* And for a forked child's own VM, also a VM that would be a second one. */
 #define CHILD_VM_REFUSAL (FOREIGN_REFUSAL | HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_EXISTS))
 
-static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
-{
-	return ctx->be->native_name(st.native);
-}
-
 /* Runs report_args on a new vCPU of m; a guest that does not report v ends the probe as crashed. */
 static void run_guest(struct hvp_machine *m, unsigned id, uint64_t v, const char *what)
 {
@@ -96,11 +91,11 @@ static void answer_foreign_use(struct hvp_ctx *ctx, const struct hvp_child_repor
 	HVP_ASSERT(ctx, c->refused, "the %s's calls returned OK, but its guest did not report", who);
 	HVP_ASSERT(ctx, c->first_unasked.err == HVP_OK,
 		   "the %s's %s failed with %s (%s), which is not the refusal a process gets for a VM it did not create",
-		   who, c->first_unasked.call, native(ctx, c->first_unasked), hvp_err_name(c->first_unasked.err));
+		   who, c->first_unasked.call, hvp_native(ctx, c->first_unasked), hvp_err_name(c->first_unasked.err));
 	hvp_decisive(ctx, base + c->first_failure.evidence);
 	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the %s could not use a VM it did not create: %s was refused with %s, "
 			   "and every call refused it the same way", who, c->first_failure.call,
-			   native(ctx, c->first_failure));
+			   hvp_native(ctx, c->first_failure));
 }
 
 /* Waits for the child, merges what it recorded, and requires that it finished; returns its evidence's base. */
@@ -179,7 +174,7 @@ static void own_vm_in_child(struct hvp_ctx *ctx, struct hvp_child_report *c)
 	struct hvp_machine *mc;
 	struct hvp_status st = ctx->be->open(ctx->open, &cc.hv);
 
-	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
 	c->create = hvp_machine_create_try(&cc, "child's VM", &mc);
 	if (c->create.err == HVP_OK) {
 		run_guest(mc, 0, VALUE_CHILD, "the child's guest");
@@ -206,9 +201,9 @@ static void run_child_own_vm(struct hvp_ctx *ctx)
 	st = c->create;
 	if (st.err != HVP_OK) {
 		HVP_ASSERT(ctx, hvp_refused_as(st, CHILD_VM_REFUSAL), "the child's VM failed with %s %s (%s), which is not "
-			   "a refusal of a VM to a forked child", st.call, native(ctx, st), hvp_err_name(st.err));
+			   "a refusal of a VM to a forked child", st.call, hvp_native(ctx, st), hvp_err_name(st.err));
 		hvp_decisive(ctx, base + st.evidence);
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's own VM was refused: %s %s", st.call, native(ctx, st));
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the child's own VM was refused: %s %s", st.call, hvp_native(ctx, st));
 	} else {
 		ctx->f->guest_verified = true;
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
@@ -326,7 +321,7 @@ static void receive_and_use(struct hvp_ctx *ctx, struct hvp_child_report *c, int
 	struct hvp_status st = ctx->be->vm_receive(ctx->hv, sock, &mc.vm);
 
 	hvp_record(&cc, st, "the VM received");
-	HVP_ASSERT(&cc, st.err == HVP_OK, "the VM did not arrive: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(&cc, st.err == HVP_OK, "the VM did not arrive: %s %s", st.call, hvp_native(ctx, st));
 	mc.sys = hvp_guest_memory(&cc, HVP_SYS_SIZE);
 	hvp_guest_arch_init(mc.sys, &mc.paging);
 	snprintf(mc.label, sizeof(mc.label), "received VM");
@@ -367,7 +362,7 @@ static void run_fd_passed(struct hvp_ctx *ctx)
 	m = hvp_machine_create(ctx, "VM");
 	sent = ctx->be->vm_send(m->vm, sv[0]);
 	hvp_record(ctx, sent, "VM handed to another process");
-	HVP_ASSERT(ctx, sent.err == HVP_OK, "the VM could not be handed over: %s %s", sent.call, native(ctx, sent));
+	HVP_ASSERT(ctx, sent.err == HVP_OK, "the VM could not be handed over: %s %s", sent.call, hvp_native(ctx, sent));
 	base = collect_child(ctx, pid, c, "receiver");
 	close(sv[0]);
 	run_guest(m, 0, VALUE_PARENT, "the creator's guest after the handover");

@@ -37,11 +37,6 @@
 #define IN_USE_REFUSAL HVP_CLASS(HVP_ERR_BUSY)
 #define GONE_REFUSAL (HVP_CLASS(HVP_ERR_IO) | HVP_CLASS(HVP_ERR_NODEV) | HVP_CLASS(HVP_ERR_INVALID))
 
-static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
-{
-	return ctx->be->native_name(st.native);
-}
-
 static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
@@ -54,7 +49,7 @@ static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 	if (st.err != HVP_OK) {
 		hvp_need_refusal(ctx, st, IN_USE_REFUSAL, "closing the VM while its vCPU lives");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VM handle could not be closed while a vCPU lives: %s %s",
-				   st.call, native(ctx, st));
+				   st.call, hvp_native(ctx, st));
 		return;
 	}
 	m->vm = NULL; /* gone from here on: the vCPU is all that is left */
@@ -63,7 +58,7 @@ static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 		hvp_need_refusal(ctx, r.st, GONE_REFUSAL, "the vCPU's run after the VM handle was closed");
 		hvp_decisive(ctx, r.st.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after the VM handle was closed the vCPU's run was refused: %s %s",
-				   r.st.call, native(ctx, r.st));
+				   r.st.call, hvp_native(ctx, r.st));
 		return;
 	}
 	hvp_guest_require(ctx, &r, arg, 2, "the vCPU after its VM handle was closed");
@@ -71,7 +66,7 @@ static void run_close_vm_keep_vcpu(struct hvp_ctx *ctx)
 	ctx->f->guest_verified = true;
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 			   "after the VM handle was closed (%s), its vCPU still ran a guest in the VM's memory",
-			   native(ctx, st));
+			   hvp_native(ctx, st));
 }
 
 const struct hvp_probe probe_lifecycle_close_vm_keep_vcpu = {
@@ -93,7 +88,7 @@ static void exiting_child(struct hvp_ctx *ctx, struct hvp_child_report *c)
 	struct hvp_guest_thread t = { 0 };
 	struct hvp_status st = ctx->be->open(ctx->open, &cc.hv);
 
-	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
 	hvp_guest_thread_spin(&cc, &t, FLAG_GPA); /* the flag is never set */
 	c->ran = 1;
 	hvp_child_exit(c); /* _exit(0), exit_group: every thread goes, the one inside run included */
@@ -188,13 +183,13 @@ static void stale_call(struct hvp_ctx *ctx, struct stale_calls *s, struct hvp_st
 		s->differ = true;
 	HVP_ASSERT(ctx, !hvp_refused_as(st, HVP_CLASS(HVP_ERR_RLIMIT) | HVP_CLASS(HVP_ERR_NOMEM)),
 		   "%s failed with %s %s, a host limit, not an answer about a destroyed object", what, st.call,
-		   native(ctx, st));
+		   hvp_native(ctx, st));
 }
 
 static void require_one_answer(struct hvp_ctx *ctx, const struct stale_calls *s)
 {
 	HVP_ASSERT(ctx, !s->differ, "the calls on the destroyed %s were refused in different ways (%s first): no one "
-		   "answer", s->object, native(ctx, s->first));
+		   "answer", s->object, hvp_native(ctx, s->first));
 }
 
 /* The VM is still fine after a vCPU's destroy: a new vCPU runs a guest. Returns false if the VM refuses it as gone. */
@@ -232,11 +227,11 @@ static void run_use_after_destroy(struct hvp_ctx *ctx)
 	hvp_record(ctx, same_id, "a new vcpu with the destroyed one's id 0");
 	HVP_ASSERT(ctx, same_id.err == HVP_OK || hvp_refused_as(same_id, HVP_CLASS(HVP_ERR_EXISTS)),
 		   "a new vCPU with the destroyed one's id failed with %s %s, neither accepted nor refused as in use",
-		   same_id.call, native(ctx, same_id));
+		   same_id.call, hvp_native(ctx, same_id));
 	vm_usable = vm_still_usable(ctx, m, arg);
 	st = ctx->be->vm_destroy(m->vm);
 	hvp_record(ctx, st, "VM destroyed");
-	HVP_ASSERT(ctx, st.err == HVP_OK, "destroying the VM failed: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(ctx, st.err == HVP_OK, "destroying the VM failed: %s %s", st.call, hvp_native(ctx, st));
 	stale_call(ctx, &on_vm, ctx->be->mem_map(m->vm, page, 0x20000000, hvp_page_size(ctx), HVP_PROT_RWX), "map on the destroyed VM");
 	stale_call(ctx, &on_vm, ctx->be->vcpu_create(m->vm, 2, &again), "vcpu create on the destroyed VM");
 	stale_call(ctx, &on_vm, ctx->be->vm_destroy(m->vm), "destroying the VM again");
@@ -248,7 +243,7 @@ static void run_use_after_destroy(struct hvp_ctx *ctx)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "every call on a destroyed object failed with an error (the vCPU's: %s; the VM's: %s); "
 				   "a new vCPU with the destroyed one's id was %s; the VM kept running guests on other vCPUs",
-				   native(ctx, on_vcpu.first), native(ctx, on_vm.first),
+				   hvp_native(ctx, on_vcpu.first), hvp_native(ctx, on_vm.first),
 				   same_id.err == HVP_OK ? "accepted" : "refused as in use");
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
@@ -272,13 +267,6 @@ struct spinning_vcpu {
 
 enum ending { ENDED_NEVER, ENDED_BY_ITSELF, ENDED_BY_KICK };
 
-static void kick(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu)
-{
-	struct hvp_status st = ctx->be->vcpu_kick(vcpu);
-
-	HVP_ASSERT(ctx, st.err == HVP_OK, "a kick to end a run failed: %s %s", st.call, native(ctx, st));
-}
-
 /*
  * How the run under a destroy came back: by itself, or after a kick. One
  * that does not come back even then is let finish (its flag set) and, if
@@ -295,7 +283,7 @@ static enum ending run_ending(struct hvp_ctx *ctx, struct spinning_vcpu *s)
 			   hvp_guest_how(ctx, &s->t.r, how, sizeof(how)));
 		return ENDED_BY_ITSELF;
 	}
-	kick(ctx, s->t.vcpu);
+	hvp_kick(ctx, s->t.vcpu);
 	if (hvp_guest_thread_end(&s->t, RETURN_WAIT_NS)) {
 		HVP_ASSERT(ctx, s->t.r.last.kind == HVP_EXIT_INTERRUPTED && s->t.r.n == 0,
 			   "the run came back after the kick, but not as a kick ends it: %s",
@@ -318,7 +306,7 @@ static void refused_under_run(struct hvp_ctx *ctx, struct spinning_vcpu *s, stru
 	HVP_ASSERT(ctx, hvp_guest_thread_end(&s->t, RETURN_WAIT_NS), "the guest let finish did not come back");
 	hvp_guest_require(ctx, &s->t.r, (uint64_t[1]){ 1 }, 1, "the guest let finish after the refused destroy");
 	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "%s was refused while a thread is inside run: %s %s", what, st.call,
-			   native(ctx, st));
+			   hvp_native(ctx, st));
 }
 
 static const char *ending_name(enum ending e)
@@ -373,7 +361,7 @@ static void run_destroy_while_running(struct hvp_ctx *ctx)
 				   "come back, even when kicked");
 		return;
 	}
-	hvp_copy_str(a_run, sizeof(a_run), native(ctx, a.t.r.st));
+	hvp_copy_str(a_run, sizeof(a_run), hvp_native(ctx, a.t.r.st));
 
 	/* The VM destroyed while a vCPU's thread is inside run: not a vCPU call, no thread rule. */
 	b.flag = hvp_guest_thread_spin(ctx, &b.t, FLAG_GPA);
@@ -395,8 +383,8 @@ static void run_destroy_while_running(struct hvp_ctx *ctx)
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 			   "destroying the vCPU under a running thread %s (run gave %s); destroying the VM %s (run gave "
 			   "%s), and after it the vCPU %s%s", ending_name(a_end), a_run, ending_name(b_end),
-			   native(ctx, b.t.r.st), b_went_on ? "finished its guest" : "was refused a run: ",
-			   b_went_on ? "" : native(ctx, after.st));
+			   hvp_native(ctx, b.t.r.st), b_went_on ? "finished its guest" : "was refused a run: ",
+			   b_went_on ? "" : hvp_native(ctx, after.st));
 }
 
 const struct hvp_probe probe_lifecycle_destroy_while_running = {

@@ -28,11 +28,6 @@
 #define SPIN_WAIT_NS 5000000000ll
 #define RETURN_WAIT_NS 2000000000ll /* a run ended on purpose comes back within this */
 
-static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
-{
-	return ctx->be->native_name(st.native);
-}
-
 /*
  * What an API answers a vCPU call from a thread it does not allow: the
  * vCPU busy, or not this thread's (invalid, denied, no such vCPU here, or
@@ -95,7 +90,7 @@ static void run_from_other_thread(struct hvp_ctx *ctx)
 	if (t.r.st.err != HVP_OK) {
 		require_wrong_thread_refusal(ctx, t.r.st, "the run");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "run from another thread was refused: %s %s%s", t.r.st.call,
-				   native(ctx, t.r.st), rule_note(ctx));
+				   hvp_native(ctx, t.r.st), rule_note(ctx));
 		return;
 	}
 	hvp_guest_require(ctx, &t.r, arg, 2, "the run from another thread");
@@ -153,7 +148,7 @@ static void run_regs_from_other_thread(struct hvp_ctx *ctx)
 		struct hvp_status bad = t.get.err != HVP_OK ? t.get : t.set;
 		require_wrong_thread_refusal(ctx, bad, "register access");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "register access from another thread was refused: %s %s%s",
-				   bad.call, native(ctx, bad), rule_note(ctx));
+				   bad.call, hvp_native(ctx, bad), rule_note(ctx));
 		return;
 	}
 	hvp_guest_run(m, t.vcpu, &r);
@@ -192,7 +187,7 @@ static struct hvp_status start_here(struct hvp_machine *m, unsigned id, const ui
 	if (st.err != HVP_OK)
 		return st;
 	st = hvp_vcpu_boot_try(m, *out, id, &hvp_prog_report_args, arg, 0);
-	HVP_ASSERT(ctx, st.err == HVP_OK, "booting vcpu %u failed: %s %s", id, st.call, native(ctx, st));
+	HVP_ASSERT(ctx, st.err == HVP_OK, "booting vcpu %u failed: %s %s", id, st.call, hvp_native(ctx, st));
 	return st;
 }
 
@@ -204,7 +199,7 @@ static void one_thread_two_vcpus(struct hvp_ctx *ctx)
 	struct hvp_status st = start_here(m, 0, arg0, &v0);
 	struct hvp_guest_result r0, r1;
 
-	HVP_ASSERT(ctx, st.err == HVP_OK, "the thread's first vCPU failed: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(ctx, st.err == HVP_OK, "the thread's first vCPU failed: %s %s", st.call, hvp_native(ctx, st));
 	st = start_here(m, 1, arg1, &v1);
 
 	hvp_decisive(ctx, st.evidence);
@@ -212,9 +207,9 @@ static void one_thread_two_vcpus(struct hvp_ctx *ctx)
 		/* The one refusal that answers: a thread may have one vCPU (HVF arm64's rule). */
 		HVP_ASSERT(ctx, hvp_refused_as(st, HVP_CLASS(HVP_ERR_BUSY) | HVP_CLASS(HVP_ERR_EXISTS)),
 			   "the second vCPU failed with %s %s, which is not a refusal of a thread's second vCPU", st.call,
-			   native(ctx, st));
+			   hvp_native(ctx, st));
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the thread's second vCPU was refused: %s %s", st.call,
-				   native(ctx, st));
+				   hvp_native(ctx, st));
 		return;
 	}
 	hvp_guest_run(m, v0, &r0);
@@ -315,9 +310,9 @@ static void run_duplicate_id(struct hvp_ctx *ctx)
 	}
 	HVP_ASSERT(ctx, hvp_refused_as(st, HVP_CLASS(HVP_ERR_EXISTS)),
 		   "the second vCPU with id 0 failed with %s %s, which does not say the id is in use", st.call,
-		   native(ctx, st));
+		   hvp_native(ctx, st));
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a second vCPU with id 0 was refused: %s %s", st.call,
-			   native(ctx, st));
+			   hvp_native(ctx, st));
 }
 
 const struct hvp_probe probe_vcpu_duplicate_id = {
@@ -366,10 +361,10 @@ static void run_id_out_of_range(struct hvp_ctx *ctx)
 	st.evidence = hvp_record(ctx, st, "VM vcpu %u (just below the limit)", id - 1);
 	if (st.err != HVP_OK) {
 		HVP_ASSERT(ctx, hvp_refused_as(st, ID_REFUSAL), "vCPU id %u failed with %s %s, which does not say the id is "
-			   "out of range", id - 1, st.call, native(ctx, st));
+			   "out of range", id - 1, st.call, hvp_native(ctx, st));
 		hvp_decisive(ctx, st.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "id %u, below the reported limit %u, was refused too: %s %s",
-				   id - 1, id, st.call, native(ctx, st));
+				   id - 1, id, st.call, hvp_native(ctx, st));
 		return;
 	}
 	HVP_ASSERT(ctx, hvp_vcpu_boot_try(m, below, id - 1, &hvp_prog_report_args, arg, 0).err == HVP_OK,
@@ -384,9 +379,9 @@ static void run_id_out_of_range(struct hvp_ctx *ctx)
 		return;
 	}
 	HVP_ASSERT(ctx, hvp_refused_as(st, ID_REFUSAL), "vCPU id %u failed with %s %s, which does not say the id is "
-		   "out of range", id, st.call, native(ctx, st));
+		   "out of range", id, st.call, hvp_native(ctx, st));
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "id %u (the reported limit) was refused with %s; id %u was accepted and "
-			   "ran a guest", id, native(ctx, st), id - 1);
+			   "ran a guest", id, hvp_native(ctx, st), id - 1);
 }
 
 const struct hvp_probe probe_vcpu_id_out_of_range = {
@@ -416,13 +411,6 @@ static void start_spinning(struct hvp_ctx *ctx, struct spinning *s)
 	s->flag = hvp_guest_thread_spin(ctx, &s->t, FLAGS_GPA);
 }
 
-static void kick(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu)
-{
-	struct hvp_status st = ctx->be->vcpu_kick(vcpu);
-
-	HVP_ASSERT(ctx, st.err == HVP_OK, "a kick to end a run failed: %s %s", st.call, native(ctx, st));
-}
-
 /*
  * Releases the spinning guest and joins its thread; a run that does not
  * come back within 2 s is kicked. Returns 0 if it never comes back: the
@@ -433,7 +421,7 @@ static int release(struct hvp_ctx *ctx, struct spinning *s)
 	__atomic_store_n(s->flag, VALUE_A, __ATOMIC_RELEASE);
 	if (hvp_guest_thread_end(&s->t, RETURN_WAIT_NS))
 		return 1;
-	kick(ctx, s->t.vcpu);
+	hvp_kick(ctx, s->t.vcpu);
 	return hvp_guest_thread_end(&s->t, RETURN_WAIT_NS);
 }
 
@@ -479,8 +467,8 @@ static void run_kick(struct hvp_ctx *ctx)
 	hvp_record(ctx, st, "kick from another thread");
 	if (st.err != HVP_OK) {
 		HVP_ASSERT(ctx, hvp_refused_as(st, HVP_CLASS(HVP_ERR_UNSUPPORTED)),
-			   "the kick failed with %s %s, which does not say the API cannot kick", st.call, native(ctx, st));
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the API refused the kick: %s %s", st.call, native(ctx, st));
+			   "the kick failed with %s %s, which does not say the API cannot kick", st.call, hvp_native(ctx, st));
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the API refused the kick: %s %s", st.call, hvp_native(ctx, st));
 		release(ctx, &s);
 		return;
 	}
@@ -495,7 +483,7 @@ static void run_kick(struct hvp_ctx *ctx)
 	ctx->f->guest_verified = true;
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 			   "a vCPU spinning in the guest was kicked out: run returned %s (exit %s) within %.0f us, and "
-			   "the guest then went on", native(ctx, s.t.r.st), hvp_exit_kind_name(s.t.r.last.kind),
+			   "the guest then went on", hvp_native(ctx, s.t.r.st), hvp_exit_kind_name(s.t.r.last.kind),
 			   (double)latency / 1e3);
 }
 
@@ -533,7 +521,7 @@ static void signal_during_run(struct hvp_ctx *ctx)
 	hvp_decisive(ctx, s.t.r.st.evidence);
 	ctx->f->guest_verified = true;
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a SIGUSR2 to the vCPU thread made run return %s (exit %s), and "
-			   "the guest then went on", native(ctx, s.t.r.st), hvp_exit_kind_name(s.t.r.last.kind));
+			   "the guest then went on", hvp_native(ctx, s.t.r.st), hvp_exit_kind_name(s.t.r.last.kind));
 }
 
 /*
@@ -593,7 +581,7 @@ static int intruder_back(struct hvp_ctx *ctx, struct intruder *in)
 		if (now > deadline)
 			return 0;
 		if (now > kick_from)
-			kick(ctx, in->vcpu);
+			hvp_kick(ctx, in->vcpu);
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	}
 	pthread_join(in->tid, NULL);
@@ -609,7 +597,7 @@ static void require_concurrent_answer(struct hvp_ctx *ctx, const struct intruder
 {
 	HVP_ASSERT(ctx, in->st.err == HVP_OK || hvp_refused_as(in->st, WRONG_THREAD_REFUSAL),
 		   "the second thread's %s came back at once with %s %s (%s), which says nothing about a vCPU in use",
-		   in->regs ? "register read" : "run", in->st.call, native(ctx, in->st), hvp_err_name(in->st.err));
+		   in->regs ? "register read" : "run", in->st.call, hvp_native(ctx, in->st), hvp_err_name(in->st.err));
 }
 
 /*
@@ -686,7 +674,7 @@ static void run_concurrent_run_same(struct hvp_ctx *ctx)
 	hvp_decisive(ctx, (int)ctx->f->n_evidence - 2);
 	ctx->f->guest_verified = true; /* the guest's marker, then its report of the flag on the first thread */
 	for (int i = 0; i < 2; i++)
-		hvp_copy_str(got[i], sizeof(got[i]), native(ctx, in[i].st));
+		hvp_copy_str(got[i], sizeof(got[i]), hvp_native(ctx, in[i].st));
 	if (!early[0] && !early[1])
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "a second run and a register read from other threads both waited until the running "

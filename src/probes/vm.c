@@ -41,11 +41,6 @@
 	 HVP_CLASS(HVP_ERR_DENIED))
 #define MEET_WAIT_S 5
 
-static const char *native(struct hvp_ctx *ctx, struct hvp_status st)
-{
-	return ctx->be->native_name(st.native);
-}
-
 /*
  * Runs load_store in m's own data page with value v: the guest reports what
  * the page held, stores v, and reports it back. A guest that does not read
@@ -82,7 +77,7 @@ static void teardown_after_refusal(struct hvp_machine *m, char name[HVP_ERRNAME_
 {
 	struct hvp_ctx *ctx = m->ctx;
 
-	hvp_copy_str(name, HVP_ERRNAME_MAX, native(ctx, hvp_machine_destroy_try(m)));
+	hvp_copy_str(name, HVP_ERRNAME_MAX, hvp_native(ctx, hvp_machine_destroy_try(m)));
 }
 
 static void run_sequential(struct hvp_ctx *ctx)
@@ -98,7 +93,7 @@ static void run_sequential(struct hvp_ctx *ctx)
 	if (st.err != HVP_OK) {
 		require_one_vm_refusal(ctx, st, "VM B");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "creating a VM after destroying the first was refused: %s %s",
-				   st.call, native(ctx, st));
+				   st.call, hvp_native(ctx, st));
 		return;
 	}
 	run_store_guest(b, VALUE_B);
@@ -129,7 +124,7 @@ static void run_two_in_one_thread(struct hvp_ctx *ctx)
 		teardown_after_refusal(a, teardown);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
 				   "a second VM could not be created while the first lives: %s %s (destroying the first "
-				   "afterwards: %s)", st.call, native(ctx, st), teardown);
+				   "afterwards: %s)", st.call, hvp_native(ctx, st), teardown);
 		return;
 	}
 	run_store_guest(a, VALUE_A);
@@ -169,9 +164,9 @@ static void run_destroy_after_refused(struct hvp_ctx *ctx)
 	hvp_decisive(ctx, st_a.evidence);
 	if (st_a.err != HVP_OK) {
 		HVP_ASSERT(ctx, hvp_refused_as(st_a, DESTROY_REFUSAL), "destroying the first VM failed with %s %s (%s), "
-			   "which gives no reason", st_a.call, native(ctx, st_a), hvp_err_name(st_a.err));
+			   "which gives no reason", st_a.call, hvp_native(ctx, st_a), hvp_err_name(st_a.err));
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "destroying the first VM failed: %s %s", st_a.call,
-				   native(ctx, st_a));
+				   hvp_native(ctx, st_a));
 		return;
 	}
 	st_c = hvp_machine_create_try(ctx, "VM C", &c);
@@ -180,7 +175,7 @@ static void run_destroy_after_refused(struct hvp_ctx *ctx)
 		hvp_decisive(ctx, st_c.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
 				   "the first VM was destroyed, but a new VM was refused as if it still existed: %s %s",
-				   st_c.call, native(ctx, st_c));
+				   st_c.call, hvp_native(ctx, st_c));
 		return;
 	}
 	run_store_guest(c, VALUE_C);
@@ -193,7 +188,7 @@ static void run_destroy_after_refused(struct hvp_ctx *ctx)
 	else
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES,
 				   "the second create was refused (%s %s); destroying the first VM still worked and "
-				   "a new VM then ran its guest", st_b.call, native(ctx, st_b));
+				   "a new VM then ran its guest", st_b.call, hvp_native(ctx, st_b));
 }
 
 const struct hvp_probe probe_vm_destroy_after_refused_create = {
@@ -288,7 +283,7 @@ static void run_two_in_two_threads(struct hvp_ctx *ctx)
 		hvp_decisive(ctx, t[i].create.evidence);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO,
 				   "thread %d could not create its VM while the other thread's lived: %s %s (destroying "
-				   "the other's afterwards: %s)", i + 1, t[i].create.call, native(ctx, t[i].create),
+				   "the other's afterwards: %s)", i + 1, t[i].create.call, hvp_native(ctx, t[i].create),
 				   t[1 - i].teardown[0] ? t[1 - i].teardown : "-");
 		return;
 	}
@@ -340,7 +335,7 @@ static void second_process(struct hvp_ctx *ctx, struct hvp_child_report *other, 
 	struct hvp_ctx cc = hvp_child_ctx(ctx, other);
 	struct hvp_status st = ctx->be->open(ctx->open, &cc.hv);
 
-	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, native(ctx, st));
+	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
 	other->ran = vm_in_process(&cc, "process 2 VM", VALUE_B, tell, hear, &other->create);
 	hvp_child_exit(other);
 }
@@ -356,7 +351,7 @@ static void answer_two_processes(struct hvp_ctx *ctx, const struct hvp_child_rep
 	if (refused.err != HVP_OK) {
 		require_one_vm_refusal(ctx, refused, who == 1 ? "process 1 VM" : "process 2 VM");
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "process %d could not create its VM: %s %s", who,
-				   refused.call, native(ctx, refused));
+				   refused.call, hvp_native(ctx, refused));
 		return;
 	}
 	HVP_ASSERT(ctx, ran && other->ran, "both processes created VMs, but a guest was not run");
