@@ -64,6 +64,7 @@ const char *hvp_exit_kind_name(enum hvp_exit_kind k)
 		[HVP_EXIT_INTERNAL_ERROR] = "internal error",
 		[HVP_EXIT_MSR] = "msr",
 		[HVP_EXIT_UNKNOWN] = "unknown",
+		[HVP_EXIT_DIRTY_RING_FULL] = "dirty ring full",
 	};
 	if ((unsigned)k >= sizeof(names) / sizeof(names[0]))
 		return "invalid";

@@ -78,6 +78,7 @@ enum hvp_exit_kind {
 	HVP_EXIT_INTERNAL_ERROR, /* includes a failed VM entry */
 	HVP_EXIT_MSR,            /* x86: an MSR access the VMM handles (addr: the MSR's index) */
 	HVP_EXIT_UNKNOWN,
+	HVP_EXIT_DIRTY_RING_FULL, /* a vCPU's dirty ring is full: harvest and reset before running it again */
 };
 
 /*
@@ -154,6 +155,14 @@ struct hvp_facts {
 void hvp_facts_add(struct hvp_facts *facts, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const char *hvp_facts_get(const struct hvp_facts *facts, const char *key);
+
+/* One class of vCPU state a snapshot carries ("regs", "xsave2") and its size in bytes. */
+struct hvp_state_class {
+	char name[24];
+	uint32_t size;
+};
+
+#define HVP_STATE_CLASSES_MAX 40
 
 struct hvp_hv;   /* an open hypervisor API (KVM: the /dev/kvm fd) */
 struct hvp_vm;
@@ -284,6 +293,41 @@ struct hvp_backend {
 	 * (HVP_EXIT_MMIO with size 0) instead of failing the run.
 	 */
 	struct hvp_status (*arm64_nisv_to_user)(struct hvp_vm *vm);
+
+	/*
+	 * Snapshots: the vCPU's whole state as an opaque, self-describing byte
+	 * blob that a new VM of the same API, in another process, restores. The
+	 * vCPU is stopped at an exit; the backend completes that exit first, so
+	 * the state is the guest's own. save hands back a blob from malloc the
+	 * caller frees. NULL where the API cannot.
+	 */
+	struct hvp_status (*vcpu_state_save)(struct hvp_vcpu *vcpu, uint8_t **blob, size_t *len);
+	/* Into a vCPU made (vcpu_create) but never booted nor run, before its first run. */
+	struct hvp_status (*vcpu_state_restore)(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
+	/* The classes a blob carries, in order: returns how many (at most max); 0 for no blob of this backend's. */
+	unsigned (*vcpu_state_classes)(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max);
+
+	/*
+	 * Dirty logging that the VMM re-arms itself (KVM:
+	 * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2): from now on reading the log
+	 * (dirty_log_get) leaves it as it is, and a page stays dirty until
+	 * dirty_log_clear clears it; bitmap has one bit per API page of the
+	 * region [gpa, gpa + size). NULL where the API has no such mode.
+	 */
+	struct hvp_status (*dirty_log_manual)(struct hvp_vm *vm);
+	struct hvp_status (*dirty_log_clear)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap);
+	/*
+	 * A per-vCPU ring of dirtied pages instead of the bitmap (KVM:
+	 * KVM_CAP_DIRTY_LOG_RING): enabled on a VM before its first vCPU, as
+	 * small as the API takes (*entries: the ring's entries; *soft: how many
+	 * it holds before runs stop with HVP_EXIT_DIRTY_RING_FULL). harvest
+	 * hands over the guest-physical addresses of the pages the ring holds
+	 * (up to max) and marks them collected; reset gives the collected
+	 * entries back to every vCPU's ring. NULL where the API has no ring.
+	 */
+	struct hvp_status (*dirty_ring_enable)(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft);
+	struct hvp_status (*dirty_ring_harvest)(struct hvp_vcpu *vcpu, uint64_t *gpa, unsigned max, unsigned *n);
+	struct hvp_status (*dirty_ring_reset)(struct hvp_vm *vm);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

@@ -63,6 +63,13 @@ extern const struct hvp_program hvp_prog_store_writeback;
 /* arm64 only: HVC #0 with function id arg0; reports x0. timed: arg0 iterations of id arg1. */
 extern const struct hvp_program hvp_prog_hypercall_hvc, hvp_prog_timed_hvc;
 
+/*
+ * Every class of vCPU state the guest reaches, loaded from the values the
+ * host staged, dumped, then checked after a pause in which the vCPU is
+ * saved and restored elsewhere (guest_state.h). x86_64 only for now.
+ */
+extern const struct hvp_program hvp_prog_state_check;
+
 /* Identity paging state, kept inside the system region. */
 struct hvp_guest_paging {
 	unsigned pages_used; /* of HVP_SYS_PT_POOL_PAGES */

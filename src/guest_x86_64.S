@@ -322,4 +322,263 @@ PROGRAM real_mode16
 END_PROGRAM real_mode16
 	.code64
 
+/*
+ * state_check (guest_state.h): every class of state the guest reaches,
+ * loaded from the host's values, dumped before and after a pause in which
+ * the host saves the vCPU and a new process restores it; reports XCR0 and
+ * the TSC, pauses, then reports the TSC and the mask of classes that
+ * changed. Ring 0.
+ */
+#include "guest_state.h"
+
+	.set sv_base, HVP_STATE_VALUES
+	.set sd_before, HVP_STATE_BEFORE
+	.set sd_after, HVP_STATE_AFTER
+	.set pause_port, HVP_PORT_PAUSE
+
+.macro SV_LOAD_XMM n
+	movdqu sv_base + HVP_SV_XMM + 16 * \n, %xmm\n
+.endm
+.macro SV_LOAD_YMMH n
+	vinsertf128 $1, sv_base + HVP_SV_YMMH + 16 * \n, %ymm\n, %ymm\n
+.endm
+.macro SD_XMM n
+	movdqu %xmm\n, HVP_SD_FPU + 24 + 16 * \n(%rdi)
+.endm
+.macro SD_YMMH n
+	vextractf128 $1, %ymm\n, HVP_SD_YMMH + 16 * \n(%rdi)
+.endm
+.macro SD_SEG seg, off
+	mov %\seg, %eax
+	movzwl %ax, %eax
+	mov %rax, \off(%rdi)
+.endm
+.macro SD_CR cr, off
+	mov %\cr, %rax
+	mov %rax, \off(%rdi)
+.endm
+.macro SV_GPR reg, n
+	mov sv_base + HVP_SV_GPR + 8 * \n, %\reg
+.endm
+.macro CHECK_GPR reg, n
+	cmp sv_base + HVP_SV_GPR + 8 * \n, %\reg
+	je 6f
+	or $HVP_LOST_GPR, %edx
+6:
+.endm
+.macro CHECK_AREA off, len, bit
+	mov $(sd_before + \off), %esi
+	mov $(sd_after + \off), %edi
+	mov $\len, %ecx
+	repe cmpsb
+	je 6f
+	or $\bit, %r13d
+6:
+.endm
+.macro FOR16 m
+	\m 0
+	\m 1
+	\m 2
+	\m 3
+	\m 4
+	\m 5
+	\m 6
+	\m 7
+	\m 8
+	\m 9
+	\m 10
+	\m 11
+	\m 12
+	\m 13
+	\m 14
+	\m 15
+.endm
+
+PROGRAM state_check
+	/*
+	 * XSAVE and AVX where CPUID offers both and rdi does not say
+	 * HVP_STATE_NO_AVX: CR4.OSXSAVE, XCR0 = x87 | SSE | AVX; r15 keeps XCR0
+	 */
+	mov $1, %eax
+	xor %ecx, %ecx
+	cpuid
+	xor %r15d, %r15d
+	test $HVP_STATE_NO_AVX, %edi
+	jnz 2f
+	bt $26, %ecx
+	jnc 2f
+	bt $28, %ecx
+	jnc 2f
+	mov %cr4, %rax
+	bts $18, %rax
+	mov %rax, %cr4
+	xor %ecx, %ecx
+	xor %edx, %edx
+	mov $7, %eax
+	xsetbv
+	mov $7, %r15d
+2:	fninit
+	fldcw sv_base + HVP_SV_FCW
+	fldl sv_base + HVP_SV_X87
+	ldmxcsr sv_base + HVP_SV_MXCSR
+	FOR16 SV_LOAD_XMM
+	test $4, %r15d
+	jz 3f
+	FOR16 SV_LOAD_YMMH
+3:	test $HVP_STATE_TRY_AVX, %edi
+	jz 4f
+	mov %r15, %rax
+	REPORT
+	DONE
+4:	mov sv_base + HVP_SV_NMSR, %r8
+	mov $(sv_base + HVP_SV_MSR), %r9d
+1:	test %r8, %r8
+	jz 5f
+	mov (%r9), %ecx
+	mov 8(%r9), %eax
+	mov 12(%r9), %edx
+	wrmsr
+	add $16, %r9
+	dec %r8
+	jmp 1b
+5:	mov sv_base + HVP_SV_DR, %rax
+	mov %rax, %dr0
+	mov sv_base + HVP_SV_DR + 8, %rax
+	mov %rax, %dr1
+	mov sv_base + HVP_SV_DR + 16, %rax
+	mov %rax, %dr2
+	mov sv_base + HVP_SV_DR + 24, %rax
+	mov %rax, %dr3
+	mov sv_base + HVP_SV_DR + 32, %rax
+	mov %rax, %dr7
+	mov sv_base + HVP_SV_CR2, %rax
+	mov %rax, %cr2
+	lidt sv_base + HVP_SV_IDT
+	mov $sd_before, %edi
+	call 9f
+	mov %r15, %rax
+	REPORT
+	TSC_NOW
+	REPORT
+	/* the general registers and flags last; RAX and RDX carry the pause */
+	pushq sv_base + HVP_SV_FLAGS
+	popfq
+	SV_GPR rbx, 0
+	SV_GPR rcx, 1
+	SV_GPR rbp, 2
+	SV_GPR rsi, 3
+	SV_GPR rdi, 4
+	SV_GPR r8, 5
+	SV_GPR r9, 6
+	SV_GPR r10, 7
+	SV_GPR r11, 8
+	SV_GPR r12, 9
+	SV_GPR r13, 10
+	SV_GPR r14, 11
+	SV_GPR r15, 12
+	mov $pause_port, %dx
+	out %eax, %dx
+	/* restored: the flags and the TSC first, then every register against its value */
+	pushfq
+	TSC_NOW
+	push %rax
+	xor %edx, %edx
+	CHECK_GPR rbx, 0
+	CHECK_GPR rcx, 1
+	CHECK_GPR rbp, 2
+	CHECK_GPR rsi, 3
+	CHECK_GPR rdi, 4
+	CHECK_GPR r8, 5
+	CHECK_GPR r9, 6
+	CHECK_GPR r10, 7
+	CHECK_GPR r11, 8
+	CHECK_GPR r12, 9
+	CHECK_GPR r13, 10
+	CHECK_GPR r14, 11
+	CHECK_GPR r15, 12
+	pop %r14
+	pop %rbx
+	cld
+	mov %edx, %r13d
+	cmp sv_base + HVP_SV_FLAGS, %rbx
+	je 6f
+	or $HVP_LOST_FLAGS, %r13d
+6:	xor %r15d, %r15d
+	mov %cr4, %rax
+	bt $18, %rax
+	jnc 7f
+	xor %ecx, %ecx
+	xgetbv
+	shl $tsc_high_shift, %rdx
+	or %rdx, %rax
+	mov %rax, %r15
+7:	mov $sd_after, %edi
+	call 9f
+	CHECK_AREA HVP_SD_SYS, HVP_SD_SYS_LEN, HVP_LOST_SYS
+	CHECK_AREA HVP_SD_DR, HVP_SD_DR_LEN, HVP_LOST_DR
+	CHECK_AREA HVP_SD_MSR, HVP_SD_MSR_LEN, HVP_LOST_MSR
+	CHECK_AREA HVP_SD_FPU, HVP_SD_FPU_LEN, HVP_LOST_FPU
+	CHECK_AREA HVP_SD_YMMH, HVP_SD_YMMH_LEN, HVP_LOST_AVX
+	CHECK_AREA HVP_SD_XCR0, HVP_SD_XCR0_LEN, HVP_LOST_XCR0
+	mov %r14, %rax
+	REPORT
+	mov %r13, %rax
+	REPORT
+	DONE
+
+	/* the dump: rdi = where, r15 = XCR0 */
+9:	SD_CR cr0, 0
+	SD_CR cr2, 8
+	SD_CR cr3, 16
+	SD_CR cr4, 24
+	SD_CR cr8, 32
+	mov $0xc0000080, %ecx
+	rdmsr
+	shl $tsc_high_shift, %rdx
+	or %rdx, %rax
+	mov %rax, 40(%rdi)
+	sgdt 48(%rdi)
+	sidt 64(%rdi)
+	SD_SEG cs, 80
+	SD_SEG ds, 88
+	SD_SEG es, 96
+	SD_SEG fs, 104
+	SD_SEG gs, 112
+	SD_SEG ss, 120
+	str %ax
+	movzwl %ax, %eax
+	mov %rax, 128(%rdi)
+	sldt %ax
+	movzwl %ax, %eax
+	mov %rax, 136(%rdi)
+	SD_CR dr0, HVP_SD_DR
+	SD_CR dr1, HVP_SD_DR + 8
+	SD_CR dr2, HVP_SD_DR + 16
+	SD_CR dr3, HVP_SD_DR + 24
+	SD_CR dr7, HVP_SD_DR + 32
+	mov sv_base + HVP_SV_NMSR, %r8
+	mov $(sv_base + HVP_SV_MSR), %r9d
+	lea HVP_SD_MSR(%rdi), %r10
+1:	test %r8, %r8
+	jz 2f
+	mov (%r9), %ecx
+	rdmsr
+	shl $tsc_high_shift, %rdx
+	or %rdx, %rax
+	mov %rax, (%r10)
+	add $16, %r9
+	add $8, %r10
+	dec %r8
+	jmp 1b
+2:	fnstcw HVP_SD_FPU(%rdi)
+	stmxcsr HVP_SD_FPU + 8(%rdi)
+	fstl HVP_SD_FPU + 16(%rdi)
+	FOR16 SD_XMM
+	test $4, %r15d
+	jz 3f
+	FOR16 SD_YMMH
+	mov %r15, HVP_SD_XCR0(%rdi)
+3:	ret
+END_PROGRAM state_check
+
 	NOTE_GNU_STACK

@@ -47,6 +47,7 @@ HVP_PROGRAM(real_mode16);
 HVP_NO_PROGRAM(store_writeback);
 HVP_NO_PROGRAM(hypercall_hvc);
 HVP_NO_PROGRAM(timed_hvc);
+HVP_PROGRAM(state_check);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {

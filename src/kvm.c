@@ -463,6 +463,7 @@ static struct hvp_status kvm_vcpu_destroy(struct hvp_vcpu *vcpu)
 	__atomic_store_n(&vcpu->dead, 1, __ATOMIC_RELEASE);
 	st = KVM_CALL("close(vcpu fd)", close(vcpu->fd));
 	munmap(vcpu->run, vcpu->run_size);
+	kvm_dirty_ring_unmap(vcpu);
 	vcpu->next_dead = vcpu->vm->hv->dead_vcpus;
 	vcpu->vm->hv->dead_vcpus = vcpu;
 	return st;
@@ -545,6 +546,9 @@ static void decode_exit(struct hvp_vcpu *vcpu, struct hvp_exit *x)
 	case KVM_EXIT_INTERNAL_ERROR:
 		x->kind = HVP_EXIT_INTERNAL_ERROR;
 		x->native_detail = run->internal.suberror;
+		return;
+	case KVM_EXIT_DIRTY_RING_FULL:
+		x->kind = HVP_EXIT_DIRTY_RING_FULL;
 		return;
 	default:
 		if (!kvm_arch_decode_exit(vcpu, x))
@@ -706,6 +710,16 @@ static struct hvp_status kvm_vcpu_boot(struct hvp_vcpu *vcpu, const struct hvp_b
 	return kvm_arch_vcpu_boot(vcpu, boot);
 }
 
+struct kvm_region *kvm_region_of(struct hvp_vm *vm, uint64_t gpa, uint64_t size)
+{
+	return find_region(vm, gpa, size);
+}
+
+void kvm_complete_pending_exit(struct hvp_vcpu *vcpu)
+{
+	complete_exit(vcpu);
+}
+
 const struct hvp_backend hvp_backend_kvm = {
 	.name = "kvm",
 #if defined(__x86_64__)
@@ -750,6 +764,14 @@ const struct hvp_backend hvp_backend_kvm = {
 	.gpa_bits_max = kvm_arm64_gpa_bits_max,
 	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
 #endif
+	.vcpu_state_save = kvm_vcpu_state_save,
+	.vcpu_state_restore = kvm_vcpu_state_restore,
+	.vcpu_state_classes = kvm_vcpu_state_classes,
+	.dirty_log_manual = kvm_dirty_log_manual,
+	.dirty_log_clear = kvm_dirty_log_clear,
+	.dirty_ring_enable = kvm_dirty_ring_enable,
+	.dirty_ring_harvest = kvm_dirty_ring_harvest,
+	.dirty_ring_reset = kvm_dirty_ring_reset,
 };
 
 const struct hvp_backend *hvp_host_backend(void)

@@ -45,6 +45,7 @@ struct hvp_vm {
 	unsigned slot_hint;       /* no slot below this is free */
 	int dead;                 /* destroyed: fd is closed, its number kept */
 	struct hvp_vm *next_dead;
+	uint32_t dirty_ring_bytes;  /* kvm_dirty.c: the ring size enabled, 0 for none */
 };
 
 struct hvp_vcpu {
@@ -59,6 +60,8 @@ struct hvp_vcpu {
 	int incomplete;          /* the last exit's instruction completes only on the next KVM_RUN */
 	int dead;                /* destroyed: fd closed, run area unmapped; accessed atomically */
 	struct hvp_vcpu *next_dead;
+	struct kvm_dirty_gfn *dirty_ring; /* kvm_dirty.c: the ring mapped from the vCPU fd, NULL until harvested */
+	uint32_t dirty_ring_next;         /* the next entry to collect */
 };
 
 enum { KVM_PENDING_NONE, KVM_PENDING_IO, KVM_PENDING_MMIO, KVM_PENDING_MSR };
@@ -67,6 +70,37 @@ enum { KVM_PENDING_NONE, KVM_PENDING_IO, KVM_PENDING_MMIO, KVM_PENDING_MSR };
 struct hvp_status kvm_status(const char *call, int err);
 /* KVM_CREATE_VM with a machine type (arm64: the IPA size). */
 struct hvp_status kvm_vm_create_type(struct hvp_hv *hv, unsigned long type, struct hvp_vm **out);
+
+/* The region that holds [gpa, gpa + size), or NULL. */
+struct kvm_region *kvm_region_of(struct hvp_vm *vm, uint64_t gpa, uint64_t size);
+/* Completes the operation of an I/O, MMIO or MSR exit, so that the vCPU's state is the guest's own. */
+void kvm_complete_pending_exit(struct hvp_vcpu *vcpu);
+/* Unmaps a destroyed vCPU's dirty ring (kvm_dirty.c). */
+void kvm_dirty_ring_unmap(struct hvp_vcpu *vcpu);
+
+/* Snapshots (kvm_state.c): the blob's sections, one per class of state. */
+struct kvm_blob {
+	uint8_t *p;
+	size_t len, cap;
+	int err; /* an errno once an append failed */
+};
+void kvm_blob_put(struct kvm_blob *b, uint32_t tag, const void *data, uint32_t size);
+/* The section tag holds, or NULL; *size gets its size. */
+const void *kvm_blob_find(const uint8_t *blob, size_t len, uint32_t tag, uint32_t *size);
+struct hvp_status kvm_vcpu_state_save(struct hvp_vcpu *vcpu, uint8_t **blob, size_t *len);
+struct hvp_status kvm_vcpu_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
+unsigned kvm_vcpu_state_classes(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max);
+/* Per architecture (kvm_<arch>_state.c): every class, and the name of a section's tag. */
+struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b);
+struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
+const char *kvm_arch_state_tag_name(uint32_t tag);
+
+/* Dirty tracking beyond the bitmap (kvm_dirty.c). */
+struct hvp_status kvm_dirty_log_manual(struct hvp_vm *vm);
+struct hvp_status kvm_dirty_log_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap);
+struct hvp_status kvm_dirty_ring_enable(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft);
+struct hvp_status kvm_dirty_ring_harvest(struct hvp_vcpu *vcpu, uint64_t *gpa, unsigned max, unsigned *n);
+struct hvp_status kvm_dirty_ring_reset(struct hvp_vm *vm);
 
 /* Architecture hooks, one implementation per architecture. */
 int kvm_arch_open(struct hvp_hv *hv);

@@ -211,3 +211,25 @@ ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict
 		| $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
 		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
 	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
+
+# Snapshots and dirty tracking (issue 16): each answered by its guest, with KVM's own calls in the evidence.
+jqok "state.save_restore: yes, the guest restored in a new process found every class it set intact" \
+	'.findings[] | select(.id == "state.save_restore") | .answer == "yes" and .guest_verified
+	and (.evidence[.decisive].detail | startswith("new process:")) and any(.guest[]; .label | startswith("classes")) and (.guest[] | select(.label | startswith("classes")) | .value) == "0x0"' "$J"
+jqok "state.save_restore: the state saved through KVM's calls, every class named, restored in the new process" \
+	'.findings[] | select(.id == "state.save_restore") | .answer == "yes"
+	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and .errno == "OK" and (.detail | test("regs sregs xsave2? xcrs msrs debugregs vcpu_events")))
+	and any(.evidence[]; .call == "KVM_SET_* (vcpu state)" and .errno == "OK" and (.detail | startswith("new process:")))' "$J"
+jqok "state.xsave_size: yes, the guest's XSAVE area fits the class KVM_GET_XSAVE2 fills" \
+	'.findings[] | select(.id == "state.xsave_size") | .answer == "yes" and .guest_verified and (.reason | test("xsave2? class carries [0-9]+ bytes"))' "$J"
+jqok "state.tsc_across_restore: yes, the guest's TSC went on, read before and after by the guest" \
+	'.findings[] | select(.id == "state.tsc_across_restore") | .answer == "yes" and .guest_verified
+	and (.guest | length) == 2 and (.reason | test("ms at [0-9]+ kHz while"))' "$J"
+jqok "mem.dirty_log_manual_protect: yes, pages stayed dirty until KVM_CLEAR_DIRTY_LOG" \
+	'.findings[] | select(.id == "mem.dirty_log_manual_protect") | .answer == "yes" and .guest_verified
+	and .evidence[.decisive].call == "KVM_CLEAR_DIRTY_LOG" and .evidence[.decisive].errno == "OK"' "$J"
+jqok "mem.dirty_ring: yes, the ring filled (KVM_EXIT_DIRTY_RING_FULL) and named the pages written" \
+	'.findings[] | select(.id == "mem.dirty_ring") | .answer == "yes" and .guest_verified
+	and (.evidence[.decisive].detail | test("dirty ring full")) and any(.evidence[]; .call == "KVM_RESET_DIRTY_RINGS" and .errno == "OK")' "$J"
+jqok "mem.dirty_ring: with the ring on, x86 KVM refuses the bitmap (ENXIO)" \
+	'.findings[] | select(.id == "mem.dirty_ring") | any(.evidence[]; .call == "KVM_GET_DIRTY_LOG" and .errno == "ENXIO")' "$J"

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +31,7 @@
 #include "bench.h"
 #include "errname.h"
 #include "guest.h"
+#include "guest_state.h"
 
 struct mock_faults mock_faults = MOCK_FAULTS_KVM;
 
@@ -64,11 +66,15 @@ struct hvp_vm {
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
 	int64_t msr_filtered; /* the MSR whose guest reads exit to the VMM, -1: none */
 	int dead;         /* destroyed: calls get EBADF, as on KVM's closed fd; vCPUs keep its memory */
+	int manual_protect;   /* reading the dirty log leaves it; the VMM clears it */
+	unsigned ring_entries, ring_soft; /* a dirty ring (0: none), one per VM: the probes run one vCPU */
+	unsigned ring_used, ring_collected;
+	uint64_t *ring;       /* guest-physical addresses of the pages dirtied, in order */
 };
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
 	       P_RENDEZVOUS, P_TIMED_ALU, P_HYPERCALL, P_LOOP_HLT, P_CPUID_REPORT, P_RDMSR_REPORT,
-	       P_TSC_PAIR, P_REAL_MODE16 };
+	       P_TSC_PAIR, P_REAL_MODE16, P_STATE_CHECK };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -85,6 +91,7 @@ struct hvp_vcpu {
 	double tsc_khz;                   /* the guest TSC: tsc_base + (now - tsc_epoch) at tsc_khz */
 	uint64_t tsc_base;
 	int64_t tsc_epoch_ns;
+	uint64_t state_lost; /* the classes a restore did not bring back (HVP_LOST_*) */
 	int kicked;
 	int dead; /* destroyed: later calls get EBADF; a run already inside goes on until kicked */
 	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
@@ -95,7 +102,7 @@ static struct hvp_status st_of(const char *call, int err)
 {
 	static const enum hvp_err map[] = { [0] = HVP_OK, [EEXIST] = HVP_ERR_EXISTS, [EINVAL] = HVP_ERR_INVALID,
 					    [ENOSPC] = HVP_ERR_NOMEM, [ENOMEM] = HVP_ERR_NOMEM, [EMFILE] = HVP_ERR_RLIMIT,
-					    [EFAULT] = HVP_ERR_FAULT, [EINTR] = HVP_ERR_INTERRUPTED, [EIO] = HVP_ERR_IO, [EBADF] = HVP_ERR_IO };
+					    [EFAULT] = HVP_ERR_FAULT, [ENXIO] = HVP_ERR_NODEV, [EINTR] = HVP_ERR_INTERRUPTED, [EIO] = HVP_ERR_IO, [EBADF] = HVP_ERR_IO };
 	enum hvp_err e = (unsigned)err < sizeof(map) / sizeof(map[0]) ? map[err] : HVP_ERR_OTHER;
 	return (struct hvp_status){ err && e == HVP_OK ? HVP_ERR_OTHER : e, err, call, -1 };
 }
@@ -283,10 +290,12 @@ static struct hvp_status mock_dirty_get_live(struct hvp_vm *vm, uint64_t gpa, ui
 	struct region *r = region_exact(vm, gpa, size);
 	size_t words = (size / api_page() + 63) / 64;
 
+	if (vm->ring_entries)
+		return st_of("mock_dirty_log_get", ENXIO); /* as KVM: no bitmap with the ring */
 	if (!r || !r->dirty)
 		return st_of("mock_dirty_log_get", EINVAL);
 	memcpy(bitmap, r->dirty, words * 8);
-	if (!mock_faults.dirty_log_sticky)
+	if (!mock_faults.dirty_log_sticky && !vm->manual_protect)
 		memset(r->dirty, 0, words * 8);
 	return st_of("mock_dirty_log_get", 0);
 }
@@ -303,6 +312,7 @@ static const struct {
 	{ &hvp_prog_hypercall_vmmcall, P_HYPERCALL }, { &hvp_prog_loop_hlt, P_LOOP_HLT },
 	{ &hvp_prog_cpuid_report, P_CPUID_REPORT },   { &hvp_prog_rdmsr_report, P_RDMSR_REPORT },
 	{ &hvp_prog_tsc_pair, P_TSC_PAIR },           { &hvp_prog_real_mode16, P_REAL_MODE16 },
+	{ &hvp_prog_state_check, P_STATE_CHECK },
 };
 
 static struct hvp_status mock_vcpu_create(struct hvp_vm *vm, unsigned id, struct hvp_vcpu **out)
@@ -443,12 +453,16 @@ static enum access guest_load(struct hvp_vcpu *v, uint64_t va, uint64_t *val, st
 	return DONE_ACCESS;
 }
 
-static void log_dirty(struct region *r, uint64_t gpa)
+static void log_dirty(struct hvp_vm *vm, struct region *r, uint64_t gpa)
 {
-	uint64_t page = (gpa - r->gpa) / api_page();
+	uint64_t page = (gpa - r->gpa) / api_page(), bit = 1ull << (page % 64);
 
-	if (r->dirty_logging && r->dirty)
-		r->dirty[page / 64] |= 1ull << (page % 64);
+	if (!r->dirty_logging || !r->dirty)
+		return;
+	/* The ring takes a page at its first write since it was last handed back, as KVM's write protection does. */
+	if (vm->ring_entries && !(r->dirty[page / 64] & bit) && vm->ring_used < vm->ring_entries)
+		vm->ring[vm->ring_used++] = r->gpa + page * api_page();
+	r->dirty[page / 64] |= bit;
 }
 
 static enum access guest_store(struct hvp_vcpu *v, uint64_t va, uint64_t val, struct hvp_exit *x, int *resumed)
@@ -476,7 +490,7 @@ static enum access guest_store(struct hvp_vcpu *v, uint64_t va, uint64_t val, st
 		return FAULTED;
 	for (int i = 0; i < 8; i++) {
 		*p[i] = (uint8_t)(val >> (8 * i));
-		log_dirty(r[i], gpa + i);
+		log_dirty(v->vm, r[i], gpa + i);
 	}
 	return DONE_ACCESS;
 }
@@ -565,6 +579,9 @@ static const uint32_t *guest_cpuid(struct hvp_vcpu *v, uint32_t leaf)
 #endif
 	} else if (leaf == v->cpuid_leaf) {
 		memcpy(out, v->cpuid_val, sizeof(out));
+	} else if (leaf == 0xd) { /* XSAVE: x87, SSE, AVX; 832 bytes for all */
+		out[0] = 7;
+		out[1] = out[2] = 0x340;
 	}
 	return out;
 }
@@ -614,8 +631,13 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		v->i++;
 		REPORT(v->acc, 0);
 	case P_STORE_PAGES:
-		for (; v->i < a[1]; v->i++)
+		for (; v->i < a[1]; v->i++) {
+			if (v->vm->ring_entries && v->vm->ring_used >= v->vm->ring_soft) { /* KVM checks at each entry */
+				*x = (struct hvp_exit){ .kind = HVP_EXIT_DIRTY_RING_FULL };
+				return 1;
+			}
 			STORE(a[0] + v->i * a[2], v->i + 1);
+		}
 		FINISH();
 	case P_HANDSHAKE:
 		if (s == 0) { STORE(a[1], a[2]); v->step = s = 1; }
@@ -683,6 +705,26 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			REPORT(v->cr0, 2);
 		FINISH();
 	}
+	case P_STATE_CHECK: /* XCR0, TSC; pause; TSC, the classes the restore lost */
+		if (a[0] & HVP_STATE_TRY_AVX) {
+			if (s == 0)
+				REPORT(7, 1);
+			FINISH();
+		}
+		if (s == 0)
+			REPORT(a[0] & HVP_STATE_NO_AVX ? 0 : 7, 1);
+		if (s == 1)
+			REPORT(guest_tsc(v), 2);
+		if (s == 2) {
+			io_exit(x, HVP_PORT_PAUSE, 0);
+			v->step = 3;
+			return 1;
+		}
+		if (s == 3)
+			REPORT(guest_tsc(v), 4);
+		if (s == 4)
+			REPORT(v->state_lost, 5);
+		FINISH();
 	case P_HYPERCALL: /* handled "in the kernel": RAX is what the kernel answers an unknown number with */
 		if (s == 0)
 			REPORT(mock_faults.hypercall_result, 1);
@@ -853,6 +895,154 @@ static struct hvp_status mock_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 	return st_of("mock_msr_filter", 0);
 }
 
+/*
+ * A snapshot: a header, the classes' names and sizes (the "xsave" class as
+ * large as KVM's struct kvm_xsave, or the fault's), and the vCPU's model
+ * state, the guest's TSC value at the save included.
+ */
+#define MOCK_SNAPSHOT_MAGIC 0x6d6f636bu
+#define MOCK_CLASSES 2
+
+struct mock_snapshot {
+	uint32_t magic, n;
+	struct hvp_state_class classes[MOCK_CLASSES];
+	struct hvp_boot boot;
+	enum program prog;
+	unsigned step, ring;
+	uint64_t cr0, i, acc, tsc, msr_value;
+	uint32_t msr_index;
+	double tsc_khz;
+};
+
+static struct hvp_status mock_state_save(struct hvp_vcpu *v, uint8_t **blob, size_t *len)
+{
+	struct mock_snapshot *snap = calloc(1, sizeof(*snap));
+
+	*blob = NULL;
+	*len = 0;
+	if (!snap)
+		return st_of("mock_state_save", ENOMEM);
+	pthread_mutex_lock(&v->lock);
+	*snap = (struct mock_snapshot){ .magic = MOCK_SNAPSHOT_MAGIC, .n = MOCK_CLASSES, .boot = v->boot,
+					.prog = v->prog, .step = v->step, .ring = v->ring, .cr0 = v->cr0, .i = v->i,
+					.acc = v->acc, .tsc = guest_tsc(v), .msr_value = v->msr_value,
+					.msr_index = v->msr_index, .tsc_khz = v->tsc_khz };
+	pthread_mutex_unlock(&v->lock);
+	snprintf(snap->classes[0].name, sizeof(snap->classes[0].name), "regs");
+	snap->classes[0].size = sizeof(struct hvp_regs);
+	snprintf(snap->classes[1].name, sizeof(snap->classes[1].name), "xsave");
+	snap->classes[1].size = mock_faults.xsave_bytes ? mock_faults.xsave_bytes : 4096;
+	*blob = (uint8_t *)snap;
+	*len = sizeof(*snap);
+	return st_of("mock_state_save", 0);
+}
+
+static const struct mock_snapshot *snapshot_of(const uint8_t *blob, size_t len)
+{
+	const struct mock_snapshot *snap = (const struct mock_snapshot *)(const void *)blob;
+
+	return blob && len == sizeof(*snap) && snap->magic == MOCK_SNAPSHOT_MAGIC ? snap : NULL;
+}
+
+/* Into a vCPU never booted; the TSC goes on from the value saved; the classes the fault names are lost. */
+static struct hvp_status mock_state_restore(struct hvp_vcpu *v, const uint8_t *blob, size_t len)
+{
+	const struct mock_snapshot *snap = snapshot_of(blob, len);
+
+	if (!snap)
+		return st_of("mock_state_restore", EINVAL);
+	v->boot = snap->boot;
+	v->prog = snap->prog;
+	v->step = snap->step;
+	v->ring = snap->ring;
+	v->cr0 = snap->cr0;
+	v->i = snap->i;
+	v->acc = snap->acc;
+	v->msr_index = snap->msr_index;
+	v->msr_value = snap->msr_value;
+	v->tsc_khz = snap->tsc_khz;
+	v->tsc_base = snap->tsc - (mock_faults.tsc_restore_behind ? (uint64_t)(snap->tsc_khz * 1000) : 0);
+	v->tsc_epoch_ns = hvp_now_ns();
+	v->state_lost = mock_faults.state_lost;
+	return st_of("mock_state_restore", 0);
+}
+
+static unsigned mock_state_classes(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max)
+{
+	const struct mock_snapshot *snap = snapshot_of(blob, len);
+	unsigned n = snap ? snap->n : 0;
+
+	n = n < max ? n : max;
+	if (n)
+		memcpy(out, snap->classes, n * sizeof(*out));
+	return n;
+}
+
+static struct hvp_status mock_dirty_manual(struct hvp_vm *vm)
+{
+	vm->manual_protect = 1;
+	return st_of("mock_dirty_log_manual", 0);
+}
+
+static struct hvp_status mock_dirty_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap)
+{
+	struct region *r = region_exact(vm, gpa, size);
+	size_t words = (size / api_page() + 63) / 64;
+
+	if (!r || !r->dirty || !vm->manual_protect)
+		return st_of("mock_dirty_log_clear", EINVAL);
+	for (size_t i = 0; i < words && !mock_faults.dirty_clear_ignored; i++)
+		r->dirty[i] &= ~bitmap[i];
+	return st_of("mock_dirty_log_clear", 0);
+}
+
+#define MOCK_RING_ENTRIES 256
+#define MOCK_RING_RESERVED 64
+
+static struct hvp_status mock_ring_enable(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft)
+{
+	if (vm->n_ids || vm->ring_entries)
+		return st_of("mock_dirty_ring_enable", EINVAL); /* as KVM: before the first vCPU, once */
+	vm->ring = calloc(MOCK_RING_ENTRIES, sizeof(*vm->ring));
+	if (!vm->ring)
+		return st_of("mock_dirty_ring_enable", ENOMEM);
+	vm->ring_entries = *entries = MOCK_RING_ENTRIES;
+	/* A ring that never fills stops no run: its soft limit is the whole ring, which the model never reaches. */
+	vm->ring_soft = *soft = MOCK_RING_ENTRIES - MOCK_RING_RESERVED;
+	if (mock_faults.ring_never_full)
+		vm->ring_soft = MOCK_RING_ENTRIES + 1;
+	return st_of("mock_dirty_ring_enable", 0);
+}
+
+static struct hvp_status mock_ring_harvest(struct hvp_vcpu *v, uint64_t *gpa, unsigned max, unsigned *n)
+{
+	struct hvp_vm *vm = v->vm;
+
+	*n = 0;
+	if (!vm->ring_entries)
+		return st_of("mock_dirty_ring_harvest", EINVAL);
+	while (vm->ring_collected < vm->ring_used && *n < max)
+		gpa[(*n)++] = vm->ring[vm->ring_collected++];
+	return st_of("mock_dirty_ring_harvest", 0);
+}
+
+/* Hands the collected entries back and write-protects their pages again. */
+static struct hvp_status mock_ring_reset(struct hvp_vm *vm)
+{
+	if (!vm->ring_entries)
+		return st_of("mock_dirty_ring_reset", EINVAL);
+	for (unsigned i = 0; i < vm->ring_collected; i++) {
+		struct region *r = region_at(vm, vm->ring[i]);
+		uint64_t page = r ? (vm->ring[i] - r->gpa) / api_page() : 0;
+		if (r && r->dirty)
+			r->dirty[page / 64] &= ~(1ull << (page % 64));
+	}
+	memmove(vm->ring, vm->ring + vm->ring_collected, (vm->ring_used - vm->ring_collected) * sizeof(*vm->ring));
+	vm->ring_used -= vm->ring_collected;
+	vm->ring_collected = 0;
+	return st_of("mock_dirty_ring_reset", 0);
+}
+
 const struct hvp_backend hvp_backend_mock = {
 	.name = "mock",
 	.arch = "x86_64",
@@ -883,4 +1073,12 @@ const struct hvp_backend hvp_backend_mock = {
 	.x86_cpuid_set = mock_cpuid_set,
 	.x86_msr_set = mock_msr_set,
 	.x86_msr_read_exits = mock_msr_read_exits,
+	.vcpu_state_save = mock_state_save,
+	.vcpu_state_restore = mock_state_restore,
+	.vcpu_state_classes = mock_state_classes,
+	.dirty_log_manual = mock_dirty_manual,
+	.dirty_log_clear = mock_dirty_clear,
+	.dirty_ring_enable = mock_ring_enable,
+	.dirty_ring_harvest = mock_ring_harvest,
+	.dirty_ring_reset = mock_ring_reset,
 };

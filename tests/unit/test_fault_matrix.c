@@ -268,6 +268,52 @@ static struct hvp_status f_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 	return M.x86_msr_read_exits(vm, index);
 }
 
+static struct hvp_status f_state_save(struct hvp_vcpu *v, uint8_t **blob, size_t *len)
+{
+	*blob = NULL;
+	*len = 0;
+	INJECT("mock_state_save", 0);
+	return M.vcpu_state_save(v, blob, len);
+}
+
+static struct hvp_status f_state_restore(struct hvp_vcpu *v, const uint8_t *blob, size_t len)
+{
+	INJECT("mock_state_restore", 0);
+	return M.vcpu_state_restore(v, blob, len);
+}
+
+static struct hvp_status f_dirty_manual(struct hvp_vm *vm)
+{
+	INJECT("mock_dirty_log_manual", 0);
+	return M.dirty_log_manual(vm);
+}
+
+static struct hvp_status f_dirty_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap)
+{
+	INJECT("mock_dirty_log_clear", 0);
+	return M.dirty_log_clear(vm, gpa, size, bitmap);
+}
+
+static struct hvp_status f_ring_enable(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft)
+{
+	*entries = *soft = 0;
+	INJECT("mock_dirty_ring_enable", 0);
+	return M.dirty_ring_enable(vm, entries, soft);
+}
+
+static struct hvp_status f_ring_harvest(struct hvp_vcpu *v, uint64_t *gpa, unsigned max, unsigned *n)
+{
+	*n = 0;
+	INJECT("mock_dirty_ring_harvest", 0);
+	return M.dirty_ring_harvest(v, gpa, max, n);
+}
+
+static struct hvp_status f_ring_reset(struct hvp_vm *vm)
+{
+	INJECT("mock_dirty_ring_reset", 0);
+	return M.dirty_ring_reset(vm);
+}
+
 /* The mock with every call going through inject(); what the mock lacks stays NULL. */
 static struct hvp_backend faulty_backend(void)
 {
@@ -293,6 +339,13 @@ static struct hvp_backend faulty_backend(void)
 	b.x86_cpuid_set = M.x86_cpuid_set ? f_cpuid_set : NULL;
 	b.x86_msr_set = M.x86_msr_set ? f_msr_set : NULL;
 	b.x86_msr_read_exits = M.x86_msr_read_exits ? f_msr_read_exits : NULL;
+	b.vcpu_state_save = M.vcpu_state_save ? f_state_save : NULL;
+	b.vcpu_state_restore = M.vcpu_state_restore ? f_state_restore : NULL;
+	b.dirty_log_manual = M.dirty_log_manual ? f_dirty_manual : NULL;
+	b.dirty_log_clear = M.dirty_log_clear ? f_dirty_clear : NULL;
+	b.dirty_ring_enable = M.dirty_ring_enable ? f_ring_enable : NULL;
+	b.dirty_ring_harvest = M.dirty_ring_harvest ? f_ring_harvest : NULL;
+	b.dirty_ring_reset = M.dirty_ring_reset ? f_ring_reset : NULL;
 	/* The benchmarks' raw loop bypasses the wrapper: no question uses it. */
 	b.raw_run_loop = NULL;
 	return b;

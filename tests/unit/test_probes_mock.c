@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "guest_state.h"
 #include "mock_backend.h"
 #include "probe.h"
 #include "runner.h"
@@ -318,6 +319,24 @@ int main(void)
 	mock_faults.dirty_log_sticky = true;
 	expect(&t, "mem.dirty_log", HVP_ANSWER_NO, "a dirty log that does not clear");
 	mock_faults.dirty_log_sticky = false;
+
+	mock_faults.state_lost = HVP_LOST_FPU | HVP_LOST_MSR;
+	f = run("state.save_restore", 0);
+	ok(&t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "MSRs, x87/SSE"),
+	   "state.save_restore names the classes a restore lost: %s", f.reason);
+	mock_faults.state_lost = 0;
+	mock_faults.xsave_bytes = 512;
+	expect(&t, "state.xsave_size", HVP_ANSWER_NO, "a saved FPU class smaller than the guest's XSAVE area");
+	mock_faults.xsave_bytes = 0;
+	mock_faults.tsc_restore_behind = true;
+	expect(&t, "state.tsc_across_restore", HVP_ANSWER_NO, "a restore that puts the guest's TSC a second off");
+	mock_faults.tsc_restore_behind = false;
+	mock_faults.dirty_clear_ignored = true;
+	expect(&t, "mem.dirty_log_manual_protect", HVP_ANSWER_NO, "a manual dirty log that clearing leaves as it was");
+	mock_faults.dirty_clear_ignored = false;
+	mock_faults.ring_never_full = true;
+	expect(&t, "mem.dirty_ring", HVP_ANSWER_NO, "a dirty ring that never stops the run when full");
+	mock_faults.ring_never_full = false;
 
 	mock_faults.max_slots = 2;
 	expect(&t, "mem.two_maps", HVP_ANSWER_NO, "an API with room for one map besides the system memory");

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest ABI of state_check, the program that proves a snapshot (.S
+ * files include it, so it holds only preprocessor constants).
+ *
+ * The host stages the values to load at HVP_STATE_VALUES in the system
+ * region's data page. The guest loads them into every class of state it can
+ * reach, dumps that state to HVP_STATE_BEFORE, reports, loads its general
+ * registers and flags, and pauses (the host saves the vCPU and the memory
+ * there). After the restore it dumps the state again to HVP_STATE_AFTER,
+ * compares the two dumps class by class (and the general registers and
+ * flags with the values), and reports a mask of the classes that changed
+ * (HVP_LOST_*). Both dumps travel with the guest memory: the comparison is
+ * the restored guest's own.
+ *
+ * x86_64 reports: XCR0 as the guest set it (0: no XSAVE, so no AVX), the
+ * TSC; pause; the TSC, the mask; done.
+ */
+#ifndef HVP_GUEST_STATE_H
+#define HVP_GUEST_STATE_H
+
+#define HVP_STATE_VALUES 0x90000 /* HVP_SYS_DATA */
+#define HVP_STATE_BEFORE 0x91000
+#define HVP_STATE_AFTER 0x92000
+
+/*
+ * x86_64 flags in the first argument: leave AVX alone; or only load the
+ * values up to AVX, report XCR0 and end (a trial: where CPUID offers AVX
+ * but the CPU faults on it, the trial ends in a shutdown instead).
+ */
+#define HVP_STATE_NO_AVX 1
+#define HVP_STATE_TRY_AVX 2
+
+/* x86_64 values (HVP_STATE_VALUES + offset) */
+#define HVP_SV_GPR 0         /* rbx rcx rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15: 13 u64 */
+#define HVP_SV_FLAGS 104     /* RFLAGS */
+#define HVP_SV_CR2 112
+#define HVP_SV_CR8 120       /* unused: CR8 is the LAPIC's TPR, which snapshots here do not cover */
+#define HVP_SV_IDT 128       /* the lidt operand: limit (u16), base (u64) */
+#define HVP_SV_FCW 144       /* x87 control word (u16) */
+#define HVP_SV_MXCSR 152     /* u32 */
+#define HVP_SV_X87 160       /* a double pushed on the x87 stack */
+#define HVP_SV_DR 168        /* DR0-DR3, DR7 */
+#define HVP_SV_NMSR 208      /* how many MSRs follow (at most HVP_SV_MSR_MAX) */
+#define HVP_SV_MSR 216       /* {index, value} u64 pairs */
+#define HVP_SV_MSR_MAX 16
+#define HVP_SV_XMM 512       /* XMM0-15, 16 bytes each */
+#define HVP_SV_YMMH 768      /* the upper halves of YMM0-15 */
+
+/* x86_64 dumps (HVP_STATE_BEFORE / HVP_STATE_AFTER + offset) */
+#define HVP_SD_SYS 0         /* CR0 CR2 CR3 CR4 CR8 EFER, GDTR, IDTR, CS DS ES FS GS SS TR LDTR */
+#define HVP_SD_SYS_LEN 144
+#define HVP_SD_DR 144        /* DR0-DR3, DR7 */
+#define HVP_SD_DR_LEN 40
+#define HVP_SD_MSR 184       /* each MSR of the values read back */
+#define HVP_SD_MSR_LEN 128
+#define HVP_SD_FPU 312       /* FCW, MXCSR, ST0, XMM0-15 */
+#define HVP_SD_FPU_LEN 280
+#define HVP_SD_YMMH 592      /* the upper halves of YMM0-15 (zero without AVX) */
+#define HVP_SD_YMMH_LEN 256
+#define HVP_SD_XCR0 848
+#define HVP_SD_XCR0_LEN 8
+#define HVP_SD_LEN 856
+
+/* The mask of classes that did not survive */
+#define HVP_LOST_GPR 0x01
+#define HVP_LOST_FLAGS 0x02
+#define HVP_LOST_SYS 0x04
+#define HVP_LOST_DR 0x08
+#define HVP_LOST_MSR 0x10
+#define HVP_LOST_FPU 0x20
+#define HVP_LOST_AVX 0x40
+#define HVP_LOST_XCR0 0x80
+#define HVP_LOST_ALL 0xff
+
+#endif

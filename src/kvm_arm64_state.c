@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM backend's snapshots, arm64 part: every register KVM_GET_REG_LIST
+ * names, read with KVM_GET_ONE_REG at the size its id encodes (api.rst,
+ * KVM_GET_REG_LIST and KVM_GET_ONE_REG), grouped into classes by the id's
+ * coprocessor field: the core registers (x0-x30, SP, PC, PSTATE, the
+ * FP/SIMD V0-V31, FPSR, FPCR), the system registers, the virtual timer
+ * (CNTV_CTL, CNTV_CVAL, and KVM_REG_ARM_TIMER_CNT, the counter itself),
+ * the firmware pseudo-registers and, where the vCPU has SVE, Z, P and FFR.
+ *
+ * Restore initializes the vCPU as vcpu_boot does (KVM_ARM_VCPU_INIT with
+ * the preferred target) and sets each register back; the counter last, so
+ * that setting it fixes the virtual offset from that moment.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm_internal.h"
+
+enum { TAG_CORE = 1, TAG_SYSREG, TAG_TIMER, TAG_FW, TAG_SVE, TAG_OTHER, TAG_COUNTER };
+
+#define REG_BYTES_MAX 256 /* an SVE Z register at the widest vector length KVM offers: 2048 bits */
+
+const char *kvm_arch_state_tag_name(uint32_t tag)
+{
+	static const char *const names[] = {
+		[TAG_CORE] = "core", [TAG_SYSREG] = "sysregs", [TAG_TIMER] = "timer", [TAG_FW] = "firmware",
+		[TAG_SVE] = "sve", [TAG_OTHER] = "other", [TAG_COUNTER] = "counter",
+	};
+
+	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
+}
+
+static size_t reg_size(uint64_t id)
+{
+	return (size_t)1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
+}
+
+static uint32_t reg_class(uint64_t id)
+{
+	if (id == KVM_REG_ARM_TIMER_CNT)
+		return TAG_COUNTER;
+	if (id == KVM_REG_ARM_TIMER_CTL || id == KVM_REG_ARM_TIMER_CVAL)
+		return TAG_TIMER;
+	switch (id & KVM_REG_ARM_COPROC_MASK) {
+	case KVM_REG_ARM_CORE: return TAG_CORE;
+	case KVM_REG_ARM64_SYSREG: return TAG_SYSREG;
+	case KVM_REG_ARM_FW: return TAG_FW;
+	case KVM_REG_ARM64_SVE: return TAG_SVE;
+	default: return TAG_OTHER;
+	}
+}
+
+static struct kvm_reg_list *reg_list(struct hvp_vcpu *vcpu, struct hvp_status *st)
+{
+	struct kvm_reg_list probe = { .n = 0 }, *list;
+
+	if (ioctl(vcpu->fd, KVM_GET_REG_LIST, &probe) < 0 && errno != E2BIG) {
+		*st = kvm_status("KVM_GET_REG_LIST", errno);
+		return NULL;
+	}
+	list = calloc(1, sizeof(*list) + probe.n * sizeof(list->reg[0]));
+	if (!list) {
+		*st = kvm_status("calloc", ENOMEM);
+		return NULL;
+	}
+	list->n = probe.n;
+	if (ioctl(vcpu->fd, KVM_GET_REG_LIST, list) < 0) {
+		*st = kvm_status("KVM_GET_REG_LIST", errno);
+		free(list);
+		return NULL;
+	}
+	*st = hvp_ok("KVM_GET_REG_LIST");
+	return list;
+}
+
+/* One class: each register as its id then its bytes. */
+static struct hvp_status save_class(struct hvp_vcpu *vcpu, struct kvm_blob *b, const struct kvm_reg_list *list,
+				    uint32_t tag)
+{
+	struct kvm_blob sec = { 0 };
+	uint8_t value[REG_BYTES_MAX];
+
+	for (uint64_t i = 0; i < list->n; i++) {
+		uint64_t id = list->reg[i];
+		struct kvm_one_reg r = { .id = id, .addr = (uint64_t)(uintptr_t)value };
+
+		if (reg_class(id) != tag || reg_size(id) > sizeof(value))
+			continue;
+		if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &r) < 0) {
+			free(sec.p);
+			return kvm_status("KVM_GET_ONE_REG", errno);
+		}
+		kvm_blob_put(&sec, (uint32_t)(id >> 32), &id, sizeof(id)); /* the section header is reused as the entry's */
+		kvm_blob_put(&sec, 0, value, (uint32_t)reg_size(id));
+	}
+	if (sec.err)
+		b->err = sec.err;
+	else if (sec.len)
+		kvm_blob_put(b, tag, sec.p, (uint32_t)sec.len);
+	free(sec.p);
+	return hvp_ok("KVM_GET_ONE_REG");
+}
+
+struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+{
+	struct hvp_status st;
+	struct kvm_reg_list *list = reg_list(vcpu, &st);
+
+	if (!list)
+		return st;
+	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
+		st = save_class(vcpu, b, list, tag);
+	free(list);
+	return st;
+}
+
+static struct hvp_status vcpu_init_preferred(struct hvp_vcpu *vcpu)
+{
+	struct kvm_vcpu_init init;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(vcpu->vm->fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		return kvm_status("KVM_ARM_PREFERRED_TARGET", errno);
+	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0)
+		return kvm_status("KVM_ARM_VCPU_INIT", errno);
+	return hvp_ok("KVM_ARM_VCPU_INIT");
+}
+
+/*
+ * Sets a class's registers back. A register KVM refuses with the value the
+ * same host gave (an invariant ID register, say) ends the restore: the
+ * caller names it.
+ */
+static struct hvp_status restore_class(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len, uint32_t tag)
+{
+	uint32_t size;
+	const uint8_t *p = kvm_blob_find(blob, len, tag, &size), *end = p + size;
+
+	while (p && end - p >= 24) { /* an 8-byte header, the id, an 8-byte header, the value */
+		uint64_t id;
+		uint32_t vsize;
+		uint8_t value[REG_BYTES_MAX];
+		struct kvm_one_reg r = { .addr = (uint64_t)(uintptr_t)value };
+
+		memcpy(&id, p + 8, sizeof(id));
+		memcpy(&vsize, p + 20, sizeof(vsize));
+		if (vsize != reg_size(id) || vsize > sizeof(value) || (size_t)(end - p) < 24 + vsize)
+			return kvm_status("KVM_SET_ONE_REG", EINVAL);
+		memcpy(value, p + 24, vsize);
+		r.id = id;
+		if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &r) < 0)
+			return kvm_status("KVM_SET_ONE_REG", errno);
+		p += 24 + vsize;
+	}
+	return hvp_ok("KVM_SET_ONE_REG");
+}
+
+struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	struct hvp_status st = vcpu_init_preferred(vcpu);
+
+	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
+		st = restore_class(vcpu, blob, len, tag);
+	return st;
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots: can a VMM save a vCPU's whole state and the guest memory, and
+ * have another process restore both into a new VM and resume the guest as
+ * if nothing happened (Firecracker's snapshots, live migration)?
+ *
+ * The restoring process is forked before the saving VM exists, so it never
+ * shares that VM's descriptors or memory; the snapshot reaches it as bytes
+ * over a socket (the backend's opaque blob, then the guest memory), and the
+ * saving VM is destroyed before the last byte is sent. The guest itself
+ * decides what survived (state_check, guest_state.h): it loads every class
+ * of state it can reach, dumps it, pauses for the save, and after the
+ * restore dumps and compares again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../bench.h"
+#include "../guest_state.h"
+#include "../machine.h"
+#include "../probe_child.h"
+#include "../truth.h"
+#include "guest_proof.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: SO_NOSIGPIPE is not needed, the probe's child ignores nothing else */
+#endif
+
+#define SNAPSHOT_MAGIC UINT64_C(0x485650534e415031) /* "HVPSNAP1" */
+#define TSC_SLACK 1.10 /* the guest's TSC may run a little fast beside the rate the API states */
+#define TSC_SLACK_CYCLES 1e6 /* and the host's clock be read a little late */
+
+/* The values state_check loads (guest_state.h): distinctive, and legal where they must be. */
+static const uint64_t gpr_values[13] = {
+	0x1111111111111111, 0x2222222222222222, 0x3333333333333333, 0x4444444444444444, 0x5555555555555555,
+	0x6666666666666666, 0x7777777777777777, 0x8888888888888888, 0x9999999999999999, 0xaaaaaaaaaaaaaaaa,
+	0xbbbbbbbbbbbbbbbb, 0xcccccccccccccccc, 0xdddddddddddddddd,
+};
+/* MSRs any x86_64 guest may write: segment bases, SYSCALL and SYSENTER targets. */
+static const uint64_t msr_values[][2] = {
+	{ 0xc0000100, 0x00007f0000100000 }, /* FS_BASE */
+	{ 0xc0000101, 0x00007f0000200000 }, /* GS_BASE */
+	{ 0xc0000102, 0x00007f0000300000 }, /* KERNEL_GS_BASE */
+	{ 0xc0000081, 0x0023001000000000 }, /* STAR */
+	{ 0xc0000082, 0xffffffff81000000 }, /* LSTAR */
+	{ 0xc0000083, 0xffffffff81000100 }, /* CSTAR */
+	{ 0xc0000084, 0x0000000000047700 }, /* SFMASK */
+	{ 0x174, 0x10 },                    /* SYSENTER_CS */
+	{ 0x175, 0x0000000000400000 },      /* SYSENTER_ESP: 32 bits, all AMD's CPUs keep */
+	{ 0x176, 0x0000000000500000 },      /* SYSENTER_EIP */
+};
+#define N_MSRS (sizeof(msr_values) / sizeof(msr_values[0]))
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Stages the values state_check loads, in the saving VM's system region. */
+static void stage_values(uint8_t *sys)
+{
+	uint8_t *v = sys + HVP_STATE_VALUES;
+	uint16_t idt_limit = 0x0fff;
+
+	for (unsigned i = 0; i < 13; i++)
+		put64(v + HVP_SV_GPR + 8 * i, gpr_values[i]);
+	put64(v + HVP_SV_FLAGS, 0xcd7);               /* CF PF AF ZF SF DF OF, and bit 1; IF and TF clear */
+	put64(v + HVP_SV_CR2, 0x00007f00deadb000);
+	memcpy(v + HVP_SV_IDT, &idt_limit, 2);
+	put64(v + HVP_SV_IDT + 2, 0x00007f0012340000);
+	put64(v + HVP_SV_FCW, 0x0e7f);                /* double precision, round toward zero, all masked */
+	put64(v + HVP_SV_MXCSR, 0x7f80);              /* round toward zero, all masked */
+	put64(v + HVP_SV_X87, 0x400921fb54442d18);    /* pi */
+	for (unsigned i = 0; i < 4; i++)
+		put64(v + HVP_SV_DR + 8 * i, 0x00007f0000001000 + 0x100 * i);
+	put64(v + HVP_SV_DR + 32, 0x700);             /* LE, GE and the reserved bit 10: nothing enabled */
+	put64(v + HVP_SV_NMSR, N_MSRS);
+	for (unsigned i = 0; i < N_MSRS; i++) {
+		put64(v + HVP_SV_MSR + 16 * i, msr_values[i][0]);
+		put64(v + HVP_SV_MSR + 16 * i + 8, msr_values[i][1]);
+	}
+	for (unsigned i = 0; i < 512; i++) /* XMM0-15 and the upper halves of YMM0-15 */
+		v[HVP_SV_XMM + i] = (uint8_t)(i * 7 + 0x5a);
+}
+
+/* What the restoring process did, in memory it shares with the probe. */
+struct restored {
+	struct hvp_status restore;      /* the restore call */
+	struct hvp_guest_result r;      /* the resumed run */
+	int64_t restore_start_ns;
+	size_t blob_len;
+};
+
+/* What a round trip found, for the questions to answer from. */
+struct trip {
+	uint64_t xcr0, tsc_before;
+	int64_t vcpu_made_ns, first_run_start_ns, first_run_end_ns;
+	uint64_t khz;                   /* the guest's TSC rate, when asked for */
+	bool avx_faults;                /* CPUID offers AVX, but the guest's AVX instructions fault */
+	size_t blob_len;
+	unsigned n_classes;
+	struct hvp_state_class classes[HVP_STATE_CLASSES_MAX];
+	const struct restored *res;
+	int base;                       /* the restoring process's first evidence in the finding */
+};
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes; -1 on an error or an early end. */
+static int recv_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t k = recv(fd, b, n, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		b += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The restoring process: the snapshot off the socket, a new API handle, a new VM, the restore, the resumed guest. */
+static void restore_elsewhere(struct hvp_ctx *ctx, struct hvp_child_report *c, struct restored *res, int sock)
+{
+	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
+	uint64_t hdr[3], end;
+	struct hvp_machine *m;
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st;
+	uint8_t *blob, *mem;
+
+	HVP_ASSERT(&cc, recv_all(sock, hdr, sizeof(hdr)) == 0 && hdr[0] == SNAPSHOT_MAGIC && hdr[2] == HVP_SYS_SIZE &&
+		   hdr[1] < (64u << 20), "the snapshot's header did not arrive whole");
+	blob = malloc(hdr[1]);
+	mem = malloc(hdr[2]);
+	HVP_ASSERT(&cc, blob && mem, "no memory for a snapshot of %" PRIu64 " bytes", hdr[1] + hdr[2]);
+	HVP_ASSERT(&cc, recv_all(sock, blob, hdr[1]) == 0 && recv_all(sock, mem, hdr[2]) == 0,
+		   "the snapshot did not arrive whole");
+	/* The end of the stream: the saving VM is destroyed by then. */
+	HVP_ASSERT(&cc, recv(sock, &end, sizeof(end), 0) == 0, "the snapshot's stream did not end after it");
+	res->blob_len = hdr[1];
+	st = ctx->be->open(ctx->open, &cc.hv);
+	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
+	m = hvp_machine_create(&cc, "new VM");
+	memcpy(m->sys, mem, HVP_SYS_SIZE);
+	st = ctx->be->vcpu_create(m->vm, 0, &vcpu);
+	hvp_record(&cc, st, "%s: vcpu 0 for the restore", m->label);
+	HVP_ASSERT(&cc, st.err == HVP_OK, "creating the vCPU to restore into: %s %s", st.call, hvp_native(ctx, st));
+	res->restore_start_ns = hvp_now_ns();
+	st = ctx->be->vcpu_state_restore(vcpu, blob, hdr[1]);
+	st.evidence = hvp_record(&cc, st, "%s: vcpu state restored from %" PRIu64 " bytes", m->label, hdr[1]);
+	res->restore = st;
+	if (st.err == HVP_OK)
+		hvp_guest_resume(m, vcpu, &res->r, 0);
+	hvp_child_exit(c);
+}
+
+/* Saves the paused vCPU; a refusal ends the probe with "no", any other failure as not evidence. */
+static void save_state(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, uint8_t **blob, struct trip *t)
+{
+	struct hvp_status st = ctx->be->vcpu_state_save(vcpu, blob, &t->blob_len);
+	char names[HVP_DETAIL_MAX] = "";
+	size_t len = 0;
+	int i;
+
+	if (st.err != HVP_OK) {
+		i = hvp_record(ctx, st, "vcpu state save");
+		if (!hvp_refused_as(st, HVP_REFUSALS))
+			hvp_not_evidence(ctx, st, "saving the vCPU's state");
+		hvp_decisive(ctx, i);
+		hvp_probe_end(ctx, HVP_ANSWER_NO, "saving the vCPU's state was refused");
+	}
+	t->n_classes = ctx->be->vcpu_state_classes(*blob, t->blob_len, t->classes, HVP_STATE_CLASSES_MAX);
+	for (unsigned k = 0; k < t->n_classes && len < sizeof(names); k++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", k ? " " : "", t->classes[k].name);
+	hvp_record(ctx, st, "%zu bytes: %s", t->blob_len, names);
+	HVP_ASSERT(ctx, t->n_classes > 0, "the backend cannot read back the state it saved (%zu bytes)", t->blob_len);
+}
+
+/*
+ * Whether AVX works in the guest where CPUID offers it: a trial of
+ * state_check in a VM of its own ends in its report if it does, and in a
+ * shutdown (a fault with no handler) if the instructions fault (QEMU's
+ * nested SVM under software emulation). Then the state is checked without.
+ */
+static bool avx_faults(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "trial VM");
+	uint64_t arg[4] = { HVP_STATE_TRY_AVX, 0, 0, 0 };
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	char how[128];
+	bool ok;
+
+	stage_values(m->sys);
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_state_check, arg);
+	hvp_guest_run(m, vcpu, &r);
+	hvp_need_ok(ctx, r.st, "the trial of AVX");
+	ok = hvp_guest_ok(&r) && r.n == 1;
+	HVP_ASSERT(ctx, ok || r.last.kind == HVP_EXIT_SHUTDOWN,
+		   "the trial of AVX ended in neither its report nor a fault: %s", hvp_guest_how(ctx, &r, how, sizeof(how)));
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_machine_destroy(m);
+	return !ok;
+}
+
+/* Runs state_check to its pause in a new VM here, saves, sends, and destroys the VM. */
+static void save_and_send(struct hvp_ctx *ctx, int sock, struct trip *t, bool want_khz)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "saving VM");
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	uint8_t *blob = NULL;
+	uint64_t hdr[3];
+	char how[128];
+
+	stage_values(m->sys);
+	t->avx_faults = avx_faults(ctx);
+	t->vcpu_made_ns = hvp_now_ns();
+	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_state_check, (uint64_t[4]){ t->avx_faults ? HVP_STATE_NO_AVX : 0 });
+	if (want_khz && !(t->khz = hvp_guest_tsc_khz(ctx, vcpu)))
+		return; /* answered skipped: the guest's clock cannot be read in time */
+	t->first_run_start_ns = hvp_now_ns();
+	hvp_guest_run(m, vcpu, &r);
+	t->first_run_end_ns = r.returned_ns;
+	hvp_need_ok(ctx, r.st, "the guest's run to its pause");
+	HVP_ASSERT(ctx, r.n == 2 && hvp_guest_arch_channel(&r.last) == HVP_CHANNEL_PAUSE,
+		   "the guest did not load its state and pause: %s", hvp_guest_how(ctx, &r, how, sizeof(how)));
+	t->xcr0 = r.value[0];
+	t->tsc_before = r.value[1];
+	save_state(ctx, vcpu, &blob, t);
+	hdr[0] = SNAPSHOT_MAGIC;
+	hdr[1] = t->blob_len;
+	hdr[2] = HVP_SYS_SIZE;
+	HVP_ASSERT(ctx, send_all(sock, hdr, sizeof(hdr)) == 0 && send_all(sock, blob, t->blob_len) == 0 &&
+		   send_all(sock, m->sys, HVP_SYS_SIZE) == 0,
+		   "the restoring process did not take the snapshot: %s", strerror(errno));
+	free(blob);
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_machine_destroy(m);
+}
+
+/*
+ * Saves the guest at its pause and has a new process restore it; returns
+ * 0 with the restored side in t->res, or -1 when the question was answered
+ * on the way (skipped for want of a clock rate).
+ */
+static int round_trip(struct hvp_ctx *ctx, struct trip *t, bool want_khz)
+{
+	struct hvp_child_report *c;
+	struct restored *res;
+	char why[HVP_TEXT_MAX];
+	int sv[2], status;
+	const char *failure;
+	pid_t pid;
+
+	if (!ctx->be->vcpu_state_save || !ctx->be->vcpu_state_restore || !ctx->be->vcpu_state_classes)
+		hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, "this backend cannot save and restore a vCPU's state yet");
+	memset(t, 0, sizeof(*t));
+	c = hvp_child_report_new(ctx);
+	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	HVP_ASSERT(ctx, res != MAP_FAILED, "mmap: %s", strerror(errno));
+	memset(res, 0, sizeof(*res));
+	HVP_ASSERT(ctx, socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
+	pid = fork();
+	HVP_ASSERT(ctx, pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sv[0]);
+		restore_elsewhere(ctx, c, res, sv[1]);
+	}
+	close(sv[1]);
+	save_and_send(ctx, sv[0], t, want_khz);
+	close(sv[0]); /* after the saving VM is gone: the restoring process starts on this end of the stream */
+	status = hvp_child_wait(pid);
+	t->base = hvp_child_merge(ctx, c, "new process");
+	failure = hvp_child_failure(c, status, why, sizeof(why));
+	if (want_khz && !t->khz)
+		return -1;
+	HVP_ASSERT(ctx, !failure, "the restoring process did not finish, so it answered nothing: %s", failure);
+	t->res = res;
+	if (res->restore.err != HVP_OK) {
+		if (!hvp_refused_as(res->restore, HVP_REFUSALS))
+			hvp_not_evidence(ctx, res->restore, "restoring the vCPU's state in the new process");
+		hvp_decisive(ctx, t->base + res->restore.evidence);
+		hvp_probe_end(ctx, HVP_ANSWER_NO, "the new process could not restore the saved state: the restore was refused");
+	}
+	hvp_need_guest(ctx, &res->r, 2, "the restored guest's checks");
+	HVP_ASSERT(ctx, res->r.n == 2, "the restored guest made %u reports, not 2", res->r.n);
+	hvp_decisive(ctx, t->base + res->r.st.evidence);
+	return 0;
+}
+
+/* "general registers, x87/SSE" for the classes set in mask. */
+static void lost_names(uint64_t mask, char *out, size_t size)
+{
+	static const char *const names[] = { "general registers", "RFLAGS", "control, segment and descriptor registers",
+					     "debug registers", "MSRs", "x87/SSE", "AVX upper halves", "XCR0" };
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < 8; i++)
+		if (mask & (1u << i) && len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", names[i]);
+}
+
+static void run_save_restore(struct hvp_ctx *ctx)
+{
+	struct trip t;
+	uint64_t mask;
+	char lost[160];
+
+	round_trip(ctx, &t, false);
+	mask = t.res->r.value[1];
+	hvp_guest_value(ctx, "XCR0 the guest set (0: no AVX)", t.xcr0);
+	hvp_guest_value(ctx, "classes the restored guest found changed", mask);
+	HVP_ASSERT(ctx, (mask & ~(uint64_t)HVP_LOST_ALL) == 0,
+		   "the restored guest reported 0x%" PRIx64 ", which is no mask of its checks", mask);
+	ctx->f->guest_verified = true;
+	if (mask == 0)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
+				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact",
+				   t.n_classes, t.blob_len, N_MSRS,
+				   t.xcr0 & 4 ? ", AVX and XCR0" : t.avx_faults ? " (AVX faults here: not exercised)" : " (no AVX)");
+	else {
+		lost_names(mask, lost, sizeof(lost));
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after the restore in a new process the guest found changed: %s",
+				   lost);
+	}
+}
+
+const struct hvp_probe probe_state_save_restore = {
+	.id = "state.save_restore",
+	.question = "Does a guest resume intact after its vCPU state and memory are saved and restored into a new VM in a new process?",
+	.timeout_s = 30,
+	.arch = "x86_64",
+	.run = run_save_restore,
+};
+
+static void run_tsc_across_restore(struct hvp_ctx *ctx)
+{
+	struct trip t;
+	uint64_t after;
+	double host_ms, guest_ms;
+
+	if (round_trip(ctx, &t, true))
+		return;
+	after = t.res->r.value[0];
+	hvp_guest_value(ctx, "guest TSC before the save", t.tsc_before);
+	hvp_guest_value(ctx, "guest TSC after the restore", after);
+	/* A new vCPU's TSC starts at 0: a first reading beyond what it could have counted since is no reading. */
+	HVP_ASSERT(ctx, (double)t.tsc_before <= (double)(t.first_run_end_ns - t.vcpu_made_ns) / 1e6 * (double)t.khz *
+		   TSC_SLACK + TSC_SLACK_CYCLES, "the guest's first TSC reading, 0x%" PRIx64 ", is more than its clock could "
+		   "have counted since its vCPU was made: its reports prove nothing", t.tsc_before);
+	ctx->f->guest_verified = true;
+	/* The second reading came before the restored run returned; the first after the first run began. */
+	host_ms = (double)(t.res->r.returned_ns - t.first_run_start_ns) / 1e6;
+	guest_ms = after >= t.tsc_before ? (double)(after - t.tsc_before) / (double)t.khz : -1;
+	if (after < t.tsc_before)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest's TSC went back across the restore, from 0x%" PRIx64
+				   " to 0x%" PRIx64, t.tsc_before, after);
+	else if (guest_ms > host_ms * TSC_SLACK + TSC_SLACK_CYCLES / (double)t.khz)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest's TSC jumped across the restore: %.1f ms at %" PRIu64
+				   " kHz while %.1f ms passed on the host", guest_ms, t.khz, host_ms);
+	else
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest's TSC went on across the save and the restore in a "
+				   "new process: %.1f ms at %" PRIu64 " kHz while %.1f ms passed on the host", guest_ms, t.khz,
+				   host_ms);
+}
+
+const struct hvp_probe probe_state_tsc_across_restore = {
+	.id = "state.tsc_across_restore",
+	.question = "After a save and a restore in a new process, does the guest's TSC go on from where it was, never back nor ahead of time?",
+	.timeout_s = 30,
+	.arch = "x86_64",
+	.run = run_tsc_across_restore,
+};
+
+/* The class that carries the FPU and vector state, or NULL. */
+static const struct hvp_state_class *fpu_class(const struct trip *t)
+{
+	for (unsigned i = 0; i < t->n_classes; i++)
+		if (!strncmp(t->classes[i].name, "xsave", 5) || !strcmp(t->classes[i].name, "fpu"))
+			return &t->classes[i];
+	return NULL;
+}
+
+/*
+ * CPUID leaf 0xD as the guest sees it: ECX is the size of the XSAVE area
+ * every feature XCR0 may enable needs; the class the backend saves the
+ * vector state in must hold that much.
+ */
+static void run_xsave_size(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
+	uint64_t arg[4] = { 0xd, 0, 0, 0 };
+	struct hvp_vcpu *vcpu = hvp_vcpu_start(m, 0, &hvp_prog_cpuid_report, arg);
+	const struct hvp_state_class *fpu;
+	struct hvp_guest_result r;
+	struct trip t = { 0 };
+	uint8_t *blob = NULL;
+	uint64_t area;
+
+	if (!ctx->be->vcpu_state_save || !ctx->be->vcpu_state_classes)
+		hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, "this backend cannot save a vCPU's state yet");
+	hvp_guest_run(m, vcpu, &r);
+	hvp_need_guest(ctx, &r, 5, "reading CPUID leaf 0xD");
+	area = r.value[2];
+	hvp_guest_value(ctx, "CPUID 0xD.0 ECX: XSAVE area for all features", area);
+	hvp_guest_value(ctx, "CPUID 0xD.0 EAX: XCR0 bits offered", r.value[0]);
+	if (area == 0)
+		hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, "the guest's CPU offers no XSAVE (CPUID leaf 0xD is empty)");
+	save_state(ctx, vcpu, &blob, &t);
+	free(blob);
+	fpu = fpu_class(&t);
+	HVP_ASSERT(ctx, fpu, "the saved state has no class for the FPU and vector registers");
+	hvp_decisive(ctx, r.st.evidence);
+	ctx->f->guest_verified = true;
+	hvp_finding_answer(ctx->f, fpu->size >= area ? HVP_ANSWER_YES : HVP_ANSWER_NO,
+			   "the guest's XSAVE area is %" PRIu64 " bytes (XCR0 bits 0x%" PRIx64 "); the state's %s class "
+			   "carries %u bytes%s", area, r.value[0], fpu->name, fpu->size,
+			   area > 4096 ? " (more than struct kvm_xsave's 4096: XSAVE2 is needed)" : "");
+	hvp_vcpu_destroy(m, vcpu);
+	hvp_machine_destroy(m);
+}
+
+const struct hvp_probe probe_state_xsave_size = {
+	.id = "state.xsave_size",
+	.question = "Does the saved vCPU state carry the whole XSAVE area the guest's CPUID offers (KVM_GET_XSAVE2 where it is larger than 4 KiB)?",
+	.timeout_s = 15,
+	.arch = "x86_64",
+	.run = run_xsave_size,
+};
