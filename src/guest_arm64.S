@@ -308,4 +308,188 @@ vectors_handler:
 	b 99b
 END_PROGRAM vectors
 
+/*
+ * state_check (guest_state.h): every class of state the guest reaches at
+ * EL1, loaded from the host's values, dumped before and after a pause in
+ * which the host saves the vCPU and a new process restores it; reports 0
+ * (no AVX here) and the virtual counter, pauses, then reports the counter
+ * and the mask of classes that changed.
+ */
+#include "guest_state.h"
+
+.macro ADDR reg, value
+	movz \reg, #((\value) >> 16), lsl #16
+	movk \reg, #((\value) & 0xffff)
+.endm
+.macro SYS_LOAD reg, n
+	ldr x3, [x1, #(HVP_SVA_SYS + 8 * \n)]
+	msr \reg, x3
+.endm
+.macro SYS_DUMP reg, off
+	mrs x2, \reg
+	str x2, [x1, #\off]
+.endm
+.macro GPR_CHECK n
+	ldr x9, [x0, #(8 * \n)]
+	cmp x9, x\n
+	b.eq 1f
+	str x0, [x0, #HVP_SVA_LOST]
+1:
+.endm
+/* x22 |= bit unless the dumps agree over [off, off + len), in 8-byte words */
+.macro AREA_CHECK off, len, bit
+	ADDR x1, (HVP_STATE_BEFORE + \off)
+	ADDR x2, (HVP_STATE_AFTER + \off)
+	mov x3, #(\len / 8)
+2:	ldr x4, [x1], #8
+	ldr x5, [x2], #8
+	cmp x4, x5
+	b.eq 3f
+	orr x22, x22, #\bit
+3:	subs x3, x3, #1
+	b.ne 2b
+.endm
+
+PROGRAM state_check
+	mrs x1, cpacr_el1
+	orr x1, x1, #(3 << 20)
+	msr cpacr_el1, x1
+	isb
+	ADDR x1, HVP_STATE_VALUES
+	add x2, x1, #HVP_SVA_V
+	ld1 {v0.2d, v1.2d, v2.2d, v3.2d}, [x2], #64
+	ld1 {v4.2d, v5.2d, v6.2d, v7.2d}, [x2], #64
+	ld1 {v8.2d, v9.2d, v10.2d, v11.2d}, [x2], #64
+	ld1 {v12.2d, v13.2d, v14.2d, v15.2d}, [x2], #64
+	ld1 {v16.2d, v17.2d, v18.2d, v19.2d}, [x2], #64
+	ld1 {v20.2d, v21.2d, v22.2d, v23.2d}, [x2], #64
+	ld1 {v24.2d, v25.2d, v26.2d, v27.2d}, [x2], #64
+	ld1 {v28.2d, v29.2d, v30.2d, v31.2d}, [x2], #64
+	ldr x3, [x1, #HVP_SVA_FPCR]
+	msr fpcr, x3
+	ldr x3, [x1, #HVP_SVA_FPSR]
+	msr fpsr, x3
+	SYS_LOAD tpidr_el0, 0
+	SYS_LOAD tpidrro_el0, 1
+	SYS_LOAD tpidr_el1, 2
+	SYS_LOAD contextidr_el1, 3
+	SYS_LOAD far_el1, 4
+	SYS_LOAD par_el1, 5
+	SYS_LOAD amair_el1, 6
+	SYS_LOAD sp_el0, 7
+	SYS_LOAD elr_el1, 8
+	SYS_LOAD spsr_el1, 9
+	ldr x3, [x1, #HVP_SVA_CNTV_CVAL]
+	msr cntv_cval_el0, x3
+	ldr x3, [x1, #HVP_SVA_CNTV_CTL]
+	msr cntv_ctl_el0, x3
+	isb
+	ADDR x1, HVP_STATE_BEFORE
+	bl 9f
+	mov x0, #0
+	REPORT
+	COUNTER_NOW
+	REPORT
+	/* the flags and the general registers last; x0 and x9 carry the pause */
+	ADDR x1, HVP_STATE_VALUES
+	ldr x2, [x1, #HVP_SVA_NZCV]
+	msr nzcv, x2
+	ldp x2, x3, [x1, #16]
+	ldp x4, x5, [x1, #32]
+	ldp x6, x7, [x1, #48]
+	ldr x8, [x1, #64]
+	ldp x10, x11, [x1, #80]
+	ldp x12, x13, [x1, #96]
+	ldp x14, x15, [x1, #112]
+	ldp x16, x17, [x1, #128]
+	ldp x18, x19, [x1, #144]
+	ldp x20, x21, [x1, #160]
+	ldp x22, x23, [x1, #176]
+	ldp x24, x25, [x1, #192]
+	ldp x26, x27, [x1, #208]
+	ldp x28, x29, [x1, #224]
+	ldr x30, [x1, #240]
+	ldr x1, [x1, #8]
+	PAUSE
+	/* restored: the flags and the counter first, then every register against its value */
+	mrs x9, nzcv
+	COUNTER_NOW
+	stp x0, x9, [sp, #-16]!
+	ADDR x0, HVP_STATE_VALUES
+	GPR_CHECK 1
+	GPR_CHECK 2
+	GPR_CHECK 3
+	GPR_CHECK 4
+	GPR_CHECK 5
+	GPR_CHECK 6
+	GPR_CHECK 7
+	GPR_CHECK 8
+	GPR_CHECK 10
+	GPR_CHECK 11
+	GPR_CHECK 12
+	GPR_CHECK 13
+	GPR_CHECK 14
+	GPR_CHECK 15
+	GPR_CHECK 16
+	GPR_CHECK 17
+	GPR_CHECK 18
+	GPR_CHECK 19
+	GPR_CHECK 20
+	GPR_CHECK 21
+	GPR_CHECK 22
+	GPR_CHECK 23
+	GPR_CHECK 24
+	GPR_CHECK 25
+	GPR_CHECK 26
+	GPR_CHECK 27
+	GPR_CHECK 28
+	GPR_CHECK 29
+	GPR_CHECK 30
+	ldp x20, x21, [sp], #16
+	mov x22, #0
+	ldr x2, [x0, #HVP_SVA_LOST]
+	cbz x2, 4f
+	orr x22, x22, #HVP_LOST_GPR
+4:	ldr x2, [x0, #HVP_SVA_NZCV]
+	cmp x2, x21
+	b.eq 5f
+	orr x22, x22, #HVP_LOST_FLAGS
+5:	ADDR x1, HVP_STATE_AFTER
+	bl 9f
+	AREA_CHECK HVP_SDA_SYS, HVP_SDA_SYS_LEN, HVP_LOST_SYS
+	AREA_CHECK HVP_SDA_TIMER, HVP_SDA_TIMER_LEN, HVP_LOST_DR
+	AREA_CHECK HVP_SDA_FP, HVP_SDA_FP_LEN, HVP_LOST_FPU
+	mov x0, x20
+	REPORT
+	mov x0, x22
+	REPORT
+	DONE
+
+	/* the dump: x1 = where; uses x2 */
+9:	SYS_DUMP tpidr_el0, 0
+	SYS_DUMP tpidrro_el0, 8
+	SYS_DUMP tpidr_el1, 16
+	SYS_DUMP contextidr_el1, 24
+	SYS_DUMP far_el1, 32
+	SYS_DUMP par_el1, 40
+	SYS_DUMP amair_el1, 48
+	SYS_DUMP sp_el0, 56
+	SYS_DUMP elr_el1, 64
+	SYS_DUMP spsr_el1, 72
+	SYS_DUMP cntv_ctl_el0, HVP_SDA_TIMER
+	SYS_DUMP cntv_cval_el0, HVP_SDA_TIMER + 8
+	SYS_DUMP fpcr, HVP_SDA_FP
+	SYS_DUMP fpsr, HVP_SDA_FP + 8
+	add x2, x1, #(HVP_SDA_FP + 16)
+	st1 {v0.2d, v1.2d, v2.2d, v3.2d}, [x2], #64
+	st1 {v4.2d, v5.2d, v6.2d, v7.2d}, [x2], #64
+	st1 {v8.2d, v9.2d, v10.2d, v11.2d}, [x2], #64
+	st1 {v12.2d, v13.2d, v14.2d, v15.2d}, [x2], #64
+	st1 {v16.2d, v17.2d, v18.2d, v19.2d}, [x2], #64
+	st1 {v20.2d, v21.2d, v22.2d, v23.2d}, [x2], #64
+	st1 {v24.2d, v25.2d, v26.2d, v27.2d}, [x2], #64
+	st1 {v28.2d, v29.2d, v30.2d, v31.2d}, [x2], #64
+	ret
+END_PROGRAM state_check
+
 	NOTE_GNU_STACK

@@ -110,7 +110,7 @@ HVP_NO_PROGRAM(timed_rdmsr);
 HVP_NO_PROGRAM(cpuid_report);
 HVP_NO_PROGRAM(rdmsr_report);
 HVP_NO_PROGRAM(real_mode16);
-HVP_NO_PROGRAM(state_check);
+HVP_PROGRAM(state_check);
 
 static uint64_t *table_at(uint8_t *sys, uint64_t gpa)
 {

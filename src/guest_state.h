@@ -62,7 +62,30 @@
 #define HVP_SD_XCR0_LEN 8
 #define HVP_SD_LEN 856
 
-/* The mask of classes that did not survive */
+/* arm64 values (HVP_STATE_VALUES + offset) */
+#define HVP_SVA_GPR 0        /* xN at 8 * N, for x1-x8 and x10-x30 (x0 and x9 carry the reports) */
+#define HVP_SVA_NZCV 256
+#define HVP_SVA_LOST 264     /* the restored guest marks here that a general register changed */
+#define HVP_SVA_SYS 272      /* TPIDR_EL0 TPIDRRO_EL0 TPIDR_EL1 CONTEXTIDR_EL1 FAR_EL1 PAR_EL1 AMAIR_EL1 SP_EL0 ELR_EL1 SPSR_EL1 */
+#define HVP_SVA_CNTV_CTL 352
+#define HVP_SVA_CNTV_CVAL 360
+#define HVP_SVA_FPCR 368
+#define HVP_SVA_FPSR 376
+#define HVP_SVA_V 384        /* V0-V31, 16 bytes each */
+
+/* arm64 dumps */
+#define HVP_SDA_SYS 0        /* the ten system registers above */
+#define HVP_SDA_SYS_LEN 80
+#define HVP_SDA_TIMER 80     /* CNTV_CTL_EL0, CNTV_CVAL_EL0 */
+#define HVP_SDA_TIMER_LEN 16
+#define HVP_SDA_FP 96        /* FPCR, FPSR, V0-V31 */
+#define HVP_SDA_FP_LEN 528
+
+/*
+ * The mask of classes that did not survive. arm64 uses the same bits for
+ * its own classes: GPR, FLAGS (NZCV), SYS (system registers), DR (the
+ * virtual timer), FPU (FP/SIMD: V0-V31, FPCR, FPSR).
+ */
 #define HVP_LOST_GPR 0x01
 #define HVP_LOST_FLAGS 0x02
 #define HVP_LOST_SYS 0x04

@@ -287,3 +287,9 @@ struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm)
 		return kvm_status("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", errno);
 	return hvp_ok("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)");
 }
+
+/* For snapshots (kvm_arm64_state.c): a vCPU initialized as vcpu_boot does, before its registers are restored. */
+struct hvp_status kvm_arm64_vcpu_init(struct hvp_vcpu *vcpu)
+{
+	return vcpu_init(vcpu);
+}

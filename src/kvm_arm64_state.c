@@ -9,7 +9,7 @@
  * the firmware pseudo-registers and, where the vCPU has SVE, Z, P and FFR.
  *
  * Restore initializes the vCPU as vcpu_boot does (KVM_ARM_VCPU_INIT with
- * the preferred target) and sets each register back; the counter last, so
+ * the preferred target and the same features) and sets each register back; the counter last, so
  * that setting it fixes the virtual offset from that moment.
  */
 #define _GNU_SOURCE
@@ -118,18 +118,6 @@ struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
 	return st;
 }
 
-static struct hvp_status vcpu_init_preferred(struct hvp_vcpu *vcpu)
-{
-	struct kvm_vcpu_init init;
-
-	memset(&init, 0, sizeof(init));
-	if (ioctl(vcpu->vm->fd, KVM_ARM_PREFERRED_TARGET, &init) < 0)
-		return kvm_status("KVM_ARM_PREFERRED_TARGET", errno);
-	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0)
-		return kvm_status("KVM_ARM_VCPU_INIT", errno);
-	return hvp_ok("KVM_ARM_VCPU_INIT");
-}
-
 /*
  * Sets a class's registers back. A register KVM refuses with the value the
  * same host gave (an invariant ID register, say) ends the restore: the
@@ -161,7 +149,7 @@ static struct hvp_status restore_class(struct hvp_vcpu *vcpu, const uint8_t *blo
 
 struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
 {
-	struct hvp_status st = vcpu_init_preferred(vcpu);
+	struct hvp_status st = kvm_arm64_vcpu_init(vcpu);
 
 	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
 		st = restore_class(vcpu, blob, len, tag);

@@ -35,12 +35,12 @@ struct hvp_status kvm_dirty_log_manual(struct hvp_vm *vm)
 	int have = check_ext(vm->fd, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 
 	if (!(have & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
-		return kvm_status("KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)", EOPNOTSUPP);
+		return kvm_status("KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 = 0", EOPNOTSUPP);
 	/* Without KVM_DIRTY_LOG_INITIALLY_SET: the log starts empty, as the bitmap mode's does. */
 	cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
 	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0)
-		return kvm_status("KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)", errno);
-	return hvp_ok("KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)");
+		return kvm_status("KVM_ENABLE_CAP(MANUAL_DIRTY_LOG_PROTECT2)", errno);
+	return hvp_ok("KVM_ENABLE_CAP(MANUAL_DIRTY_LOG_PROTECT2)");
 }
 
 struct hvp_status kvm_dirty_log_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap)
@@ -84,7 +84,7 @@ struct hvp_status kvm_dirty_ring_enable(struct hvp_vm *vm, uint32_t *entries, ui
 		max = check_ext(vm->fd, cap_id);
 	}
 	if (max <= 0)
-		return kvm_status("KVM_CHECK_EXTENSION(KVM_CAP_DIRTY_LOG_RING)", EOPNOTSUPP);
+		return kvm_status("KVM_CAP_DIRTY_LOG_RING = 0", EOPNOTSUPP); /* and _ACQ_REL */
 	cap.cap = (uint32_t)cap_id;
 	for (uint64_t bytes = (uint64_t)page; bytes <= (uint64_t)max && bytes <= RING_BYTES_MAX; bytes *= 2) {
 		cap.args[0] = bytes;

@@ -126,6 +126,7 @@ struct hvp_status kvm_arm64_counter_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_arm64_vm_create_sized(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out);
 unsigned kvm_arm64_gpa_bits_max(struct hvp_hv *hv);
 struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm);
+struct hvp_status kvm_arm64_vcpu_init(struct hvp_vcpu *vcpu);
 #endif
 
 #endif

@@ -17,8 +17,9 @@ jqok "every probe of the default suite answered" '.findings | length == $n' "$R"
 jqok "no probe crashed or hung" 'all(.findings[]; .answer != "crashed" and .answer != "hung")' "$R"
 jqok "no finding deviates from the arm64 contract" \
 	'.summary.deviates == 0 and .summary.failing == 0 and all(.findings[]; .verdict != "deviates")' "$R"
-jqok "the probes about x86 say they are not applicable, and nothing else is skipped but the capped search" \
-	'all(.findings[] | select(.answer == "skipped"); (.reason | startswith("not applicable: the question is about x86_64")) or .id == "limits.vms_per_process")' "$R"
+jqok "the probes about x86 say they are not applicable, and nothing else is skipped but the capped search and a ring 6.1 lacks" \
+	'all(.findings[] | select(.answer == "skipped"); (.reason | startswith("not applicable: the question is about x86_64")) or .id == "limits.vms_per_process"
+	or (.id == "mem.dirty_ring" and (.reason | test("KVM_CAP_DIRTY_LOG_RING = 0"))))' "$R"
 # Proof: a guest's reports, or the API's own refusal as the decisive call;
 # lifecycle.exit_with_running_vcpu is answered by the process's exit status.
 unproven=$(jq -r '.findings[] | select(.answer == "yes" or .answer == "no") | select(.id != "lifecycle.exit_with_running_vcpu")
@@ -48,3 +49,16 @@ jqok "exec.native_cpl0: the guest at EL1 read SCTLR_EL1 with the MMU and caches 
 	.findings[] | select(.id == "exec.native_cpl0") | (.answer == "yes") == (.reason | test("time: native"))
 	and ([.guest[] | select(.label == "ring report") | "0000000000000000\(.value[2:])"[-16:]
 	| select(.[8:] == "00000004") | .[:8] | hex | bit(0) and bit(2) and bit(12)] == [true])' "$R"
+
+# Snapshots and dirty tracking (issue 16).
+jqok "state.save_restore: yes, the guest restored in a new process found every class it set intact" \
+	'.findings[] | select(.id == "state.save_restore") | .answer == "yes" and .guest_verified
+	and (.evidence[.decisive].detail | startswith("new process:")) and (.guest[] | select(.label | startswith("classes")) | .value) == "0x0"
+	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and (.detail | test("core sysregs timer")))' "$R"
+jqok "state.counter_offset: yes, the guest's virtual counter went on, read by the guest before and after" \
+	'.findings[] | select(.id == "state.counter_offset") | .answer == "yes" and .guest_verified and (.guest | length) == 2' "$R"
+jqok "mem.dirty_log_manual_protect: yes, pages stayed dirty until KVM_CLEAR_DIRTY_LOG" \
+	'.findings[] | select(.id == "mem.dirty_log_manual_protect") | .answer == "yes" and .guest_verified
+	and .evidence[.decisive].call == "KVM_CLEAR_DIRTY_LOG"' "$R"
+jqok "mem.dirty_ring: answered where the host has a ring, else skipped with the capability's value" \
+	'.findings[] | select(.id == "mem.dirty_ring") | (.answer == "yes" and .guest_verified) or (.answer == "skipped" and (.reason | test("KVM_CAP_DIRTY_LOG_RING = 0")))' "$R"
