@@ -318,9 +318,10 @@ struct hvp_backend {
 	struct hvp_status (*dirty_log_clear)(struct hvp_vm *vm, uint64_t gpa, uint64_t size, const uint64_t *bitmap);
 	/*
 	 * A per-vCPU ring of dirtied pages instead of the bitmap (KVM:
-	 * KVM_CAP_DIRTY_LOG_RING): enabled on a VM before its first vCPU, as
-	 * small as the API takes (*entries: the ring's entries; *soft: how many
-	 * it holds before runs stop with HVP_EXIT_DIRTY_RING_FULL). harvest
+	 * KVM_CAP_DIRTY_LOG_RING): enabled on a VM before its first vCPU, the
+	 * smallest the API takes with at least *entries entries (0: the
+	 * smallest of all); *entries then gets the ring's entries, *soft how
+	 * many it holds before runs stop with HVP_EXIT_DIRTY_RING_FULL. harvest
 	 * hands over the guest-physical addresses of the pages the ring holds
 	 * (up to max) and marks them collected; reset gives the collected
 	 * entries back to every vCPU's ring. NULL where the API has no ring.

@@ -65,8 +65,8 @@ struct hvp_status kvm_dirty_log_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t 
 }
 
 /*
- * The smallest ring KVM takes: a power of two of at least a page and more
- * than the entries it reserves, which Intel's PML makes larger (EINVAL
+ * The smallest ring KVM takes with the entries asked for: a power of two of
+ * at least a page and more than the entries it reserves, which Intel's PML makes larger (EINVAL
  * below that): so each size is tried from one page up. The acquire-release
  * form is the one arm64 has; x86 has both.
  */
@@ -76,6 +76,7 @@ struct hvp_status kvm_dirty_ring_enable(struct hvp_vm *vm, uint32_t *entries, ui
 	int max = check_ext(vm->fd, cap_id);
 	struct kvm_enable_cap cap = { 0 };
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t least = (uint64_t)*entries * sizeof(struct kvm_dirty_gfn);
 	int err = EINVAL;
 
 	*entries = *soft = 0;
@@ -87,6 +88,8 @@ struct hvp_status kvm_dirty_ring_enable(struct hvp_vm *vm, uint32_t *entries, ui
 		return kvm_status("KVM_CAP_DIRTY_LOG_RING = 0", EOPNOTSUPP); /* and _ACQ_REL */
 	cap.cap = (uint32_t)cap_id;
 	for (uint64_t bytes = (uint64_t)page; bytes <= (uint64_t)max && bytes <= RING_BYTES_MAX; bytes *= 2) {
+		if (bytes < least)
+			continue;
 		cap.args[0] = bytes;
 		if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) == 0) {
 			vm->dirty_ring_bytes = (uint32_t)bytes;

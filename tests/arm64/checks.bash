@@ -62,3 +62,8 @@ jqok "mem.dirty_log_manual_protect: yes, pages stayed dirty until KVM_CLEAR_DIRT
 	and .evidence[.decisive].call == "KVM_CLEAR_DIRTY_LOG"' "$R"
 jqok "mem.dirty_ring: answered where the host has a ring, else skipped with the capability's value" \
 	'.findings[] | select(.id == "mem.dirty_ring") | (.answer == "yes" and .guest_verified) or (.answer == "skipped" and (.reason | test("KVM_CAP_DIRTY_LOG_RING = 0")))' "$R"
+BS=$out/benchstate.out
+jqok "the snapshot and dirty-tracking benchmarks measured, the ring skipped with the capability's value where 6.1 has none" \
+	'[.findings[] | select(.bench or (.id | startswith("bench.")))] | length == 5
+	and all(.[]; (.answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns)
+	or (.id == "bench.mem.dirty_harvest.ring" and .answer == "skipped" and (.reason | test("KVM_CAP_DIRTY_LOG_RING = 0"))))' "$BS"

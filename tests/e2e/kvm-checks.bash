@@ -233,3 +233,8 @@ jqok "mem.dirty_ring: yes, the ring filled (KVM_EXIT_DIRTY_RING_FULL) and named 
 	and (.evidence[.decisive].detail | test("dirty ring full")) and any(.evidence[]; .call == "KVM_RESET_DIRTY_RINGS" and .errno == "OK")' "$J"
 jqok "mem.dirty_ring: with the ring on, x86 KVM refuses the bitmap (ENXIO)" \
 	'.findings[] | select(.id == "mem.dirty_ring") | any(.evidence[]; .call == "KVM_GET_DIRTY_LOG" and .errno == "ENXIO")' "$J"
+BS=$out/benchstate.out
+ok "the snapshot and dirty-tracking benchmarks exit 0, their report complete JSON" eval 'exits benchstate 0 && json_ok "$BS"'
+jqok "each of the five measured: samples, ordered statistics, per GiB for the harvests" \
+	'[.findings[] | select(.bench)] | length == 5 and all(.[]; .answer == "yes" and .bench.samples >= 5 and .bench.min_ns <= .bench.median_ns
+	and .bench.median_ns <= .bench.max_ns and ((.id | startswith("bench.mem.dirty_harvest")) == (.bench.per | startswith("GiB"))))' "$BS"

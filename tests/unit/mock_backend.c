@@ -1001,16 +1001,20 @@ static struct hvp_status mock_dirty_clear(struct hvp_vm *vm, uint64_t gpa, uint6
 
 static struct hvp_status mock_ring_enable(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft)
 {
+	unsigned n = MOCK_RING_ENTRIES;
+
+	while (n < *entries)
+		n *= 2;
 	if (vm->n_ids || vm->ring_entries)
 		return st_of("mock_dirty_ring_enable", EINVAL); /* as KVM: before the first vCPU, once */
-	vm->ring = calloc(MOCK_RING_ENTRIES, sizeof(*vm->ring));
+	vm->ring = calloc(n, sizeof(*vm->ring));
 	if (!vm->ring)
 		return st_of("mock_dirty_ring_enable", ENOMEM);
-	vm->ring_entries = *entries = MOCK_RING_ENTRIES;
-	/* A ring that never fills stops no run: its soft limit is the whole ring, which the model never reaches. */
-	vm->ring_soft = *soft = MOCK_RING_ENTRIES - MOCK_RING_RESERVED;
+	vm->ring_entries = *entries = n;
+	/* A ring that never fills stops no run: its soft limit is past the whole ring, which the model never reaches. */
+	vm->ring_soft = *soft = n - MOCK_RING_RESERVED;
 	if (mock_faults.ring_never_full)
-		vm->ring_soft = MOCK_RING_ENTRIES + 1;
+		vm->ring_soft = n + 1;
 	return st_of("mock_dirty_ring_enable", 0);
 }
 

@@ -296,7 +296,6 @@ static struct hvp_status f_dirty_clear(struct hvp_vm *vm, uint64_t gpa, uint64_t
 
 static struct hvp_status f_ring_enable(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft)
 {
-	*entries = *soft = 0;
 	INJECT("mock_dirty_ring_enable", 0);
 	return M.dirty_ring_enable(vm, entries, soft);
 }

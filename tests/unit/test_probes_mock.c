@@ -280,8 +280,10 @@ int main(void)
 	   "mem.max_maps says 'at least' when the cap stops it first: %s", f.reason);
 
 	/* The benchmark framework end to end on host-side operations the mock does for real. */
-	const char *benches[] = { "bench.vm.create_destroy", "bench.mem.map_unmap.4k" };
-	for (unsigned i = 0; i < 2; i++) {
+	const char *benches[] = { "bench.vm.create_destroy", "bench.mem.map_unmap.4k", "bench.state.save", "bench.state.restore",
+				  "bench.mem.dirty_harvest.bitmap", "bench.mem.dirty_harvest.manual",
+				  "bench.mem.dirty_harvest.ring" };
+	for (unsigned i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
 		f = run(benches[i], 0);
 		ok(&t, f.answer == HVP_ANSWER_YES && f.bench.present && f.bench.n >= 5 && f.bench.median > 0 &&
 			       f.bench.min <= f.bench.median && f.bench.median <= f.bench.p99 && f.bench.p99 <= f.bench.max &&
