@@ -41,7 +41,7 @@ HVP_CPPFLAGS += -DHVP_HAVE_JSONC $(if $(filter /usr,$(JSONC_PREFIX)),,-I$(JSONC_
 HVP_LDLIBS += $(if $(filter /usr,$(JSONC_PREFIX)),,-L$(JSONC_PREFIX)/lib) -ljson-c
 endif
 
-CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
+CORE_SRCS := src/finding.c src/wire.c src/state_blob.c src/contract.c src/backend.c src/errname.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/report_html.c src/output.c \
 	src/report_read.c src/diff.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/truth.c src/registry.c \

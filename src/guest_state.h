@@ -23,13 +23,8 @@
 #define HVP_STATE_BEFORE 0x91000
 #define HVP_STATE_AFTER 0x92000
 
-/*
- * x86_64 flags in the first argument: leave AVX alone; or only load the
- * values up to AVX, report XCR0 and end (a trial: where CPUID offers AVX
- * but the CPU faults on it, the trial ends in a shutdown instead).
- */
+/* x86_64: the first argument's flag to leave AVX alone even where CPUID offers it. */
 #define HVP_STATE_NO_AVX 1
-#define HVP_STATE_TRY_AVX 2
 
 /* x86_64 values (HVP_STATE_VALUES + offset) */
 #define HVP_SV_GPR 0         /* rbx rcx rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15: 13 u64 */

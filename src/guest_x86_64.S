@@ -425,12 +425,7 @@ PROGRAM state_check
 	test $4, %r15d
 	jz 3f
 	FOR16 SV_LOAD_YMMH
-3:	test $HVP_STATE_TRY_AVX, %edi
-	jz 4f
-	mov %r15, %rax
-	REPORT
-	DONE
-4:	mov sv_base + HVP_SV_NMSR, %r8
+3:	mov sv_base + HVP_SV_NMSR, %r8
 	mov $(sv_base + HVP_SV_MSR), %r9d
 1:	test %r8, %r8
 	jz 5f

@@ -215,7 +215,7 @@ static unsigned hvf_gpa_bits_max(struct hvp_hv *hv)
 #endif
 
 /* A request carried out on a vCPU's owner thread. */
-enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET };
+enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET, OP_STATE_SAVE, OP_STATE_RESTORE };
 
 struct hvf_call {
 	enum hvf_op op;
@@ -236,6 +236,12 @@ static struct hvp_status dispatch(struct hvp_vcpu *vcpu, struct hvf_call *c)
 	case OP_REGS_GET: return hvf_arch_regs_get(vcpu, c->out);
 	case OP_REGS_SET: return hvf_arch_regs_set(vcpu, c->in);
 	case OP_TSC_SET: return hvf_arch_tsc_set(vcpu, c->value);
+#if defined(__aarch64__)
+	case OP_STATE_SAVE: return hvf_arch_state_save(vcpu, c->out);
+	case OP_STATE_RESTORE: return hvf_arch_state_restore(vcpu, c->in, (size_t)c->value);
+#else
+	case OP_STATE_SAVE: case OP_STATE_RESTORE: break; /* no snapshots on x86_64 yet: the ops are NULL */
+#endif
 	}
 	return hvf_status("dispatch", HV_ERROR);
 }
@@ -413,6 +419,48 @@ static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
 	return hvf_arch_tsc_khz();
 }
 
+#if defined(__aarch64__)
+/* Snapshots: the blob (state_blob.h) filled on the owner thread, where every vCPU call must be made. */
+static struct hvp_status hvf_vcpu_state_save(struct hvp_vcpu *vcpu, uint8_t **blob, size_t *len)
+{
+	struct hvp_blob b = { 0 };
+	struct hvf_call c = { .op = OP_STATE_SAVE, .out = &b };
+	struct hvp_status st;
+
+	*blob = NULL;
+	*len = 0;
+	hvp_blob_begin(&b, HVP_BLOB_HVF_ARM64);
+	st = on_owner(vcpu, &c);
+	if (st.err == HVP_OK && b.err)
+		st = hvf_status("malloc", HV_NO_RESOURCES);
+	if (st.err != HVP_OK) {
+		free(b.p);
+		return st;
+	}
+	*blob = b.p;
+	*len = b.len;
+	return st;
+}
+
+static struct hvp_status hvf_vcpu_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	struct hvf_call c = { .op = OP_STATE_RESTORE, .in = blob, .value = len };
+	struct hvp_status st;
+
+	if (hvp_blob_check(blob, len, HVP_BLOB_HVF_ARM64)) { /* not a snapshot of this backend: no call made */
+		st = hvf_status("snapshot", HV_BAD_ARGUMENT);
+		st.unmade = true;
+		return st;
+	}
+	return on_owner(vcpu, &c);
+}
+
+static unsigned hvf_vcpu_state_classes(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max)
+{
+	return hvp_blob_classes(blob, len, HVP_BLOB_HVF_ARM64, hvf_arch_state_tag_name, out, max);
+}
+#endif
+
 const struct hvp_backend hvp_backend_hvf = {
 	.name = "hvf",
 #if defined(__x86_64__)
@@ -446,6 +494,11 @@ const struct hvp_backend hvp_backend_hvf = {
 #if defined(__aarch64__)
 	.vm_create_sized = hvf_vm_create_sized,
 	.gpa_bits_max = hvf_gpa_bits_max,
+#endif
+#if defined(__aarch64__)
+	.vcpu_state_save = hvf_vcpu_state_save,
+	.vcpu_state_restore = hvf_vcpu_state_restore,
+	.vcpu_state_classes = hvf_vcpu_state_classes,
 #endif
 };
 

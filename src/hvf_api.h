@@ -207,6 +207,12 @@ hv_return_t hv_vcpu_set_sys_reg(hv_vcpu_t vcpu, hv_sys_reg_t reg, uint64_t value
 hv_return_t hv_vcpu_run(hv_vcpu_t vcpu);
 hv_return_t hv_vcpus_exit(hv_vcpu_t *vcpus, uint32_t vcpu_count);
 hv_return_t hv_vcpu_set_vtimer_offset(hv_vcpu_t vcpu, uint64_t vtimer_offset);
+hv_return_t hv_vcpu_get_vtimer_offset(hv_vcpu_t vcpu, uint64_t *vtimer_offset);
+typedef uint32_t hv_simd_fp_reg_t;
+#define HV_SIMD_FP_REG_Q0 0u /* Q1..Q31 follow */
+typedef uint8_t hv_simd_fp_uchar16_t __attribute__((vector_size(16)));
+hv_return_t hv_vcpu_get_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t *value);
+hv_return_t hv_vcpu_set_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t value);
 void os_release(void *object);
 #endif /* __aarch64__ */
 

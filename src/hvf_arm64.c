@@ -332,3 +332,123 @@ uint64_t hvf_arch_tsc_khz(void)
 	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
 	return hz / 1000;
 }
+
+/*
+ * Snapshots (state_blob.h): every register the framework gives a VMM,
+ * each class in a section: X0-X30, PC, FPCR, FPSR, CPSR
+ * (hv_vcpu_get_reg); Q0-Q31 (hv_vcpu_get_simd_fp_reg); the EL0/EL1 system
+ * registers hv_sys_reg_t names that a guest writes (hv_vcpu_get_sys_reg);
+ * and the guest's virtual counter, kept as its value at the save so that
+ * a restore, by setting the offset (hv_vcpu_set_vtimer_offset), goes on
+ * from there.
+ */
+enum { TAG_CORE = 1, TAG_SIMD, TAG_SYSREG, TAG_COUNTER };
+
+/* hv_sys_reg_t is the register's encoding: op0 << 14 | op1 << 11 | CRn << 7 | CRm << 3 | op2. */
+static const hv_sys_reg_t state_sys_regs[] = {
+	0x8012, /* MDSCR_EL1 */      0xc080, /* SCTLR_EL1 */   0xc082, /* CPACR_EL1 */  0xc100, /* TTBR0_EL1 */
+	0xc101, /* TTBR1_EL1 */      0xc102, /* TCR_EL1 */     0xc200, /* SPSR_EL1 */   0xc201, /* ELR_EL1 */
+	0xc208, /* SP_EL0 */         0xc288, /* AFSR0_EL1 */   0xc289, /* AFSR1_EL1 */  0xc290, /* ESR_EL1 */
+	0xc300, /* FAR_EL1 */        0xc3a0, /* PAR_EL1 */     0xc510, /* MAIR_EL1 */   0xc518, /* AMAIR_EL1 */
+	0xc600, /* VBAR_EL1 */       0xc681, /* CONTEXTIDR_EL1 */ 0xc684, /* TPIDR_EL1 */ 0xc708, /* CNTKCTL_EL1 */
+	0xd000, /* CSSELR_EL1 */     0xde82, /* TPIDR_EL0 */   0xde83, /* TPIDRRO_EL0 */ 0xdf19, /* CNTV_CTL_EL0 */
+	0xdf1a, /* CNTV_CVAL_EL0 */  0xe208, /* SP_EL1 */
+};
+#define N_STATE_SYS_REGS (sizeof(state_sys_regs) / sizeof(state_sys_regs[0]))
+#define N_CORE_REGS 35 /* X0-X30, PC, FPCR, FPSR, CPSR: hv_reg_t 0-34 */
+
+const char *hvf_arch_state_tag_name(uint32_t tag)
+{
+	static const char *const names[] = { [TAG_CORE] = "core", [TAG_SIMD] = "simd", [TAG_SYSREG] = "sysregs",
+					     [TAG_COUNTER] = "counter" };
+
+	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
+}
+
+static uint64_t host_counter(void)
+{
+	uint64_t now;
+
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(now));
+	return now;
+}
+
+static struct hvp_status save_simd(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	uint8_t q[32][16];
+
+	for (unsigned i = 0; i < 32; i++) {
+		hv_simd_fp_uchar16_t v;
+		hv_return_t r = hv_vcpu_get_simd_fp_reg((hv_vcpu_t)vcpu->native, HV_SIMD_FP_REG_Q0 + i, &v);
+		if (r != HV_SUCCESS)
+			return hvf_status("hv_vcpu_get_simd_fp_reg", r);
+		memcpy(q[i], &v, sizeof(q[i]));
+	}
+	hvp_blob_put(b, TAG_SIMD, q, sizeof(q));
+	return hvp_ok("hv_vcpu_get_simd_fp_reg");
+}
+
+/* The state as the guest left it: the exit it stopped at finished first (the PC past the access). */
+struct hvp_status hvf_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	const struct hvp_exit none = { 0 };
+	uint64_t core[N_CORE_REGS], sys[N_STATE_SYS_REGS], offset;
+	struct hvp_status st = finish_last_exit(vcpu, &none);
+	hv_return_t r;
+
+	for (unsigned i = 0; i < N_CORE_REGS && st.err == HVP_OK; i++)
+		st = reg_get(vcpu, (hv_reg_t)i, &core[i]);
+	for (unsigned i = 0; i < N_STATE_SYS_REGS && st.err == HVP_OK; i++)
+		st = hvf_status("hv_vcpu_get_sys_reg", hv_vcpu_get_sys_reg((hv_vcpu_t)vcpu->native, state_sys_regs[i], &sys[i]));
+	if (st.err != HVP_OK)
+		return st;
+	hvp_blob_put(b, TAG_CORE, core, sizeof(core));
+	hvp_blob_put(b, TAG_SYSREG, sys, sizeof(sys));
+	if ((st = save_simd(vcpu, b)).err != HVP_OK)
+		return st;
+	if ((r = hv_vcpu_get_vtimer_offset((hv_vcpu_t)vcpu->native, &offset)) != HV_SUCCESS)
+		return hvf_status("hv_vcpu_get_vtimer_offset", r);
+	offset = host_counter() - offset; /* the guest's counter now */
+	hvp_blob_put(b, TAG_COUNTER, &offset, sizeof(offset));
+	return hvp_ok("hv_vcpu_get_* (vcpu state)");
+}
+
+/* A section of exactly size bytes, or NULL. */
+static const void *section(const uint8_t *blob, size_t len, uint32_t tag, size_t size)
+{
+	uint32_t have;
+	const void *data = hvp_blob_find(blob, len, tag, &have);
+
+	return data && have == size ? data : NULL;
+}
+
+struct hvp_status hvf_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	const void *core_p = section(blob, len, TAG_CORE, N_CORE_REGS * 8), *sys_p = section(blob, len, TAG_SYSREG, N_STATE_SYS_REGS * 8);
+	const void *simd_p = section(blob, len, TAG_SIMD, 32 * 16), *counter_p = section(blob, len, TAG_COUNTER, 8);
+	uint64_t core[N_CORE_REGS], sys[N_STATE_SYS_REGS], counter;
+	uint8_t q[32][16];
+	struct hvp_status st = hvp_ok("hv_vcpu_set_reg");
+
+	if (!core_p || !sys_p || !simd_p || !counter_p)
+		return hvf_status("snapshot", HV_BAD_ARGUMENT);
+	memcpy(core, core_p, sizeof(core));
+	memcpy(sys, sys_p, sizeof(sys));
+	memcpy(q, simd_p, sizeof(q));
+	memcpy(&counter, counter_p, sizeof(counter));
+	vcpu->pending_read_reg = -1;
+	vcpu->pending_pc_step = 0;
+	for (unsigned i = 0; i < N_STATE_SYS_REGS && st.err == HVP_OK; i++)
+		st = hvf_status("hv_vcpu_set_sys_reg", hv_vcpu_set_sys_reg((hv_vcpu_t)vcpu->native, state_sys_regs[i], sys[i]));
+	for (unsigned i = 0; i < 32 && st.err == HVP_OK; i++) {
+		hv_simd_fp_uchar16_t v;
+		memcpy(&v, q[i], sizeof(v));
+		st = hvf_status("hv_vcpu_set_simd_fp_reg", hv_vcpu_set_simd_fp_reg((hv_vcpu_t)vcpu->native, HV_SIMD_FP_REG_Q0 + i, v));
+	}
+	for (unsigned i = 0; i < N_CORE_REGS && st.err == HVP_OK; i++)
+		st = reg_set(vcpu, (hv_reg_t)i, core[i]);
+	if (st.err != HVP_OK)
+		return st;
+	st = hvf_status("hv_vcpu_set_vtimer_offset", hv_vcpu_set_vtimer_offset((hv_vcpu_t)vcpu->native, host_counter() - counter));
+	return st.err == HVP_OK ? hvp_ok("hv_vcpu_set_* (vcpu state)") : st;
+}

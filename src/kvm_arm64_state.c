@@ -6,7 +6,8 @@
  * coprocessor field: the core registers (x0-x30, SP, PC, PSTATE, the
  * FP/SIMD V0-V31, FPSR, FPCR), the system registers, the virtual timer
  * (CNTV_CTL, CNTV_CVAL, and KVM_REG_ARM_TIMER_CNT, the counter itself),
- * the firmware pseudo-registers and, where the vCPU has SVE, Z, P and FFR.
+ * the firmware pseudo-registers and, where the vCPU has SVE, Z, P and FFR;
+ * and KVM_GET_MP_STATE (powered on or off).
  *
  * Restore initializes the vCPU as vcpu_boot does (KVM_ARM_VCPU_INIT with
  * the preferred target and the same features) and sets each register back; the counter last, so
@@ -20,7 +21,7 @@
 
 #include "kvm_internal.h"
 
-enum { TAG_CORE = 1, TAG_SYSREG, TAG_TIMER, TAG_FW, TAG_SVE, TAG_OTHER, TAG_COUNTER };
+enum { TAG_CORE = 1, TAG_SYSREG, TAG_TIMER, TAG_FW, TAG_SVE, TAG_OTHER, TAG_COUNTER, TAG_MP_STATE };
 
 #define REG_BYTES_MAX 256 /* an SVE Z register at the widest vector length KVM offers: 2048 bits */
 
@@ -28,7 +29,7 @@ const char *kvm_arch_state_tag_name(uint32_t tag)
 {
 	static const char *const names[] = {
 		[TAG_CORE] = "core", [TAG_SYSREG] = "sysregs", [TAG_TIMER] = "timer", [TAG_FW] = "firmware",
-		[TAG_SVE] = "sve", [TAG_OTHER] = "other", [TAG_COUNTER] = "counter",
+		[TAG_SVE] = "sve", [TAG_OTHER] = "other", [TAG_COUNTER] = "counter", [TAG_MP_STATE] = "mp_state",
 	};
 
 	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
@@ -78,10 +79,10 @@ static struct kvm_reg_list *reg_list(struct hvp_vcpu *vcpu, struct hvp_status *s
 }
 
 /* One class: each register as its id then its bytes. */
-static struct hvp_status save_class(struct hvp_vcpu *vcpu, struct kvm_blob *b, const struct kvm_reg_list *list,
+static struct hvp_status save_class(struct hvp_vcpu *vcpu, struct hvp_blob *b, const struct kvm_reg_list *list,
 				    uint32_t tag)
 {
-	struct kvm_blob sec = { 0 };
+	struct hvp_blob sec = { 0 };
 	uint8_t value[REG_BYTES_MAX];
 
 	for (uint64_t i = 0; i < list->n; i++) {
@@ -94,18 +95,43 @@ static struct hvp_status save_class(struct hvp_vcpu *vcpu, struct kvm_blob *b, c
 			free(sec.p);
 			return kvm_status("KVM_GET_ONE_REG", errno);
 		}
-		kvm_blob_put(&sec, (uint32_t)(id >> 32), &id, sizeof(id)); /* the section header is reused as the entry's */
-		kvm_blob_put(&sec, 0, value, (uint32_t)reg_size(id));
+		hvp_blob_put(&sec, (uint32_t)(id >> 32), &id, sizeof(id)); /* the section header is reused as the entry's */
+		hvp_blob_put(&sec, 0, value, (uint32_t)reg_size(id));
 	}
 	if (sec.err)
 		b->err = sec.err;
 	else if (sec.len)
-		kvm_blob_put(b, tag, sec.p, (uint32_t)sec.len);
+		hvp_blob_put(b, tag, sec.p, (uint32_t)sec.len);
 	free(sec.p);
 	return hvp_ok("KVM_GET_ONE_REG");
 }
 
-struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+/* Whether the vCPU is powered off (PSCI CPU_OFF) or runnable: KVM_GET_MP_STATE. */
+static struct hvp_status save_mp_state(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	struct kvm_mp_state mp;
+
+	if (ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return kvm_status("KVM_GET_MP_STATE", errno);
+	hvp_blob_put(b, TAG_MP_STATE, &mp, sizeof(mp));
+	return hvp_ok("KVM_GET_MP_STATE");
+}
+
+static struct hvp_status restore_mp_state(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	uint32_t size;
+	const void *data = hvp_blob_find(blob, len, TAG_MP_STATE, &size);
+	struct kvm_mp_state mp;
+
+	if (!data)
+		return hvp_ok("KVM_SET_MP_STATE");
+	if (size != sizeof(mp))
+		return kvm_status("KVM_SET_MP_STATE", EINVAL);
+	memcpy(&mp, data, sizeof(mp));
+	return ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0 ? kvm_status("KVM_SET_MP_STATE", errno) : hvp_ok("KVM_SET_MP_STATE");
+}
+
+struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	struct hvp_status st;
 	struct kvm_reg_list *list = reg_list(vcpu, &st);
@@ -115,7 +141,7 @@ struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
 	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
 		st = save_class(vcpu, b, list, tag);
 	free(list);
-	return st;
+	return st.err == HVP_OK ? save_mp_state(vcpu, b) : st;
 }
 
 /*
@@ -126,7 +152,7 @@ struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
 static struct hvp_status restore_class(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len, uint32_t tag)
 {
 	uint32_t size;
-	const uint8_t *p = kvm_blob_find(blob, len, tag, &size), *end = p + size;
+	const uint8_t *p = hvp_blob_find(blob, len, tag, &size), *end = p + size;
 
 	while (p && end - p >= 24) { /* an 8-byte header, the id, an 8-byte header, the value */
 		uint64_t id;
@@ -153,5 +179,5 @@ struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *b
 
 	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
 		st = restore_class(vcpu, blob, len, tag);
-	return st;
+	return st.err == HVP_OK ? restore_mp_state(vcpu, blob, len) : st;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "state_blob.h"
 
 /* Newer than the headers of older distributions; the numbers are ABI. */
 #ifndef KVM_CAP_USER_MEMORY2
@@ -78,20 +79,12 @@ void kvm_complete_pending_exit(struct hvp_vcpu *vcpu);
 /* Unmaps a destroyed vCPU's dirty ring (kvm_dirty.c). */
 void kvm_dirty_ring_unmap(struct hvp_vcpu *vcpu);
 
-/* Snapshots (kvm_state.c): the blob's sections, one per class of state. */
-struct kvm_blob {
-	uint8_t *p;
-	size_t len, cap;
-	int err; /* an errno once an append failed */
-};
-void kvm_blob_put(struct kvm_blob *b, uint32_t tag, const void *data, uint32_t size);
-/* The section tag holds, or NULL; *size gets its size. */
-const void *kvm_blob_find(const uint8_t *blob, size_t len, uint32_t tag, uint32_t *size);
+/* Snapshots (kvm_state.c, in the blob of state_blob.h). */
 struct hvp_status kvm_vcpu_state_save(struct hvp_vcpu *vcpu, uint8_t **blob, size_t *len);
 struct hvp_status kvm_vcpu_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
 unsigned kvm_vcpu_state_classes(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max);
 /* Per architecture (kvm_<arch>_state.c): every class, and the name of a section's tag. */
-struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b);
+struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b);
 struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
 const char *kvm_arch_state_tag_name(uint32_t tag);
 

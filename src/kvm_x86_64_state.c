@@ -6,7 +6,8 @@
  * KVM_GET_SREGS, the FPU/SSE/AVX state (KVM_GET_XSAVE2 with the size
  * KVM_CAP_XSAVE2 gives, else KVM_GET_XSAVE, else KVM_GET_FPU), KVM_GET_XCRS,
  * every MSR of KVM_GET_MSR_INDEX_LIST that reads, KVM_GET_DEBUGREGS,
- * KVM_GET_VCPU_EVENTS and the TSC offset (KVM_VCPU_TSC_CTRL). The LAPIC
+ * KVM_GET_VCPU_EVENTS, the TSC offset (KVM_VCPU_TSC_CTRL) and
+ * KVM_GET_MP_STATE. The LAPIC
  * needs an in-kernel irqchip and is not carried.
  *
  * Restore puts them back in the order QEMU does (the CPUID table first,
@@ -24,7 +25,7 @@
 
 enum {
 	TAG_CPUID = 1, TAG_REGS, TAG_SREGS, TAG_FPU, TAG_XSAVE, TAG_XSAVE2, TAG_XCRS, TAG_MSRS, TAG_DEBUGREGS,
-	TAG_EVENTS, TAG_TSC_OFFSET,
+	TAG_EVENTS, TAG_TSC_OFFSET, TAG_MP_STATE,
 };
 
 #define CPUID_ENTRIES_MAX 256
@@ -36,13 +37,14 @@ const char *kvm_arch_state_tag_name(uint32_t tag)
 		[TAG_CPUID] = "cpuid", [TAG_REGS] = "regs", [TAG_SREGS] = "sregs", [TAG_FPU] = "fpu",
 		[TAG_XSAVE] = "xsave", [TAG_XSAVE2] = "xsave2", [TAG_XCRS] = "xcrs", [TAG_MSRS] = "msrs",
 		[TAG_DEBUGREGS] = "debugregs", [TAG_EVENTS] = "vcpu_events", [TAG_TSC_OFFSET] = "tsc_offset",
+		[TAG_MP_STATE] = "mp_state",
 	};
 
 	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
 }
 
 /* One fixed-size class: the get ioctl's struct, as it is, in one section. */
-static struct hvp_status save_fixed(struct hvp_vcpu *vcpu, struct kvm_blob *b, uint32_t tag, unsigned long req,
+static struct hvp_status save_fixed(struct hvp_vcpu *vcpu, struct hvp_blob *b, uint32_t tag, unsigned long req,
 				    const char *call, size_t size)
 {
 	void *buf = calloc(1, size);
@@ -53,14 +55,14 @@ static struct hvp_status save_fixed(struct hvp_vcpu *vcpu, struct kvm_blob *b, u
 	if (ioctl(vcpu->fd, req, buf) < 0) {
 		st = kvm_status(call, errno);
 	} else {
-		kvm_blob_put(b, tag, buf, (uint32_t)size);
+		hvp_blob_put(b, tag, buf, (uint32_t)size);
 		st = hvp_ok(call);
 	}
 	free(buf);
 	return st;
 }
 
-static struct hvp_status save_cpuid(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+static struct hvp_status save_cpuid(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	size_t size = sizeof(struct kvm_cpuid2) + CPUID_ENTRIES_MAX * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *c = calloc(1, size);
@@ -72,13 +74,13 @@ static struct hvp_status save_cpuid(struct hvp_vcpu *vcpu, struct kvm_blob *b)
 	if (ioctl(vcpu->fd, KVM_GET_CPUID2, c) < 0)
 		st = kvm_status("KVM_GET_CPUID2", errno);
 	else
-		kvm_blob_put(b, TAG_CPUID, c, (uint32_t)(sizeof(*c) + c->nent * sizeof(c->entries[0])));
+		hvp_blob_put(b, TAG_CPUID, c, (uint32_t)(sizeof(*c) + c->nent * sizeof(c->entries[0])));
 	free(c);
 	return st;
 }
 
 /* The widest FPU state the host gives: XSAVE2 (what AMX needs), XSAVE, or the legacy FPU. */
-static struct hvp_status save_fpu(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+static struct hvp_status save_fpu(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	int size2 = ioctl(vcpu->vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 
@@ -145,7 +147,7 @@ static int msrs_each(int fd, unsigned long req, struct kvm_msr_entry *e, unsigne
 }
 
 /* The MSRs as the blob keeps them: a struct kvm_msrs with its entries. */
-static void put_msrs(struct kvm_blob *b, const struct kvm_msr_entry *e, unsigned n)
+static void put_msrs(struct hvp_blob *b, const struct kvm_msr_entry *e, unsigned n)
 {
 	size_t size = sizeof(struct kvm_msrs) + n * sizeof(*e);
 	struct kvm_msrs *m = calloc(1, size);
@@ -156,11 +158,11 @@ static void put_msrs(struct kvm_blob *b, const struct kvm_msr_entry *e, unsigned
 	}
 	m->nmsrs = n;
 	memcpy(m->entries, e, n * sizeof(*e));
-	kvm_blob_put(b, TAG_MSRS, m, (uint32_t)size);
+	hvp_blob_put(b, TAG_MSRS, m, (uint32_t)size);
 	free(m);
 }
 
-static struct hvp_status save_msrs(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+static struct hvp_status save_msrs(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	struct hvp_status st;
 	struct kvm_msr_list *list = msr_index_list(vcpu->vm->hv, &st);
@@ -195,7 +197,7 @@ static struct kvm_device_attr tsc_offset_attr(uint64_t *value)
 }
 
 /* The TSC offset where the host has the attribute (Linux 5.16+); nothing where it has not. */
-static struct hvp_status save_tsc_offset(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+static struct hvp_status save_tsc_offset(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	uint64_t offset = 0;
 	struct kvm_device_attr a = tsc_offset_attr(&offset);
@@ -204,11 +206,11 @@ static struct hvp_status save_tsc_offset(struct hvp_vcpu *vcpu, struct kvm_blob 
 		return hvp_ok("KVM_HAS_DEVICE_ATTR");
 	if (ioctl(vcpu->fd, KVM_GET_DEVICE_ATTR, &a) < 0)
 		return kvm_status("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)", errno);
-	kvm_blob_put(b, TAG_TSC_OFFSET, &offset, sizeof(offset));
+	hvp_blob_put(b, TAG_TSC_OFFSET, &offset, sizeof(offset));
 	return hvp_ok("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)");
 }
 
-struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
+struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	struct hvp_status st = save_cpuid(vcpu, b);
 
@@ -220,6 +222,7 @@ struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct kvm_blob *b)
 	SAVE(save_msrs(vcpu, b));
 	SAVE(save_fixed(vcpu, b, TAG_DEBUGREGS, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS", sizeof(struct kvm_debugregs)));
 	SAVE(save_fixed(vcpu, b, TAG_EVENTS, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS", sizeof(struct kvm_vcpu_events)));
+	SAVE(save_fixed(vcpu, b, TAG_MP_STATE, KVM_GET_MP_STATE, "KVM_GET_MP_STATE", sizeof(struct kvm_mp_state)));
 	SAVE(save_tsc_offset(vcpu, b));
 #undef SAVE
 	return st;
@@ -230,7 +233,7 @@ static struct hvp_status restore_fixed(struct hvp_vcpu *vcpu, const uint8_t *blo
 				       unsigned long req, const char *call, size_t size)
 {
 	uint32_t have;
-	const void *data = kvm_blob_find(blob, len, tag, &have);
+	const void *data = hvp_blob_find(blob, len, tag, &have);
 	void *buf;
 	struct hvp_status st;
 
@@ -253,7 +256,7 @@ static struct hvp_status restore_sized(struct hvp_vcpu *vcpu, const uint8_t *blo
 {
 	uint32_t have;
 
-	if (!kvm_blob_find(blob, len, tag, &have))
+	if (!hvp_blob_find(blob, len, tag, &have))
 		return hvp_ok(call);
 	return restore_fixed(vcpu, blob, len, tag, req, call, have);
 }
@@ -263,7 +266,7 @@ static struct hvp_status restore_events(struct hvp_vcpu *vcpu, const uint8_t *bl
 {
 	struct kvm_vcpu_events e;
 	uint32_t have;
-	const void *data = kvm_blob_find(blob, len, TAG_EVENTS, &have);
+	const void *data = hvp_blob_find(blob, len, TAG_EVENTS, &have);
 
 	if (!data)
 		return hvp_ok("KVM_SET_VCPU_EVENTS");
@@ -279,7 +282,7 @@ static struct hvp_status restore_events(struct hvp_vcpu *vcpu, const uint8_t *bl
 static struct hvp_status restore_msrs(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
 {
 	uint32_t have;
-	const uint8_t *data = kvm_blob_find(blob, len, TAG_MSRS, &have);
+	const uint8_t *data = hvp_blob_find(blob, len, TAG_MSRS, &have);
 	struct kvm_msrs hdr;
 	struct kvm_msr_entry *e;
 	struct hvp_status st = hvp_ok("KVM_SET_MSRS");
@@ -304,7 +307,7 @@ static struct hvp_status restore_msrs(struct hvp_vcpu *vcpu, const uint8_t *blob
 static struct hvp_status restore_tsc_offset(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
 {
 	uint32_t have;
-	const void *data = kvm_blob_find(blob, len, TAG_TSC_OFFSET, &have);
+	const void *data = hvp_blob_find(blob, len, TAG_TSC_OFFSET, &have);
 	uint64_t offset;
 	struct kvm_device_attr a = tsc_offset_attr(&offset);
 
@@ -334,6 +337,7 @@ struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *b
 	RESTORE(restore_fixed(vcpu, blob, len, TAG_DEBUGREGS, KVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS",
 			      sizeof(struct kvm_debugregs)));
 	RESTORE(restore_events(vcpu, blob, len));
+	RESTORE(restore_fixed(vcpu, blob, len, TAG_MP_STATE, KVM_SET_MP_STATE, "KVM_SET_MP_STATE", sizeof(struct kvm_mp_state)));
 	RESTORE(restore_tsc_offset(vcpu, blob, len));
 #undef RESTORE
 	return st;

@@ -706,10 +706,10 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		FINISH();
 	}
 	case P_STATE_CHECK: /* XCR0, TSC; pause; TSC, the classes the restore lost */
-		if (a[0] & HVP_STATE_TRY_AVX) {
-			if (s == 0)
-				REPORT(7, 1);
-			FINISH();
+		if (mock_faults.avx_faults && !(a[0] & HVP_STATE_NO_AVX)) { /* its first AVX instruction: a triple fault */
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_SHUTDOWN };
+			v->step = 0xff;
+			return 1;
 		}
 		if (s == 0)
 			REPORT(a[0] & HVP_STATE_NO_AVX ? 0 : 7, 1);

@@ -41,6 +41,7 @@ struct mock_faults {
 	const char *modules;       /* the kvm_modules fact, NULL: not reported */
 	uint64_t page_size;        /* the API's page, which maps and the dirty log go by; 0: 4 KiB (16 KiB: Apple silicon's) */
 	uint64_t state_lost;       /* a restored vCPU lacks these classes (HVP_LOST_*), as its guest reports */
+	bool avx_faults;           /* the guest's AVX instructions fault (a shutdown), as in QEMU's nested SVM now and then */
 	bool tsc_restore_behind;   /* a restored TSC is a second behind the value saved (wrapping below 0) */
 	uint32_t xsave_bytes;      /* the saved state's "xsave" class; 0: 4096, struct kvm_xsave's */
 	bool dirty_clear_ignored;  /* clearing the manual dirty log is accepted and does nothing */

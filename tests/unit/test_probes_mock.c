@@ -327,6 +327,11 @@ int main(void)
 	ok(&t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "MSRs, x87/SSE"),
 	   "state.save_restore names the classes a restore lost: %s", f.reason);
 	mock_faults.state_lost = 0;
+	mock_faults.avx_faults = true;
+	f = run("state.save_restore", 0);
+	ok(&t, f.answer == HVP_ANSWER_YES && f.guest_verified && strstr(f.reason, "AVX faulted here: not exercised"),
+	   "state.save_restore tries again without AVX where the guest's AVX faults, and says so: %s", f.reason);
+	mock_faults.avx_faults = false;
 	mock_faults.xsave_bytes = 512;
 	expect(&t, "state.xsave_size", HVP_ANSWER_NO, "a saved FPU class smaller than the guest's XSAVE area");
 	mock_faults.xsave_bytes = 0;
