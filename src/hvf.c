@@ -236,12 +236,8 @@ static struct hvp_status dispatch(struct hvp_vcpu *vcpu, struct hvf_call *c)
 	case OP_REGS_GET: return hvf_arch_regs_get(vcpu, c->out);
 	case OP_REGS_SET: return hvf_arch_regs_set(vcpu, c->in);
 	case OP_TSC_SET: return hvf_arch_tsc_set(vcpu, c->value);
-#if defined(__aarch64__)
 	case OP_STATE_SAVE: return hvf_arch_state_save(vcpu, c->out);
 	case OP_STATE_RESTORE: return hvf_arch_state_restore(vcpu, c->in, (size_t)c->value);
-#else
-	case OP_STATE_SAVE: case OP_STATE_RESTORE: break; /* no snapshots on x86_64 yet: the ops are NULL */
-#endif
 	}
 	return hvf_status("dispatch", HV_ERROR);
 }
@@ -419,7 +415,6 @@ static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
 	return hvf_arch_tsc_khz();
 }
 
-#if defined(__aarch64__)
 /* Snapshots: the blob (state_blob.h) filled on the owner thread, where every vCPU call must be made. */
 static struct hvp_status hvf_vcpu_state_save(struct hvp_vcpu *vcpu, uint8_t **blob, size_t *len)
 {
@@ -429,7 +424,7 @@ static struct hvp_status hvf_vcpu_state_save(struct hvp_vcpu *vcpu, uint8_t **bl
 
 	*blob = NULL;
 	*len = 0;
-	hvp_blob_begin(&b, HVP_BLOB_HVF_ARM64);
+	hvp_blob_begin(&b, hvf_arch_blob_kind);
 	st = on_owner(vcpu, &c);
 	if (st.err == HVP_OK && b.err)
 		st = hvf_status("malloc", HV_NO_RESOURCES);
@@ -447,7 +442,7 @@ static struct hvp_status hvf_vcpu_state_restore(struct hvp_vcpu *vcpu, const uin
 	struct hvf_call c = { .op = OP_STATE_RESTORE, .in = blob, .value = len };
 	struct hvp_status st;
 
-	if (hvp_blob_check(blob, len, HVP_BLOB_HVF_ARM64)) { /* not a snapshot of this backend: no call made */
+	if (hvp_blob_check(blob, len, hvf_arch_blob_kind)) { /* not a snapshot of this backend: no call made */
 		st = hvf_status("snapshot", HV_BAD_ARGUMENT);
 		st.unmade = true;
 		return st;
@@ -457,9 +452,8 @@ static struct hvp_status hvf_vcpu_state_restore(struct hvp_vcpu *vcpu, const uin
 
 static unsigned hvf_vcpu_state_classes(const uint8_t *blob, size_t len, struct hvp_state_class *out, unsigned max)
 {
-	return hvp_blob_classes(blob, len, HVP_BLOB_HVF_ARM64, hvf_arch_state_tag_name, out, max);
+	return hvp_blob_classes(blob, len, hvf_arch_blob_kind, hvf_arch_state_tag_name, out, max);
 }
-#endif
 
 const struct hvp_backend hvp_backend_hvf = {
 	.name = "hvf",
@@ -495,11 +489,9 @@ const struct hvp_backend hvp_backend_hvf = {
 	.vm_create_sized = hvf_vm_create_sized,
 	.gpa_bits_max = hvf_gpa_bits_max,
 #endif
-#if defined(__aarch64__)
 	.vcpu_state_save = hvf_vcpu_state_save,
 	.vcpu_state_restore = hvf_vcpu_state_restore,
 	.vcpu_state_classes = hvf_vcpu_state_classes,
-#endif
 };
 
 #ifdef __APPLE__

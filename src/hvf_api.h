@@ -103,6 +103,8 @@ hv_return_t hv_vcpu_write_msr(hv_vcpuid_t vcpu, uint32_t msr, uint64_t value);
 hv_return_t hv_vcpu_run(hv_vcpuid_t vcpu); /* deprecated: also returns on exits handled transparently */
 hv_return_t hv_vcpu_run_until(hv_vcpuid_t vcpu, uint64_t deadline); /* macOS 10.15 */
 hv_return_t hv_vcpu_interrupt(hv_vcpuid_t *vcpus, unsigned int vcpu_count);
+hv_return_t hv_vcpu_read_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size);
+hv_return_t hv_vcpu_write_fpstate(hv_vcpuid_t vcpu, void *buffer, size_t size);
 hv_return_t hv_vmx_vcpu_read_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t *value);
 hv_return_t hv_vmx_vcpu_write_vmcs(hv_vcpuid_t vcpu, uint32_t field, uint64_t value);
 hv_return_t hv_vmx_read_capability(hv_vmx_capability_t field, uint64_t *value);

@@ -344,6 +344,8 @@ uint64_t hvf_arch_tsc_khz(void)
  */
 enum { TAG_CORE = 1, TAG_SIMD, TAG_SYSREG, TAG_COUNTER };
 
+const enum hvp_blob_kind hvf_arch_blob_kind = HVP_BLOB_HVF_ARM64;
+
 /* hv_sys_reg_t is the register's encoding: op0 << 14 | op1 << 11 | CRn << 7 | CRm << 3 | op2. */
 static const hv_sys_reg_t state_sys_regs[] = {
 	0x8012, /* MDSCR_EL1 */      0xc080, /* SCTLR_EL1 */   0xc082, /* CPACR_EL1 */  0xc100, /* TTBR0_EL1 */

@@ -97,11 +97,10 @@ struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
-#if defined(__aarch64__)
-/* Snapshots (hvf_arm64.c), on the owner thread: every class into b, and back from a blob of this kind. */
+/* Snapshots (hvf_<arch>.c), on the owner thread: every class into b, and back from a blob of this kind. */
 struct hvp_status hvf_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b);
 struct hvp_status hvf_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);
 const char *hvf_arch_state_tag_name(uint32_t tag);
-#endif
+extern const enum hvp_blob_kind hvf_arch_blob_kind;
 
 #endif

@@ -11,6 +11,7 @@
  * sees a CPUID exit, and the CPUID probes say the API has no table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -497,4 +498,167 @@ uint64_t hvf_arch_tsc_khz(void)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * Snapshots (state_blob.h): what the framework gives a VMM of a vCPU. The
+ * registers hv_x86_reg_t names (general, RIP, RFLAGS, selectors, the
+ * descriptor tables, TR and LDTR, CR0-CR4, DR0-DR3, DR6, DR7, XCR0:
+ * hv_vcpu_read_register); the guest-state VMCS fields those leave out
+ * (segment bases, limits and access rights, interruptibility, activity
+ * state, EFER, the CR0 and CR4 read shadows: hv_vmx_vcpu_read_vmcs); the
+ * MSRs a guest sets (hv_vcpu_read_msr; one the framework does not give is
+ * left out); the FPU, SSE and AVX state in the XSAVE layout
+ * (hv_vcpu_read_fpstate); and the TSC, set back with hv_vm_sync_tsc. The
+ * LAPIC (and TPR) is not carried.
+ */
+enum { TAG_REGS = 1, TAG_VMCS, TAG_MSRS, TAG_XSAVE, TAG_TSC };
+
+const enum hvp_blob_kind hvf_arch_blob_kind = HVP_BLOB_HVF_X86_64;
+
+#define FPSTATE_SIZE 4096 /* the XSAVE area of every feature the framework offers */
+#define MSR_TSC 0x10
+
+static const hv_x86_reg_t state_regs[] = {
+	HV_X86_RIP, HV_X86_RFLAGS, HV_X86_RAX, HV_X86_RCX, HV_X86_RDX, HV_X86_RBX, HV_X86_RSI, HV_X86_RDI,
+	HV_X86_RSP, HV_X86_RBP, HV_X86_R8, HV_X86_R9, HV_X86_R10, HV_X86_R11, HV_X86_R12, HV_X86_R13,
+	HV_X86_R14, HV_X86_R15, HV_X86_CS, HV_X86_SS, HV_X86_DS, HV_X86_ES, HV_X86_FS, HV_X86_GS,
+	HV_X86_IDT_BASE, HV_X86_IDT_LIMIT, HV_X86_GDT_BASE, HV_X86_GDT_LIMIT, HV_X86_LDTR, HV_X86_LDT_BASE,
+	HV_X86_LDT_LIMIT, HV_X86_LDT_AR, HV_X86_TR, HV_X86_TSS_BASE, HV_X86_TSS_LIMIT, HV_X86_TSS_AR,
+	HV_X86_CR0, HV_X86_CR2, HV_X86_CR3, HV_X86_CR4, HV_X86_DR0, HV_X86_DR1, HV_X86_DR2, HV_X86_DR3,
+	HV_X86_DR6, HV_X86_DR7, HV_X86_XCR0,
+};
+static const uint32_t state_vmcs[] = {
+	VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE, VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE,
+	VMCS_GUEST_GS_BASE, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+	VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR,
+	VMCS_GUEST_DS_AR, VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR, VMCS_GUEST_INTERRUPTIBILITY,
+	VMCS_GUEST_ACTIVITY_STATE, VMCS_GUEST_IA32_EFER, VMCS_CTRL_CR0_SHADOW, VMCS_CTRL_CR4_SHADOW,
+};
+static const uint32_t state_msrs[] = {
+	0xc0000102, /* KERNEL_GS_BASE */ 0xc0000081, /* STAR */ 0xc0000082, /* LSTAR */ 0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */ 0x174, /* SYSENTER_CS */ 0x175, /* SYSENTER_ESP */ 0x176, /* SYSENTER_EIP */
+	0xc0000103, /* TSC_AUX */
+};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+struct msr_entry {
+	uint64_t index, value;
+};
+
+const char *hvf_arch_state_tag_name(uint32_t tag)
+{
+	static const char *const names[] = { [TAG_REGS] = "regs", [TAG_VMCS] = "vmcs", [TAG_MSRS] = "msrs",
+					     [TAG_XSAVE] = "xsave", [TAG_TSC] = "tsc" };
+
+	return tag < N_OF(names) ? names[tag] : NULL;
+}
+
+static struct hvp_status save_fpstate(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	void *area = aligned_alloc(64, FPSTATE_SIZE); /* XSAVE's alignment */
+	hv_return_t r;
+
+	if (!area)
+		return hvf_status("aligned_alloc", HV_NO_RESOURCES);
+	r = hv_vcpu_read_fpstate((hv_vcpuid_t)vcpu->native, area, FPSTATE_SIZE);
+	if (r == HV_SUCCESS)
+		hvp_blob_put(b, TAG_XSAVE, area, FPSTATE_SIZE);
+	free(area);
+	return hvf_status("hv_vcpu_read_fpstate", r);
+}
+
+/* The state as the guest left it: the exit it stopped at finished first (RIP past the instruction). */
+struct hvp_status hvf_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	const struct hvp_exit none = { 0 };
+	uint64_t regs[N_OF(state_regs)], vmcs[N_OF(state_vmcs)], tsc;
+	struct msr_entry msrs[N_OF(state_msrs)];
+	unsigned n_msrs = 0;
+	struct hvp_status st = finish_last_exit(vcpu, &none, 0);
+	hv_return_t r = HV_SUCCESS;
+
+	for (unsigned i = 0; i < N_OF(state_regs) && r == HV_SUCCESS; i++)
+		r = hv_vcpu_read_register((hv_vcpuid_t)vcpu->native, state_regs[i], &regs[i]);
+	if (st.err != HVP_OK || (st = hvf_status("hv_vcpu_read_register", r)).err != HVP_OK)
+		return st;
+	for (unsigned i = 0; i < N_OF(state_vmcs) && r == HV_SUCCESS; i++)
+		r = hv_vmx_vcpu_read_vmcs((hv_vcpuid_t)vcpu->native, state_vmcs[i], &vmcs[i]);
+	if ((st = hvf_status("hv_vmx_vcpu_read_vmcs", r)).err != HVP_OK)
+		return st;
+	for (unsigned i = 0; i < N_OF(state_msrs); i++)
+		if (hv_vcpu_read_msr((hv_vcpuid_t)vcpu->native, state_msrs[i], &msrs[n_msrs].value) == HV_SUCCESS)
+			msrs[n_msrs++].index = state_msrs[i];
+	if ((r = hv_vcpu_read_msr((hv_vcpuid_t)vcpu->native, MSR_TSC, &tsc)) != HV_SUCCESS)
+		return hvf_status("hv_vcpu_read_msr(TSC)", r);
+	hvp_blob_put(b, TAG_REGS, regs, sizeof(regs));
+	hvp_blob_put(b, TAG_VMCS, vmcs, sizeof(vmcs));
+	hvp_blob_put(b, TAG_MSRS, msrs, (uint32_t)(n_msrs * sizeof(msrs[0])));
+	hvp_blob_put(b, TAG_TSC, &tsc, sizeof(tsc));
+	st = save_fpstate(vcpu, b);
+	return st.err == HVP_OK ? hvp_ok("hv_vcpu_read_* (vcpu state)") : st;
+}
+
+/* Copies a section of exactly size bytes to out; -1 if the blob has none such. */
+static int section_copy(const uint8_t *blob, size_t len, uint32_t tag, void *out, size_t size)
+{
+	uint32_t have;
+	const void *data = hvp_blob_find(blob, len, tag, &have);
+
+	if (!data || have != size)
+		return -1;
+	memcpy(out, data, size);
+	return 0;
+}
+
+static struct hvp_status restore_msrs(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	struct msr_entry msrs[N_OF(state_msrs)];
+	uint32_t have;
+	const void *data = hvp_blob_find(blob, len, TAG_MSRS, &have);
+	hv_return_t r = HV_SUCCESS;
+
+	if (!data || have % sizeof(msrs[0]) || have > sizeof(msrs))
+		return hvf_status("snapshot", HV_BAD_ARGUMENT);
+	memcpy(msrs, data, have);
+	for (unsigned i = 0; i < have / sizeof(msrs[0]) && r == HV_SUCCESS; i++)
+		r = hv_vcpu_write_msr((hv_vcpuid_t)vcpu->native, (uint32_t)msrs[i].index, msrs[i].value);
+	return hvf_status("hv_vcpu_write_msr", r);
+}
+
+static struct hvp_status restore_fpstate(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	void *area = aligned_alloc(64, FPSTATE_SIZE);
+	hv_return_t r = HV_BAD_ARGUMENT;
+
+	if (!area)
+		return hvf_status("aligned_alloc", HV_NO_RESOURCES);
+	if (section_copy(blob, len, TAG_XSAVE, area, FPSTATE_SIZE) == 0)
+		r = hv_vcpu_write_fpstate((hv_vcpuid_t)vcpu->native, area, FPSTATE_SIZE);
+	free(area);
+	return hvf_status("hv_vcpu_write_fpstate", r);
+}
+
+/* Into a vCPU made but never booted: the VMCS's guest fields, the registers, MSRs, FPU state, the TSC. */
+struct hvp_status hvf_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
+{
+	uint64_t regs[N_OF(state_regs)], vmcs[N_OF(state_vmcs)], tsc;
+	struct hvp_status st = hvp_ok("hv_vmx_vcpu_write_vmcs");
+
+	if (section_copy(blob, len, TAG_REGS, regs, sizeof(regs)) || section_copy(blob, len, TAG_VMCS, vmcs, sizeof(vmcs)) ||
+	    section_copy(blob, len, TAG_TSC, &tsc, sizeof(tsc)))
+		return hvf_status("snapshot", HV_BAD_ARGUMENT);
+	vcpu->pending_read_reg = -1;
+	vcpu->pending_pc_step = 0;
+	for (unsigned i = 0; i < N_OF(state_vmcs) && st.err == HVP_OK; i++)
+		st = vmcs_write(vcpu, state_vmcs[i], vmcs[i]);
+	for (unsigned i = 0; i < N_OF(state_regs) && st.err == HVP_OK; i++)
+		st = reg_write(vcpu, state_regs[i], regs[i]);
+	if (st.err == HVP_OK)
+		st = restore_msrs(vcpu, blob, len);
+	if (st.err == HVP_OK)
+		st = restore_fpstate(vcpu, blob, len);
+	if (st.err == HVP_OK)
+		st = hvf_status("hv_vm_sync_tsc", hv_vm_sync_tsc(tsc));
+	return st.err == HVP_OK ? hvp_ok("hv_vcpu_write_* (vcpu state)") : st;
 }

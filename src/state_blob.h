@@ -15,7 +15,7 @@
 #include "backend.h"
 
 /* Who wrote a blob: one backend on one architecture. */
-enum hvp_blob_kind { HVP_BLOB_KVM_X86_64 = 1, HVP_BLOB_KVM_ARM64, HVP_BLOB_HVF_ARM64 };
+enum hvp_blob_kind { HVP_BLOB_KVM_X86_64 = 1, HVP_BLOB_KVM_ARM64, HVP_BLOB_HVF_ARM64, HVP_BLOB_HVF_X86_64 };
 
 struct hvp_blob {
 	uint8_t *p;
