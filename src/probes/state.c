@@ -388,7 +388,8 @@ static void run_save_restore(struct hvp_ctx *ctx)
 				   "intact (no SVE: not enabled)", t.n_classes, t.blob_len);
 	else if (mask == 0)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
-				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact",
+				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact "
+				   "(the LAPIC is not covered)",
 				   t.n_classes, t.blob_len, N_MSRS,
 				   t.xcr0 & 4 ? ", AVX and XCR0" : t.avx_faulted ? " (AVX faulted here: not exercised)" : " (no AVX)");
 	else {
