@@ -320,8 +320,9 @@ struct hvp_backend {
 	 * A per-vCPU ring of dirtied pages instead of the bitmap (KVM:
 	 * KVM_CAP_DIRTY_LOG_RING): enabled on a VM before its first vCPU, the
 	 * smallest the API takes with at least *entries entries (0: the
-	 * smallest of all); *entries then gets the ring's entries, *soft how
-	 * many it holds before runs stop with HVP_EXIT_DIRTY_RING_FULL. harvest
+	 * smallest of all); *entries then gets the ring's entries, *soft the
+	 * most it holds before runs stop with HVP_EXIT_DIRTY_RING_FULL (KVM
+	 * reserves more where the CPU logs pages in batches: Intel's PML). harvest
 	 * hands over the guest-physical addresses of the pages the ring holds
 	 * (up to max) and marks them collected; reset gives the collected
 	 * entries back to every vCPU's ring. NULL where the API has no ring.

@@ -19,7 +19,12 @@
 #define KVM_CAP_DIRTY_LOG_RING_ACQ_REL 223
 #endif
 
-/* KVM keeps this many entries of every ring for what a run may still dirty (virt/kvm/dirty_ring.c). */
+/*
+ * KVM keeps at least this many entries of every ring for what a run may
+ * still dirty, and the CPU's own log (Intel's PML, 512 more) on top of it
+ * (virt/kvm/dirty_ring.c): the ring stops runs at the entries less these
+ * at most.
+ */
 #define RING_RESERVED_ENTRIES 64
 #define RING_BYTES_MAX (1u << 20)
 

@@ -212,11 +212,11 @@ static void run_dirty_ring(struct hvp_ctx *ctx)
 	int i;
 
 	st = ctx->be->dirty_ring_enable(m->vm, &t.entries, &soft);
-	i = hvp_record(ctx, st, "a ring of %u entries, full at %u", t.entries, soft);
+	i = hvp_record(ctx, st, "a ring of %u entries, full at %u at most", t.entries, soft);
 	if (st.err != HVP_OK)
 		mode_refused(ctx, st, i, "a dirty ring");
 	HVP_ASSERT(ctx, soft > 0 && soft <= t.entries, "the ring of %u entries is full at %u", t.entries, soft);
-	written = soft + RING_EXTRA_PAGES;
+	written = soft + RING_EXTRA_PAGES; /* more than the ring takes: it must fill at least once */
 	t.pages = written + 1; /* the page after the last written stays clean */
 	size = region_size(ctx, t.pages);
 	t.pages = (unsigned)(size / page);
@@ -252,7 +252,7 @@ static void run_dirty_ring(struct hvp_ctx *ctx)
 				   "harvest and reset the guest went on, and the ring named the %u pages written and nothing "
 				   "else (%u named again after a reset)", t.entries, t.fulls, written, again);
 	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest wrote pages 0-%u past a ring full at %u: runs "
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest wrote pages 0-%u past a ring full at %u at most: runs "
 				   "stopped full %u times; %u pages were named wrongly (first: page %u, %u times), %u entries "
 				   "were outside the region", written - 1, soft, t.fulls, wrong, first_wrong,
 				   t.seen[first_wrong], t.outside);
