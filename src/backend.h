@@ -330,6 +330,13 @@ struct hvp_backend {
 	struct hvp_status (*dirty_ring_enable)(struct hvp_vm *vm, uint32_t *entries, uint32_t *soft);
 	struct hvp_status (*dirty_ring_harvest)(struct hvp_vcpu *vcpu, uint64_t *gpa, unsigned max, unsigned *n);
 	struct hvp_status (*dirty_ring_reset)(struct hvp_vm *vm);
+	/*
+	 * arm64 only: the vCPUs this VM makes from now on have SVE, at every
+	 * vector length the host offers (KVM: KVM_ARM_VCPU_SVE at
+	 * KVM_ARM_VCPU_INIT, then KVM_ARM_VCPU_FINALIZE). NULL where the API
+	 * cannot.
+	 */
+	struct hvp_status (*arm64_sve_enable)(struct hvp_vm *vm);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

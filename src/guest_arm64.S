@@ -350,6 +350,7 @@ END_PROGRAM vectors
 	b.ne 2b
 .endm
 
+	.arch_extension sve
 PROGRAM state_check
 	mrs x1, cpacr_el1
 	orr x1, x1, #(3 << 20)
@@ -384,9 +385,11 @@ PROGRAM state_check
 	ldr x3, [x1, #HVP_SVA_CNTV_CTL]
 	msr cntv_ctl_el0, x3
 	isb
+	bl 7f
 	ADDR x1, HVP_STATE_BEFORE
+	ADDR x4, HVP_SVE_BEFORE
 	bl 9f
-	mov x0, #0
+	bl 6f
 	REPORT
 	COUNTER_NOW
 	REPORT
@@ -455,15 +458,63 @@ PROGRAM state_check
 	b.eq 5f
 	orr x22, x22, #HVP_LOST_FLAGS
 5:	ADDR x1, HVP_STATE_AFTER
+	ADDR x4, HVP_SVE_AFTER
 	bl 9f
 	AREA_CHECK HVP_SDA_SYS, HVP_SDA_SYS_LEN, HVP_LOST_SYS
 	AREA_CHECK HVP_SDA_TIMER, HVP_SDA_TIMER_LEN, HVP_LOST_DR
 	AREA_CHECK HVP_SDA_FP, HVP_SDA_FP_LEN, HVP_LOST_FPU
-	mov x0, x20
+	/* SVE: the dumps' length at this vector length, compared byte by byte */
+	bl 6f
+	lsr x3, x0, #3
+	mov x6, #17
+	mul x3, x3, x6
+	add x3, x3, x0, lsl #5
+	ADDR x1, HVP_SVE_BEFORE
+	ADDR x2, HVP_SVE_AFTER
+	cbz x3, 4f
+2:	ldrb w4, [x1], #1
+	ldrb w5, [x2], #1
+	cmp w4, w5
+	b.eq 3f
+	orr x22, x22, #HVP_LOST_AVX
+3:	subs x3, x3, #1
+	b.ne 2b
+4:	mov x0, x20
 	REPORT
 	mov x0, x22
 	REPORT
 	DONE
+
+	/* x0 = the SVE vector length in bytes, 0 without SVE (HVP_SVA_SVE) */
+6:	ADDR x0, HVP_STATE_VALUES
+	ldr x0, [x0, #HVP_SVA_SVE]
+	cbz x0, 1f
+	rdvl x0, #1
+1:	ret
+
+	/* SVE on (HVP_SVA_SVE): ZEN, the longest vector, Z0-Z31, P0-P15 from the values, FFR all true */
+7:	ADDR x1, HVP_STATE_VALUES
+	ldr x2, [x1, #HVP_SVA_SVE]
+	cbz x2, 1f
+	mrs x3, cpacr_el1
+	orr x3, x3, #(3 << 16)
+	msr cpacr_el1, x3
+	isb
+	mov x3, #0xf
+	msr S3_0_C1_C2_0, x3 /* ZCR_EL1 */
+	isb
+	ADDR x1, HVP_SVE_VALUES
+	ptrue p0.b
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	ld1b {z\n\().b}, p0/z, [x1]
+	addvl x1, x1, #1
+	.endr
+	.irp n, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,0
+	ldr p\n, [x1]
+	addpl x1, x1, #1
+	.endr
+	setffr
+1:	ret
 
 	/* the dump: x1 = where; uses x2 */
 9:	SYS_DUMP tpidr_el0, 0
@@ -489,7 +540,23 @@ PROGRAM state_check
 	st1 {v20.2d, v21.2d, v22.2d, v23.2d}, [x2], #64
 	st1 {v24.2d, v25.2d, v26.2d, v27.2d}, [x2], #64
 	st1 {v28.2d, v29.2d, v30.2d, v31.2d}, [x2], #64
-	ret
+	/* SVE (HVP_SVA_SVE) at x4: Z0-Z31, P0-P15, FFR; P0 is read back after FFR passes through it */
+	ADDR x2, HVP_STATE_VALUES
+	ldr x2, [x2, #HVP_SVA_SVE]
+	cbz x2, 1f
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	str z\n, [x4]
+	addvl x4, x4, #1
+	.endr
+	mov x5, x4
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	str p\n, [x4]
+	addpl x4, x4, #1
+	.endr
+	rdffr p0.b
+	str p0, [x4]
+	ldr p0, [x5]
+1:	ret
 END_PROGRAM state_check
 
 	NOTE_GNU_STACK

@@ -67,6 +67,16 @@
 #define HVP_SVA_FPCR 368
 #define HVP_SVA_FPSR 376
 #define HVP_SVA_V 384        /* V0-V31, 16 bytes each */
+#define HVP_SVA_SVE 248      /* 1: the vCPU has SVE; load and check Z0-Z31, P0-P15 and FFR too */
+/*
+ * SVE's values and dumps, at the vector length the guest sets (the
+ * longest KVM allows: ZCR_EL1.LEN 15, up to 256 bytes): Z0-Z31, then
+ * P0-P15 (and FFR in the dumps), each VL or VL / 8 bytes, packed.
+ */
+#define HVP_SVE_VALUES 0x94000
+#define HVP_SVE_BEFORE 0x97000
+#define HVP_SVE_AFTER 0x9a000
+#define HVP_SVE_MAX_BYTES 0x2220 /* 32 * 256 + 17 * 32 */
 
 /* arm64 dumps */
 #define HVP_SDA_SYS 0        /* the ten system registers above */
@@ -79,7 +89,8 @@
 /*
  * The mask of classes that did not survive. arm64 uses the same bits for
  * its own classes: GPR, FLAGS (NZCV), SYS (system registers), DR (the
- * virtual timer), FPU (FP/SIMD: V0-V31, FPCR, FPSR).
+ * virtual timer), FPU (FP/SIMD: V0-V31, FPCR, FPSR), AVX (SVE: Z0-Z31,
+ * P0-P15, FFR).
  */
 #define HVP_LOST_GPR 0x01
 #define HVP_LOST_FLAGS 0x02

@@ -763,6 +763,7 @@ const struct hvp_backend hvp_backend_kvm = {
 	.vm_create_sized = kvm_arm64_vm_create_sized,
 	.gpa_bits_max = kvm_arm64_gpa_bits_max,
 	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
+	.arm64_sve_enable = kvm_arm64_sve_enable,
 #endif
 	.vcpu_state_save = kvm_vcpu_state_save,
 	.vcpu_state_restore = kvm_vcpu_state_restore,

@@ -152,8 +152,12 @@ static struct hvp_status vcpu_init(struct hvp_vcpu *vcpu)
 		return kvm_status("KVM_ARM_PREFERRED_TARGET", errno);
 	if (check_ext(vcpu->vm->hv->fd, KVM_CAP_ARM_PSCI_0_2))
 		init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (vcpu->vm->arm64_sve)
+		init.features[0] |= 1u << KVM_ARM_VCPU_SVE;
 	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0)
 		return kvm_status("KVM_ARM_VCPU_INIT", errno);
+	if (vcpu->vm->arm64_sve)
+		return kvm_arm64_sve_finalize(vcpu);
 	return hvp_ok("KVM_ARM_VCPU_INIT");
 }
 

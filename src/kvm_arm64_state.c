@@ -35,6 +35,33 @@ const char *kvm_arch_state_tag_name(uint32_t tag)
 	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
 }
 
+/* SVE for the VM's later vCPUs, where KVM offers it (KVM_CAP_ARM_SVE). */
+struct hvp_status kvm_arm64_sve_enable(struct hvp_vm *vm)
+{
+	if (ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_SVE) <= 0)
+		return kvm_status("KVM_CAP_ARM_SVE = 0", EOPNOTSUPP);
+	vm->arm64_sve = 1;
+	return hvp_ok("KVM_CHECK_EXTENSION(KVM_CAP_ARM_SVE)");
+}
+
+/*
+ * The vector lengths are set, where given, between KVM_ARM_VCPU_INIT and
+ * KVM_ARM_VCPU_FINALIZE, the one time KVM takes them (api.rst,
+ * KVM_ARM_VCPU_FINALIZE). A second init of a vCPU already finalized
+ * (vcpu_boot after a restore) finds both refused with EPERM: nothing to do.
+ */
+struct hvp_status kvm_arm64_sve_finalize(struct hvp_vcpu *vcpu)
+{
+	int feature = KVM_ARM_VCPU_SVE;
+	struct kvm_one_reg vls = { .id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)(uintptr_t)vcpu->sve_vls };
+
+	if (vcpu->sve_vls && ioctl(vcpu->fd, KVM_SET_ONE_REG, &vls) < 0 && errno != EPERM)
+		return kvm_status("KVM_SET_ONE_REG(KVM_REG_ARM64_SVE_VLS)", errno);
+	if (ioctl(vcpu->fd, KVM_ARM_VCPU_FINALIZE, &feature) < 0 && errno != EPERM)
+		return kvm_status("KVM_ARM_VCPU_FINALIZE", errno);
+	return hvp_ok("KVM_ARM_VCPU_FINALIZE");
+}
+
 static size_t reg_size(uint64_t id)
 {
 	return (size_t)1 << ((id & KVM_REG_SIZE_MASK) >> KVM_REG_SIZE_SHIFT);
@@ -164,6 +191,10 @@ static struct hvp_status restore_class(struct hvp_vcpu *vcpu, const uint8_t *blo
 		memcpy(&vsize, p + 20, sizeof(vsize));
 		if (vsize != reg_size(id) || vsize > sizeof(value) || (size_t)(end - p) < 24 + vsize)
 			return kvm_status("KVM_SET_ONE_REG", EINVAL);
+		if (id == KVM_REG_ARM64_SVE_VLS) { /* set before KVM_ARM_VCPU_FINALIZE (kvm_arm64_sve_finalize) */
+			p += 24 + vsize;
+			continue;
+		}
 		memcpy(value, p + 24, vsize);
 		r.id = id;
 		if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &r) < 0)
@@ -173,9 +204,35 @@ static struct hvp_status restore_class(struct hvp_vcpu *vcpu, const uint8_t *blo
 	return hvp_ok("KVM_SET_ONE_REG");
 }
 
+/* The saved vector lengths, for kvm_arm64_sve_finalize; NULL where the blob has none. */
+static const void *saved_vls(const uint8_t *blob, size_t len)
+{
+	uint32_t size;
+	const uint8_t *p = hvp_blob_find(blob, len, TAG_SVE, &size), *end = p + size;
+	uint64_t id;
+
+	while (p && end - p >= 24) {
+		uint32_t vsize;
+		memcpy(&id, p + 8, sizeof(id));
+		memcpy(&vsize, p + 20, sizeof(vsize));
+		if ((size_t)(end - p) < 24 + (size_t)vsize)
+			return NULL;
+		if (id == KVM_REG_ARM64_SVE_VLS)
+			return p + 24;
+		p += 24 + vsize;
+	}
+	return NULL;
+}
+
 struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len)
 {
-	struct hvp_status st = kvm_arm64_vcpu_init(vcpu);
+	struct hvp_status st;
+
+	vcpu->sve_vls = saved_vls(blob, len);
+	if (vcpu->sve_vls && !vcpu->vm->arm64_sve)
+		return kvm_status("snapshot (SVE state for a vCPU without SVE)", EINVAL);
+	st = kvm_arm64_vcpu_init(vcpu);
+	vcpu->sve_vls = NULL;
 
 	for (uint32_t tag = TAG_CORE; tag <= TAG_COUNTER && st.err == HVP_OK; tag++)
 		st = restore_class(vcpu, blob, len, tag);

@@ -47,6 +47,7 @@ struct hvp_vm {
 	int dead;                 /* destroyed: fd is closed, its number kept */
 	struct hvp_vm *next_dead;
 	uint32_t dirty_ring_bytes;  /* kvm_dirty.c: the ring size enabled, 0 for none */
+	int arm64_sve;              /* arm64: vCPUs made with SVE (kvm_arm64_state.c) */
 };
 
 struct hvp_vcpu {
@@ -63,6 +64,7 @@ struct hvp_vcpu {
 	struct hvp_vcpu *next_dead;
 	struct kvm_dirty_gfn *dirty_ring; /* kvm_dirty.c: the ring mapped from the vCPU fd, NULL until harvested */
 	uint32_t dirty_ring_next;         /* the next entry to collect */
+	const void *sve_vls;              /* arm64: the vector lengths to set before finalizing SVE, NULL: KVM's */
 };
 
 enum { KVM_PENDING_NONE, KVM_PENDING_IO, KVM_PENDING_MMIO, KVM_PENDING_MSR };
@@ -120,6 +122,9 @@ struct hvp_status kvm_arm64_vm_create_sized(struct hvp_hv *hv, unsigned bits, st
 unsigned kvm_arm64_gpa_bits_max(struct hvp_hv *hv);
 struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm);
 struct hvp_status kvm_arm64_vcpu_init(struct hvp_vcpu *vcpu);
+struct hvp_status kvm_arm64_sve_enable(struct hvp_vm *vm);
+/* After KVM_ARM_VCPU_INIT with SVE: the vector lengths (vcpu->sve_vls) if given, then KVM_ARM_VCPU_FINALIZE. */
+struct hvp_status kvm_arm64_sve_finalize(struct hvp_vcpu *vcpu);
 #endif
 
 #endif

@@ -69,8 +69,10 @@ static const uint64_t sys_values_arm64[10] = {
 	0x00007f00cafe0000, 0, 0x00007f0000400000, 0xffff800000500000, 0x3c5,
 };
 
-static void stage_values_arm64(uint8_t *v)
+static void stage_values_arm64(uint8_t *sys, bool sve)
 {
+	uint8_t *v = sys + HVP_STATE_VALUES;
+
 	for (unsigned n = 1; n <= 30; n++)
 		if (n != 9)
 			put64(v + HVP_SVA_GPR + 8 * n, 0x0101010101010101 * (n % 15 + 1) + n);
@@ -83,16 +85,19 @@ static void stage_values_arm64(uint8_t *v)
 	put64(v + HVP_SVA_FPSR, 0x08000000);          /* QC */
 	for (unsigned i = 0; i < 512; i++)
 		v[HVP_SVA_V + i] = (uint8_t)(i * 7 + 0x5a);
+	put64(v + HVP_SVA_SVE, sve);
+	for (unsigned i = 0; sve && i < HVP_SVE_MAX_BYTES; i++)
+		sys[HVP_SVE_VALUES + i] = (uint8_t)(i * 13 + 0xa5);
 }
 
 /* Stages the values state_check loads, in the saving VM's system region. */
-static void stage_values(const struct hvp_ctx *ctx, uint8_t *sys)
+static void stage_values(const struct hvp_ctx *ctx, uint8_t *sys, bool sve)
 {
 	uint8_t *v = sys + HVP_STATE_VALUES;
 	uint16_t idt_limit = 0x0fff;
 
 	if (!strcmp(ctx->be->arch, "arm64")) {
-		stage_values_arm64(v);
+		stage_values_arm64(sys, sve);
 		return;
 	}
 
@@ -129,6 +134,8 @@ struct trip {
 	int64_t vcpu_made_ns, first_run_start_ns, first_run_end_ns;
 	uint64_t khz;                   /* the guest's TSC rate, when asked for */
 	bool no_avx;                    /* the guest leaves AVX alone (HVP_STATE_NO_AVX) */
+	bool sve;                       /* arm64: the vCPUs have SVE, which the guest loads and checks */
+	char no_sve[64];                /* arm64: why not, where they have not */
 	bool avx_faulted;               /* a first try with AVX ended in a fault of the guest's (a shutdown) */
 	size_t blob_len;
 	unsigned n_classes;
@@ -174,7 +181,7 @@ static int recv_all(int fd, void *p, size_t n)
 static void restore_elsewhere(struct hvp_ctx *ctx, struct hvp_child_report *c, struct restored *res, int sock)
 {
 	struct hvp_ctx cc = hvp_child_ctx(ctx, c);
-	uint64_t hdr[3], end;
+	uint64_t hdr[4], end;
 	struct hvp_machine *m;
 	struct hvp_vcpu *vcpu;
 	struct hvp_status st;
@@ -193,6 +200,11 @@ static void restore_elsewhere(struct hvp_ctx *ctx, struct hvp_child_report *c, s
 	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
 	m = hvp_machine_create(&cc, "new VM");
 	memcpy(m->sys, mem, HVP_SYS_SIZE);
+	if (hdr[3]) { /* the saved vCPU had SVE: so must this one */
+		st = ctx->be->arm64_sve_enable(m->vm);
+		hvp_record(&cc, st, "%s: SVE", m->label);
+		HVP_ASSERT(&cc, st.err == HVP_OK, "SVE for the vCPU to restore into: %s %s", st.call, hvp_native(ctx, st));
+	}
 	st = ctx->be->vcpu_create(m->vm, 0, &vcpu);
 	hvp_record(&cc, st, "%s: vcpu 0 for the restore", m->label);
 	HVP_ASSERT(&cc, st.err == HVP_OK, "creating the vCPU to restore into: %s %s", st.call, hvp_native(ctx, st));
@@ -227,6 +239,28 @@ static void save_state(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, uint8_t **blo
 }
 
 /*
+ * arm64: SVE for the saving VM's vCPU where the API offers it, so that the
+ * guest loads Z, P and FFR too; why not, where it does not (a refusal of
+ * the feature is no answer about snapshots: it is stated).
+ */
+static void sve_on(struct hvp_ctx *ctx, struct hvp_machine *m, struct trip *t)
+{
+	struct hvp_status st;
+
+	if (strcmp(ctx->be->arch, "arm64"))
+		return;
+	if (!ctx->be->arm64_sve_enable) {
+		snprintf(t->no_sve, sizeof(t->no_sve), "the API cannot enable it");
+		return;
+	}
+	st = ctx->be->arm64_sve_enable(m->vm);
+	hvp_record(ctx, st, "%s: SVE", m->label);
+	t->sve = st.err == HVP_OK;
+	if (!t->sve)
+		snprintf(t->no_sve, sizeof(t->no_sve), "%s %s", st.call, hvp_native(ctx, st));
+}
+
+/*
  * Runs state_check to its pause in a new VM here, saves, sends, and
  * destroys the VM. Returns 0; 1 when the guest faulted (a shutdown) before
  * its pause with AVX in use, which CPUID offered (QEMU's nested SVM does
@@ -238,10 +272,11 @@ static int save_and_send(struct hvp_ctx *ctx, int sock, struct trip *t, bool wan
 	struct hvp_guest_result r;
 	struct hvp_vcpu *vcpu;
 	uint8_t *blob = NULL;
-	uint64_t hdr[3];
+	uint64_t hdr[4];
 	char how[128];
 
-	stage_values(ctx, m->sys);
+	sve_on(ctx, m, t);
+	stage_values(ctx, m->sys, t->sve);
 	t->vcpu_made_ns = hvp_now_ns();
 	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_state_check, (uint64_t[4]){ t->no_avx ? HVP_STATE_NO_AVX : 0 });
 	if (want_khz && !(t->khz = hvp_guest_tsc_khz(ctx, vcpu)))
@@ -263,6 +298,7 @@ static int save_and_send(struct hvp_ctx *ctx, int sock, struct trip *t, bool wan
 	hdr[0] = SNAPSHOT_MAGIC;
 	hdr[1] = t->blob_len;
 	hdr[2] = HVP_SYS_SIZE;
+	hdr[3] = t->sve;
 	HVP_ASSERT(ctx, send_all(sock, hdr, sizeof(hdr)) == 0 && send_all(sock, blob, t->blob_len) == 0 &&
 		   send_all(sock, m->sys, HVP_SYS_SIZE) == 0,
 		   "the restoring process did not take the snapshot: %s", strerror(errno));
@@ -358,7 +394,7 @@ static void lost_names(const struct hvp_ctx *ctx, uint64_t mask, char *out, size
 	static const char *const x86[] = { "general registers", "RFLAGS", "control, segment and descriptor registers",
 					   "debug registers", "MSRs", "x87/SSE", "AVX upper halves", "XCR0" };
 	static const char *const arm64[] = { "general registers", "NZCV", "system registers", "the virtual timer",
-					     "(none)", "FP/SIMD", "(none)", "(none)" };
+					     "(none)", "FP/SIMD", "SVE", "(none)" };
 	const char *const *names = strcmp(ctx->be->arch, "arm64") ? x86 : arm64;
 	size_t len = 0;
 
@@ -376,16 +412,20 @@ static void run_save_restore(struct hvp_ctx *ctx)
 
 	round_trip(ctx, &t, false);
 	mask = t.res->r.value[1];
-	if (strcmp(ctx->be->arch, "arm64"))
-		hvp_guest_value(ctx, "XCR0 the guest set (0: no AVX)", t.xcr0);
+	hvp_guest_value(ctx, strcmp(ctx->be->arch, "arm64") ? "XCR0 the guest set (0: no AVX)" : "SVE vector bytes (0: no SVE)",
+			t.xcr0);
 	hvp_guest_value(ctx, "classes the restored guest found changed", mask);
 	HVP_ASSERT(ctx, (mask & ~(uint64_t)HVP_LOST_ALL) == 0,
 		   "the restored guest reported 0x%" PRIx64 ", which is no mask of its checks", mask);
 	ctx->f->guest_verified = true;
-	if (mask == 0 && !strcmp(ctx->be->arch, "arm64"))
+	if (mask == 0 && t.sve)
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
+				   "new VM; the guest found x1-x30, NZCV, 10 system registers, the virtual timer, FP/SIMD and "
+				   "SVE (%" PRIu64 "-byte vectors: Z, P, FFR) intact", t.n_classes, t.blob_len, t.xcr0);
+	else if (mask == 0 && !strcmp(ctx->be->arch, "arm64"))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
 				   "new VM; the guest found x1-x30, NZCV, 10 system registers, the virtual timer and FP/SIMD "
-				   "intact (no SVE: not enabled)", t.n_classes, t.blob_len);
+				   "intact (no SVE: %s)", t.n_classes, t.blob_len, t.no_sve);
 	else if (mask == 0)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
 				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact "

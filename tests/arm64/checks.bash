@@ -55,6 +55,9 @@ jqok "state.save_restore: yes, the guest restored in a new process found every c
 	'.findings[] | select(.id == "state.save_restore") | .answer == "yes" and .guest_verified
 	and (.evidence[.decisive].detail | startswith("new process:")) and (.guest[] | select(.label | startswith("classes")) | .value) == "0x0"
 	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and (.detail | test("core sysregs timer")))' "$R"
+jqok "state.save_restore: SVE's Z, P and FFR checked by the guest where KVM offers SVE, else the reason names the capability" \
+	'.findings[] | select(.id == "state.save_restore") | .answer == "yes"
+	and (.reason | test("SVE \\([0-9]+-byte vectors: Z, P, FFR\\) intact") or test("no SVE: KVM_CAP_ARM_SVE = 0"))' "$R"
 jqok "state.counter_offset: yes, the guest's virtual counter went on, read by the guest before and after" \
 	'.findings[] | select(.id == "state.counter_offset") | .answer == "yes" and .guest_verified and (.guest | length) == 2' "$R"
 jqok "mem.dirty_log_manual_protect: yes, pages stayed dirty until KVM_CLEAR_DIRTY_LOG" \
