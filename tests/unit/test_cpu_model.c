@@ -64,7 +64,7 @@ static char *write_report(const struct hvp_cpu_model *m, enum hvp_answer a)
 	hvp_finding_init(&f, "cpu.model", "Model?");
 	hvp_finding_answer(&f, a, "test");
 	hvp_facts_add(&facts, "backend", "kvm");
-	hvp_facts_add(&facts, "arch", m->arch);
+	hvp_facts_add(&facts, "arch", "%s", m->arch);
 	hvp_report_json(out, &r);
 	fclose(out);
 	return buf;
