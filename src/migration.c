@@ -9,14 +9,15 @@
 #include "report.h"
 
 /*
- * The probes whose yes a VMM builds on: the CPU model applied as set, how
- * guest code runs, the guest's clock, memory features a VMM uses for live
- * migration and backing (dirty log, read-only slots, shared and memfd
- * memory), kicks, and arm64's MMIO without a syndrome.
+ * The probes whose yes a VMM builds on: the CPU model applied as set, the
+ * guest's clock, memory features a VMM uses for live migration and backing
+ * (dirty log, read-only slots, shared and memfd memory), kicks, and arm64's
+ * MMIO without a syndrome. Not how fast guest code runs (exec.native_*): a
+ * guest runs either way.
  */
 static const char *const vmm_probes[] = {
-	"cpu.model", "cpu.cpuid_applied_cpl0", "cpu.cpuid_applied_cpl3", "cpu.msr_applied", "exec.native_cpl0",
-	"exec.native_cpl3", "time.tsc_rate", "time.tsc_offset", "mem.dirty_log", "mem.readonly",
+	"cpu.model", "cpu.cpuid_applied_cpl0", "cpu.cpuid_applied_cpl3", "cpu.msr_applied", "time.tsc_rate",
+	"time.tsc_offset", "mem.dirty_log", "mem.readonly",
 	"mem.backing_shared", "mem.backing_memfd", "mem.backing_hugepages", "vcpu.kick", "arm64.nisv",
 	"fork.fd_passed",
 };
