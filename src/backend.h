@@ -156,6 +156,7 @@ void hvp_facts_add(struct hvp_facts *facts, const char *key, const char *fmt, ..
 const char *hvp_facts_get(const struct hvp_facts *facts, const char *key);
 
 struct hvp_hv;   /* an open hypervisor API (KVM: the /dev/kvm fd) */
+struct hvp_cpu_model;
 struct hvp_vm;
 struct hvp_vcpu;
 
@@ -284,6 +285,19 @@ struct hvp_backend {
 	 * (HVP_EXIT_MMIO with size 0) instead of failing the run.
 	 */
 	struct hvp_status (*arm64_nisv_to_user)(struct hvp_vm *vm);
+
+	/*
+	 * The guest CPU model the API offers (cpu_model.h): what a VMM starts
+	 * from before it reduces it. NULL where the backend cannot say.
+	 */
+	struct hvp_status (*cpu_model)(struct hvp_hv *hv, struct hvp_cpu_model *out);
+	/*
+	 * arm64 only: a vCPU's system register by its encoding (HVP_SYSREG), as
+	 * the VMM reads and sets it before the first run (ID registers: the
+	 * model the vCPU's guest gets). NULL elsewhere.
+	 */
+	struct hvp_status (*arm64_sysreg_get)(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t *value);
+	struct hvp_status (*arm64_sysreg_set)(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t value);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

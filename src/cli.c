@@ -24,7 +24,10 @@ void hvp_cli_usage(FILE *out)
 		"                       and how guests run here (measured at ring 0 and ring 3)\n"
 		"  diff OLD.json NEW.json  what changed between two JSON reports: answers, verdicts,\n"
 		"                       probes added or missing, benchmark medians that moved beyond\n"
-		"                       three times the runs' combined spread (text or json)\n"
+		"                       three times the runs' combined spread, and whether a guest given\n"
+		"                       OLD's CPU model can run on NEW's host (text or json)\n"
+		"  baseline A.json B.json...  the guest CPU model common to the reports' hosts, as a\n"
+		"                       Firecracker custom CPU template (JSON)\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format=FORMAT  report format: %s (default text)\n"
@@ -43,6 +46,8 @@ void hvp_cli_usage(FILE *out)
 		"      --page-size=BYTES  for testing hvprobe: map guest memory in pages of BYTES (a power\n"
 		"                       of two, 4096 to 65536, and a multiple of the API's own page) instead\n"
 		"                       of the API's page; 16384 runs the probes as on Apple silicon\n"
+		"      --cpu            info: show the guest CPU model the API offers (named features,\n"
+		"                       XSAVE sizes, the raw CPUID and feature MSRs or ID registers)\n"
 		"  -v, --verbose        text report: show each answer's reason and every API call\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -140,7 +145,7 @@ static const struct option_def options[] = {
 	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
 	{ "cap-maps", 0, 1, 'm' },   { "duration", 0, 1, 'd' },  { "samples", 0, 1, 's' },
 	{ "pin", 0, 1, 'p' },        { "cap-vms", 0, 1, 'n' },   { "cap-vcpus", 0, 1, 'u' },
-	{ "page-size", 0, 1, 'P' },
+	{ "page-size", 0, 1, 'P' },  { "cpu", 0, 0, 'M' },
 };
 
 /* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
@@ -202,6 +207,7 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 	case 'c': c->contract_file = v; return 0;
 	case 'C': return parse_color(v, &c->color, err, err_size);
 	case 'v': c->verbose = true; return 0;
+	case 'M': c->cpu = true; return 0;
 	case 'h': *help = true; return 0;
 	case 'V': *version = true; return 0;
 	}
@@ -230,11 +236,15 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 			c->cmd = HVP_CMD_DIFF;
 			return 0;
 		}
+		if (strcmp(w, "baseline") == 0) {
+			c->cmd = HVP_CMD_BASELINE;
+			return 0;
+		}
 		if (strcmp(w, "help") == 0) {
 			c->cmd = HVP_CMD_HELP;
 			return 0;
 		}
-		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info or diff", w);
+		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info, diff or baseline", w);
 		return -1;
 	}
 	if (c->cmd == HVP_CMD_INFO) {
@@ -297,6 +307,14 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 	if (c->cmd == HVP_CMD_DIFF && c->n_patterns != 2 && !help && !version) {
 		snprintf(err, err_size, "diff compares two JSON reports: hvprobe diff OLD.json NEW.json (got %u)",
 			 c->n_patterns);
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_BASELINE && c->n_patterns < 1 && !help && !version) {
+		snprintf(err, err_size, "baseline needs JSON reports: hvprobe baseline A.json B.json ...");
+		return -1;
+	}
+	if (c->cpu && c->cmd != HVP_CMD_INFO && !help && !version) {
+		snprintf(err, err_size, "--cpu is an option of 'info': hvprobe info --cpu");
 		return -1;
 	}
 	if (help)

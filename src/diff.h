@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "migration.h"
 #include "report_read.h"
 
 #define HVP_DIFF_NOISE_FACTOR 3.0
@@ -34,6 +35,7 @@ struct hvp_diff {
 	struct hvp_change *changes;
 	unsigned same;               /* findings in both, nothing changed */
 	unsigned bench_within_noise; /* of those, benchmarks whose medians differ within the noise */
+	struct hvp_migration migration; /* can a guest given old's CPU model run on new's host */
 };
 
 /* Returns 0, or -1 when out of memory. */

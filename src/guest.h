@@ -60,6 +60,8 @@ extern const struct hvp_program hvp_prog_tsc_pair;
 extern const struct hvp_program hvp_prog_real_mode16;
 /* arm64 only: a store with write-back (no valid syndrome) of arg1 to arg0; reports arg1 if it returns. */
 extern const struct hvp_program hvp_prog_store_writeback;
+/* arm64 only, EL1: reports the ten ID registers of the CPU model (cpu_model.h, hvp_model_id_regs), then the level. */
+extern const struct hvp_program hvp_prog_idregs_report;
 /* arm64 only: HVC #0 with function id arg0; reports x0. timed: arg0 iterations of id arg1. */
 extern const struct hvp_program hvp_prog_hypercall_hvc, hvp_prog_timed_hvc;
 

@@ -241,6 +241,37 @@ PROGRAM tsc_pair
 END_PROGRAM tsc_pair
 
 /*
+ * The ID registers of the guest CPU model (cpu_model.c, hvp_model_id_regs,
+ * in that order), each reported as this level reads it, then the level:
+ * ID_AA64PFR0/PFR1/ZFR0, DFR0, ISAR0/1/2, MMFR0/1/2. EL1 only: at EL0 an
+ * MRS of them is UNDEFINED (the vectors end the program). Generic names,
+ * since not every assembler knows ISAR2 or ZFR0.
+ */
+PROGRAM idregs_report
+	mrs x0, S3_0_C0_C4_0
+	REPORT
+	mrs x0, S3_0_C0_C4_1
+	REPORT
+	mrs x0, S3_0_C0_C4_4
+	REPORT
+	mrs x0, S3_0_C0_C5_0
+	REPORT
+	mrs x0, S3_0_C0_C6_0
+	REPORT
+	mrs x0, S3_0_C0_C6_1
+	REPORT
+	mrs x0, S3_0_C0_C6_2
+	REPORT
+	mrs x0, S3_0_C0_C7_0
+	REPORT
+	mrs x0, S3_0_C0_C7_1
+	REPORT
+	mrs x0, S3_0_C0_C7_2
+	REPORT
+	RING_DONE
+END_PROGRAM idregs_report
+
+/*
  * A store the syndrome cannot describe: STR with post-index write-back to
  * x0 (never mapped). KVM then fails the run or, with
  * KVM_CAP_ARM_NISV_TO_USER, exits with KVM_EXIT_ARM_NISV; done if it returns.

@@ -99,6 +99,7 @@ HVP_PROGRAM(timed_hvc);
 HVP_PROGRAM(timed_alu);
 HVP_PROGRAM(tsc_pair);
 HVP_PROGRAM(store_writeback);
+HVP_PROGRAM(idregs_report);
 HVP_NO_PROGRAM(hypercall_vmcall);
 HVP_NO_PROGRAM(hypercall_vmmcall);
 HVP_NO_PROGRAM(loop_pio_out);

@@ -45,6 +45,7 @@ HVP_PROGRAM(rdmsr_report);
 HVP_PROGRAM(tsc_pair);
 HVP_PROGRAM(real_mode16);
 HVP_NO_PROGRAM(store_writeback);
+HVP_NO_PROGRAM(idregs_report);
 HVP_NO_PROGRAM(hypercall_hvc);
 HVP_NO_PROGRAM(timed_hvc);
 

@@ -23,6 +23,7 @@
 #include <sys/sysctl.h>
 #endif
 
+#include "cpu_model.h"
 #include "hvf_internal.h"
 
 /*
@@ -413,6 +414,28 @@ static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
 	return hvf_arch_tsc_khz();
 }
 
+/*
+ * The guest CPU model: what the architecture's part reads on a vCPU of
+ * this thread in a scratch VM (one VM per process: made and gone before
+ * any probe's).
+ */
+static struct hvp_status hvf_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	struct hvp_vm *vm;
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st = hvf_vm_create(hv, &vm);
+
+	memset(out, 0, sizeof(*out));
+	if (st.err != HVP_OK)
+		return st;
+	if ((st = hvf_vcpu_create_here(vm, 0, &vcpu)).err == HVP_OK) {
+		st = hvf_arch_cpu_model(vcpu, out);
+		hvf_vcpu_destroy(vcpu);
+	}
+	hvf_vm_destroy(vm);
+	return st;
+}
+
 const struct hvp_backend hvp_backend_hvf = {
 	.name = "hvf",
 #if defined(__x86_64__)
@@ -443,6 +466,7 @@ const struct hvp_backend hvp_backend_hvf = {
 	.vcpu_direct = hvf_vcpu_direct,
 	.tsc_khz = hvf_tsc_khz,
 	.tsc_set = hvf_tsc_set,
+	.cpu_model = hvf_cpu_model,
 #if defined(__aarch64__)
 	.vm_create_sized = hvf_vm_create_sized,
 	.gpa_bits_max = hvf_gpa_bits_max,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu_model.h"
 #include "hvf_internal.h"
 
 #define EC_WFX 0x01
@@ -331,4 +332,24 @@ uint64_t hvf_arch_tsc_khz(void)
 
 	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
 	return hz / 1000;
+}
+
+/*
+ * The ID registers as the framework gives them to a vCPU
+ * (hv_vcpu_get_sys_reg; hv_sys_reg_t packs op0:op1:CRn:CRm:op2 as
+ * cpu_model.h does). A register this macOS does not name is left out.
+ */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out)
+{
+	snprintf(out->arch, sizeof(out->arch), "arm64");
+	snprintf(out->source, sizeof(out->source), "hv_vcpu_get_sys_reg on a new vCPU");
+	snprintf(out->note, sizeof(out->note), "no writable masks: the framework does not say which ID register fields "
+		 "a VMM may change");
+	for (unsigned i = 0; i < hvp_model_n_id_regs; i++) {
+		uint64_t v;
+		if (hv_vcpu_get_sys_reg((hv_vcpu_t)vcpu->native, (hv_sys_reg_t)hvp_model_id_regs[i], &v) == HV_SUCCESS)
+			out->reg[out->n_regs++] = (struct hvp_model_reg){ .enc = hvp_model_id_regs[i], .value = v };
+	}
+	out->present = out->n_regs > 0;
+	return out->present ? hvp_ok("hv_vcpu_get_sys_reg") : hvf_status("hv_vcpu_get_sys_reg", HV_ERROR);
 }

@@ -96,5 +96,7 @@ struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
+/* The guest CPU model (cpu_model.h), read on vcpu, a vCPU of the calling thread. */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out);
 
 #endif

@@ -19,6 +19,7 @@
 #endif
 
 #include "guest_abi.h"
+#include "cpu_model.h"
 #include "hvf_internal.h"
 #include "hvf_x86_64_mov.h"
 
@@ -497,4 +498,55 @@ uint64_t hvf_arch_tsc_khz(void)
 #else
 	return 0;
 #endif
+}
+
+static void host_cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* Leaves whose subleaf matters (Intel SDM vol. 2A, CPUID): caches, features, topology, XSAVE. */
+static unsigned subleaves(uint32_t leaf)
+{
+	return leaf == 4 || leaf == 0xb ? 4 : leaf == 7 ? 2 : leaf == 0xd ? 19 : 1;
+}
+
+static void add_leaves(struct hvp_cpu_model *out, uint32_t first)
+{
+	uint32_t r[4];
+
+	host_cpuid_count(first, 0, r);
+	for (uint32_t leaf = first; leaf <= r[0] && leaf - first < 0x40; leaf++)
+		for (uint32_t sub = 0; sub < subleaves(leaf) && out->n_cpuid < HVP_MODEL_CPUID_MAX; sub++) {
+			struct hvp_model_cpuid *e = &out->cpuid[out->n_cpuid++];
+			*e = (struct hvp_model_cpuid){ .leaf = leaf, .subleaf = sub, .flags = subleaves(leaf) > 1 };
+			host_cpuid_count(leaf, sub, e->reg);
+		}
+}
+
+/*
+ * CPUID always exits to the VMM here (the framework has no table): the
+ * model is the host CPU's CPUID, which a VMM passes on or reduces itself,
+ * and the VMX controls the framework allows (hv_vmx_read_capability), kept
+ * as the VMX capability MSRs they correspond to (Intel SDM vol. 3, A.3-A.5).
+ */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out)
+{
+	static const struct { hv_vmx_capability_t cap; uint32_t msr; } caps[] = {
+		{ HV_VMX_CAP_PINBASED, 0x481 }, { HV_VMX_CAP_PROCBASED, 0x482 }, { HV_VMX_CAP_EXIT, 0x483 },
+		{ HV_VMX_CAP_ENTRY, 0x484 },    { HV_VMX_CAP_PROCBASED2, 0x48b },
+	};
+
+	(void)vcpu;
+	snprintf(out->arch, sizeof(out->arch), "x86_64");
+	snprintf(out->source, sizeof(out->source), "the host CPU's CPUID (HVF has no CPUID table), hv_vmx_read_capability");
+	add_leaves(out, 0);
+	add_leaves(out, 0x80000000u);
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		uint64_t v;
+		if (hv_vmx_read_capability(caps[i].cap, &v) == HV_SUCCESS)
+			out->msr[out->n_msrs++] = (struct hvp_model_msr){ caps[i].msr, v };
+	}
+	out->present = true;
+	return hvp_ok("hv_vmx_read_capability");
 }

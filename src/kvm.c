@@ -744,11 +744,15 @@ const struct hvp_backend hvp_backend_kvm = {
 	.x86_cpuid_set = kvm_x86_cpuid_set,
 	.x86_msr_set = kvm_x86_msr_set,
 	.x86_msr_read_exits = kvm_x86_msr_read_exits,
+	.cpu_model = kvm_x86_cpu_model,
 #elif defined(__aarch64__)
 	.tsc_set = kvm_arm64_counter_set,
 	.vm_create_sized = kvm_arm64_vm_create_sized,
 	.gpa_bits_max = kvm_arm64_gpa_bits_max,
 	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
+	.cpu_model = kvm_arm64_cpu_model,
+	.arm64_sysreg_get = kvm_arm64_sysreg_get,
+	.arm64_sysreg_set = kvm_arm64_sysreg_set,
 #endif
 };
 

@@ -87,11 +87,15 @@ struct hvp_status kvm_x86_msr_set(struct hvp_vcpu *vcpu, uint32_t index, uint64_
 struct hvp_status kvm_x86_msr_read_exits(struct hvp_vm *vm, uint32_t index);
 struct hvp_status kvm_x86_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz);
+struct hvp_status kvm_x86_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out);
 #elif defined(__aarch64__)
 struct hvp_status kvm_arm64_counter_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_arm64_vm_create_sized(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out);
 unsigned kvm_arm64_gpa_bits_max(struct hvp_hv *hv);
 struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm);
+struct hvp_status kvm_arm64_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out);
+struct hvp_status kvm_arm64_sysreg_get(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t *value);
+struct hvp_status kvm_arm64_sysreg_set(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t value);
 #endif
 
 #endif

@@ -13,9 +13,12 @@
 #include "backend.h"
 #include "finding.h"
 
+struct hvp_cpu_model;
+
 struct hvp_report {
 	const char *tool_version;
 	const struct hvp_facts *host;
+	const struct hvp_cpu_model *cpu_model; /* the guest CPU model, kept in the host block; NULL: none */
 	const struct hvp_finding *findings;
 	unsigned n;
 	int interrupted;  /* signal that stopped the run, 0 if none */

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 
+#include "cpu_model.h"
 #include "report.h"
 
 #define SCHEMA_VERSION 1
@@ -131,6 +132,11 @@ int hvp_report_json(FILE *out, const struct hvp_report *r)
 	fputc('{', out);
 	for (unsigned i = 0; r->host && i < r->host->n; i++)
 		str_member(out, r->host->fact[i].key, r->host->fact[i].value, i + 1 < r->host->n);
+	if (r->cpu_model && r->cpu_model->present) {
+		fputs(r->host && r->host->n ? "," : "", out);
+		key(out, "cpu_model");
+		hvp_model_json(out, r->cpu_model);
+	}
 	fputs("},", out);
 	key(out, "interrupted");
 	fputs(r->interrupted ? "true," : "false,", out);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_model_read.h"
 #include "output.h"
 #include "stats.h"
 
@@ -259,6 +260,24 @@ static int read_findings(struct reader *rd, json_object *arr, struct hvp_read_re
 	return 0;
 }
 
+/* host.cpu_model, where the report has one. */
+static int read_cpu_model(struct reader *rd, json_object *host, struct hvp_read_report *out)
+{
+	json_object *o = member(rd, host, ".host", "cpu_model", json_type_object, false);
+	char msg[256];
+
+	if (!o)
+		return rd->err[0] ? -1 : 0;
+	if (!(out->cpu_model = calloc(1, sizeof(*out->cpu_model)))) {
+		fail(rd->err, rd->err_size, rd->name, ".host.cpu_model", "out of memory");
+		return -1;
+	}
+	if (hvp_model_read(o, ".host.cpu_model", out->cpu_model, msg, sizeof(msg)) == 0)
+		return 0;
+	snprintf(rd->err, rd->err_size, "%s: %s", rd->name, msg);
+	return -1;
+}
+
 static int read_root(struct reader *rd, json_object *root, struct hvp_read_report *out)
 {
 	json_object *v, *tool, *host, *findings;
@@ -290,7 +309,7 @@ static int read_root(struct reader *rd, json_object *root, struct hvp_read_repor
 	     string_member(rd, host, ".host", "arch", out->arch, sizeof(out->arch), false) ||
 	     string_member(rd, host, ".host", "kernel", out->kernel, sizeof(out->kernel), false)))
 		return -1;
-	if (rd->err[0])
+	if (rd->err[0] || (host && read_cpu_model(rd, host, out)))
 		return -1;
 	if ((v = member(rd, root, "", "interrupted", json_type_boolean, false)))
 		out->interrupted = json_object_get_boolean(v);
@@ -423,5 +442,7 @@ void hvp_report_read_free(struct hvp_read_report *r)
 {
 	free(r->findings);
 	r->findings = NULL;
+	free(r->cpu_model);
+	r->cpu_model = NULL;
 	r->n = 0;
 }

@@ -14,6 +14,8 @@
 
 #include "finding.h"
 
+struct hvp_cpu_model;
+
 #define HVP_READ_SAMPLES_MAX 4096
 
 struct hvp_read_finding {
@@ -35,6 +37,7 @@ struct hvp_read_report {
 	bool interrupted;
 	unsigned n;
 	struct hvp_read_finding *findings; /* n of them, ids unique */
+	struct hvp_cpu_model *cpu_model;   /* host.cpu_model; NULL when the report has none */
 };
 
 /*

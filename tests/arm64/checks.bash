@@ -48,3 +48,16 @@ jqok "exec.native_cpl0: the guest at EL1 read SCTLR_EL1 with the MMU and caches 
 	.findings[] | select(.id == "exec.native_cpl0") | (.answer == "yes") == (.reason | test("time: native"))
 	and ([.guest[] | select(.label == "ring report") | "0000000000000000\(.value[2:])"[-16:]
 	| select(.[8:] == "00000004") | .[:8] | hex | bit(0) and bit(2) and bit(12)] == [true])' "$R"
+
+# The guest CPU model: KVM's ID registers, proven by a guest at EL1 (EL0
+# cannot read them), and Linux 6.1's lack of writable masks said.
+jqok "cpu.model: a guest at EL1 saw a feature of KVM's model, and read it cleared once the VMM cleared it" \
+	'.findings[] | select(.id == "cpu.model") | .answer == "yes" and .guest_verified
+	and ([.guest[] | select(.label | startswith("reduced model, EL1"))] | length) == 1
+	and (.reason | test("the guest at EL1 read 0 \\(EL0 cannot read ID registers"))' "$R"
+jqok "the host block holds the guest CPU model: ten ID registers, named features, why no writable masks" \
+	'.host.cpu_model | .arch == "arm64" and (.id_registers | length) == 10 and (.features | index("asimd")) != null
+	and (.note | test("KVM_ARM_GET_REG_WRITABLE_MASKS"))' "$R"
+ok "info --cpu shows the named features and the ID registers" \
+	eval 'exits cpuinfo 0 && grep -q "^features offered:" "$out/cpuinfo.out" && grep -qE "^  ID_AA64ISAR0_EL1 += 0x[0-9a-f]{16}" "$out/cpuinfo.out" &&
+	tail -n 1 "$out/cpuinfo.out" | grep -qE "^  ID_AA64MMFR2_EL1 += 0x[0-9a-f]{16}"'

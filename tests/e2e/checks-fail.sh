@@ -63,6 +63,15 @@ x86_form_only=(
 	"limits.vms_per_process under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"limits.vcpus_per_vm under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"kill -9 of hvprobe mid-run (a probe's process running) leaves none of its processes behind"
+	# the guest CPU model is the API's, not an answer; diff and baseline read the model
+	"the host block holds the guest CPU model: KVM's CPUID table, feature MSRs, named features, XSAVE sizes"
+	"info --cpu shows the named features, XSAVE and KVM's CPUID table"
+	"diff of the report with itself: migration compatible"
+	"diff to the report with a feature removed: migration incompatible, the feature named"
+	"and its JSON carries the verdict and the feature"
+	"the other way, to the host that offers more: compatible"
+	"baseline of the two: a Firecracker template with exactly the documented members and forms"
+	"it clears the one feature the hosts do not share, and nothing else"
 )
 arm64_form_only=(
 	"the report is JSON from an arm64 host"
@@ -71,6 +80,8 @@ arm64_form_only=(
 	"every answer is proven by a guest or by the API's refusal"
 	"no probe crashed or hung"
 	"the probes about x86 say they are not applicable, and nothing else is skipped but the capped search"
+	"the host block holds the guest CPU model: ten ID registers, named features, why no writable masks"
+	"info --cpu shows the named features and the ID registers"
 )
 
 # good ARCH DIR: the real outputs of the suite, or the example report.

@@ -28,6 +28,7 @@
 #endif
 
 #include "bench.h"
+#include "cpu_model.h"
 #include "errname.h"
 #include "guest.h"
 
@@ -562,6 +563,8 @@ static const uint32_t *guest_cpuid(struct hvp_vcpu *v, uint32_t leaf)
 	if (v->ring == 3 && mock_faults.cpuid_ring3_host) {
 #if defined(__x86_64__)
 		__cpuid_count(leaf, 0, out[0], out[1], out[2], out[3]);
+#else
+		memset(out, 0xff, sizeof(out)); /* a host CPU with every feature */
 #endif
 	} else if (leaf == v->cpuid_leaf) {
 		memcpy(out, v->cpuid_val, sizeof(out));
@@ -853,6 +856,34 @@ static struct hvp_status mock_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 	return st_of("mock_msr_filter", 0);
 }
 
+/*
+ * The model the mock offers: the host CPU's leaves 0, 1 and 7 where the
+ * host is x86 (so that a ring-3 CPUID reaching the host shows a feature the
+ * model has), and a fixed one with avx2 elsewhere.
+ */
+static struct hvp_status mock_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	static const uint32_t leaves[][2] = { { 0, 0 }, { 1, 0 }, { 7, 0 } };
+
+	(void)hv;
+	memset(out, 0, sizeof(*out));
+	out->present = true;
+	snprintf(out->arch, sizeof(out->arch), "x86_64");
+	snprintf(out->source, sizeof(out->source), "mock");
+	for (unsigned i = 0; i < 3; i++) {
+		struct hvp_model_cpuid *e = &out->cpuid[out->n_cpuid++];
+		e->leaf = leaves[i][0];
+		e->subleaf = leaves[i][1];
+		e->flags = e->leaf == 7;
+#if defined(__x86_64__)
+		__cpuid_count(e->leaf, e->subleaf, e->reg[0], e->reg[1], e->reg[2], e->reg[3]);
+#else
+		e->reg[HVP_EBX] = e->leaf == 7 ? 1u << 5 : 0;
+#endif
+	}
+	return st_of("mock_cpu_model", 0);
+}
+
 const struct hvp_backend hvp_backend_mock = {
 	.name = "mock",
 	.arch = "x86_64",
@@ -883,4 +914,5 @@ const struct hvp_backend hvp_backend_mock = {
 	.x86_cpuid_set = mock_cpuid_set,
 	.x86_msr_set = mock_msr_set,
 	.x86_msr_read_exits = mock_msr_read_exits,
+	.cpu_model = mock_cpu_model,
 };

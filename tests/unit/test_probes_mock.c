@@ -97,6 +97,8 @@ static void execution_fidelity(struct tap *t)
 		  "ring-3 CPUID reaching the host CPU is caught" },
 		{ &mock_faults.cpuid_ring3_host, "cpu.cpuid_applied_cpl0", HVP_ANSWER_YES, "the VMM's leaf",
 		  "while ring 0 sees the VMM's table" },
+		{ &mock_faults.cpuid_ring3_host, "cpu.model", HVP_ANSWER_NO, "at ring 3 the guest still did",
+		  "a reduced model ring-3 CPUID does not see is caught" },
 		{ &mock_faults.msr_set_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "not the value the VMM set",
 		  "an MSR write the API drops is caught" },
 		{ &mock_faults.msr_filter_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "filtered",
@@ -116,6 +118,9 @@ static void execution_fidelity(struct tap *t)
 		ok(t, f.answer == cases[i].want && strstr(f.reason, cases[i].says), "%s: %s (%s)", cases[i].id,
 		   cases[i].why, f.reason);
 	}
+	f = run("cpu.model", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && f.guest_verified && strstr(f.reason, "guests at ring 0 and ring 3 did not"),
+	   "cpu.model: the model's feature seen, and not once cleared, at both rings: %s", f.reason);
 	f = run("time.tsc_offset", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "750000 kHz"),
 	   "the TSC value and a 3/4 rate the VMM set are what the guest reads: %s", f.reason);
