@@ -21,21 +21,12 @@ echo "# KVM: kvm_intel inside Bochs (emulated Intel VMX)"
 echo "# binary: $HVPROBE"
 
 intelout=${HVP_INTEL_OUT:-$tmp/intel}
-rm -rf "$intelout"
-mkdir -p "$intelout"
-start=$SECONDS
-HVP_VM_BIN=$HVPROBE HVP_VM_TIMEOUT=${HVP_VM_TIMEOUT:-1500} \
-	"$top/tests/vm/hvprobe-in-bochs" --batch "$top/tests/e2e/intel.batch" "$intelout" 2>"$tmp/batch.err"
-batch_rc=$?
-echo "# the batch took $((SECONDS - start)) s (boot included) and exited $batch_rc"
-ran="x86_64 KVM suite on Intel VMX: ran on kvm_intel inside Bochs, its batch $((SECONDS - start)) s, exit $batch_rc"
-echo "intel.sh: $ran" >&2
-[ -n "${HVP_INTEL_OUT:-}" ] && echo "$ran" >"$HVP_INTEL_OUT.ran"
-sed 's/^/# /' "$tmp/batch.err"
+export HVP_VM_BIN=$HVPROBE HVP_VM_TIMEOUT=${HVP_VM_TIMEOUT:-1500}
+suite_batch intel.sh "${HVP_INTEL_OUT:-}" "x86_64 KVM suite on Intel VMX" "kvm_intel inside Bochs" "$intelout" \
+	"$top/tests/vm/hvprobe-in-bochs" --batch "$top/tests/e2e/intel.batch"
 ok "the batch ran to its end on kvm_intel inside Bochs" [ "$batch_rc" = 0 ]
-jq -r '.findings[]? | select(.verdict == "deviates" or .answer == "crashed" or .answer == "hung")
-	| "# failing: \(.id): \(.answer) (\(.reason))"' "$intelout/json.out" 2>/dev/null
-jq -r '.summary? | "# \(.)"' "$intelout/json.out" 2>/dev/null
+failing "$intelout/json.out"
+jq -r '.summary? | "# the suite: \(.)"' "$intelout/json.out" 2>/dev/null
 
 check_dir "$top/tests/e2e/intel-checks.bash" "$intelout"
 done_testing

@@ -17,7 +17,7 @@
 #   vm_results                unpacks the batch and exits as the wrapper does
 #
 # The guest sends its batch over its second serial port ($work/stream) and
-# its console, with a heartbeat every 10 s of guest time, over the first
+# its console, with a heartbeat every 2 s of guest time, over the first
 # ($work/console). boot_timeout bounds the boot up to the start of the
 # batch (vm_boot tries again), HVP_VM_TIMEOUT (default 3600) the
 # whole run, and HVP_VM_STALL (default 300) the time with nothing from the
@@ -135,7 +135,7 @@ for m in $(cat /lib/modules/modules.load); do
 done
 stty -F /dev/ttyS0 115200
 stty -F /dev/ttyS1 115200 raw -echo
-(while sleep 10; do echo "@@HVP-ALIVE@@" >/dev/ttyS0; done) &
+(while sleep 2; do echo "@@HVP-ALIVE@@" >/dev/ttyS0; done) &
 . /env
 cd /tmp
 HVPROBE=/bin/hvprobe HVP_BATCH_STREAM=/dev/ttyS1 sh /batch-run /batch /tmp/out
@@ -172,6 +172,9 @@ vm_watch() {
 		fi
 		sleep 0.5
 	done
+	if [ "$mode" = batch ] && grep -q '^@@HVP-BATCH-START@@' "$work/stream"; then
+		echo "$me: the VM booted in $((SECONDS - start)) s; its batch started" >&2
+	fi
 	while kill -0 "$pid" 2>/dev/null; do
 		now=$(cat "$work/console" "$work/stream" 2>/dev/null | wc -c)
 		[ "$now" != "$size" ] && size=$now heard=$SECONDS
