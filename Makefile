@@ -6,8 +6,9 @@
 #                   inside QEMU (ARGS="..." passes arguments)
 #   make check      unit tests, end-to-end tests (x86_64 KVM on /dev/kvm or
 #                   inside QEMU), the same under AddressSanitizer and UBSan,
-#                   clang, fuzzing, docs, arm64 KVM inside QEMU, the HVF
-#                   backends compiled, and the tests of the tests
+#                   clang, fuzzing, docs, arm64 KVM inside QEMU, x86_64 KVM
+#                   on Intel VMX inside Bochs, the HVF backends compiled,
+#                   and the tests of the tests
 #   make install    install to $(DESTDIR)$(PREFIX) (default /usr/local)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX/prefix and DESTDIR.
@@ -80,7 +81,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
 .PHONY: all bench run check check-unit check-e2e check-kvm check-asan check-clang check-docs check-fuzz check-arm64 check-hvf \
-	check-checks check-vm docs fuzz install uninstall clean
+	check-checks check-intel check-vm docs fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -130,8 +131,9 @@ run: all
 
 # check-checks last: it reads what the KVM suites kept in build/check. The
 # last word says where the two KVM suites ran (or that they skipped).
-check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf check-checks
-	@for s in kvm-x86_64 kvm-arm64; do cat build/check/$$s.ran 2>/dev/null || echo "$$s suite: skipped (see above)"; done
+check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-intel check-hvf \
+	check-checks
+	@for s in kvm-x86_64 kvm-intel kvm-arm64; do cat build/check/$$s.ran 2>/dev/null || echo "$$s suite: skipped (see above)"; done
 
 # The Hypervisor.framework backends, compile-checked for both architectures,
 # warning-free: on a Mac against the SDK itself (-arch picks the
@@ -170,6 +172,12 @@ endif
 # statically; skips with the reason where the packages cannot be had.
 check-arm64: all
 	HVP_ARM64_OUT=$(CURDIR)/build/check/kvm-arm64 prove --timer tests/arm64/check.sh
+
+# The x86_64 KVM suite on Intel VMX: kvm_intel inside Bochs, one boot (about
+# 80 s) for the default probe suite and `hvprobe info`, checked here
+# (tests/e2e/intel.sh); skips where Bochs cannot be had.
+check-intel: all
+	HVP_INTEL_OUT=$(CURDIR)/build/check/kvm-intel prove --timer tests/e2e/intel.sh
 
 # The tests of the tests: the KVM suites' checks on empty, truncated and
 # flipped outputs made from the real ones kept in build/check, where every

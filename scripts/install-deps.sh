@@ -12,6 +12,9 @@
 #                   assembled for Apple's targets byte for byte)
 #   x86_64 KVM      qemu-system-x86, busybox-static, cpio (and zstd for
 #     in QEMU       Ubuntu's compressed kernel modules)
+#   x86_64 KVM on   bochs, bochsbios, vgabios (Bochs emulates Intel VMX,
+#     Intel VMX     where kvm_intel runs), isolinux, syslinux-common and
+#     in Bochs      xorriso (the CD Bochs boots the kernel from)
 #   arm64 KVM       qemu-system-arm, gcc-aarch64-linux-gnu,
 #     in QEMU       libc6-dev-arm64-cross, linux-libc-dev-arm64-cross, and
 #                   apt knowing the arm64 architecture: the tests download
@@ -37,6 +40,7 @@ done
 pkgs="build-essential libjson-c-dev jq python3-jsonschema python3-prometheus-client groff-base
 	clang libclang-rt-dev llvm
 	qemu-system-x86 busybox-static cpio zstd
+	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross"
 case $ID in
 ubuntu) ;;

@@ -129,6 +129,7 @@ struct hvp_boot {
 	uint64_t sctlr_el1, tcr_el1, mair_el1, vbar_el1;
 	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
 	bool real_mode;      /* x86: 16-bit real mode at entry (CS = entry >> 4); paging, GDT and ring unused */
+	bool interrupts_off; /* x86: RFLAGS.IF clear at entry; set otherwise (hvp_guest_arch_regs says why) */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
 	/*
 	 * The register file that starts the program (pc, stack, flags for the

@@ -7,6 +7,7 @@
 #ifndef HVP_GUEST_H
 #define HVP_GUEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -16,6 +17,7 @@
 struct hvp_program {
 	const char *name;
 	const uint8_t *start, *end;
+	bool interrupts_off; /* x86: starts with RFLAGS.IF clear (hvp_guest_arch_regs says when) */
 };
 
 /*
@@ -26,6 +28,10 @@ struct hvp_program {
 	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
 	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
 #define HVP_NO_PROGRAM(n) const struct hvp_program hvp_prog_##n = { #n, NULL, NULL }
+/* A program whose question needs external interrupts masked while it runs (x86: IF clear). */
+#define HVP_PROGRAM_INTERRUPTS_OFF(n)                                                  \
+	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
+	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end, true }
 
 /* The programs every architecture provides (see guest_<arch>.S). */
 extern const struct hvp_program hvp_prog_report_args; /* reports arg0, arg1 */

@@ -4,7 +4,8 @@
  * identity paging. They are data to the host (copied into guest memory by
  * the probes), so they live in .rodata; every one is position-independent.
  * Ring-0 guest code may be emulated instruction by instruction (PVM), so
- * programs stay a handful of instructions.
+ * programs stay a handful of instructions. They run with RFLAGS.IF set
+ * (interrupts on), loop_hlt excepted: hvp_guest_arch_regs says why.
  */
 #include "asm.h"
 #include "guest_abi.h"
@@ -183,6 +184,11 @@ PROGRAM loop_mmio_read
 	jmp 1b
 END_PROGRAM loop_mmio_read
 
+/*
+ * Starts with interrupts off (guest_x86_64.c: HVP_PROGRAM_INTERRUPTS_OFF):
+ * the question is whether HLT, which then nothing in the guest can end,
+ * exits to the VMM. Every other program runs with them on.
+ */
 PROGRAM loop_hlt
 1:	hlt
 	jmp 1b

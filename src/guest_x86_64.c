@@ -16,6 +16,8 @@
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PAGE_2M (2ull << 20)
 
+#define RFLAGS_IF (1ull << 9)
+
 /* Identity paging reaches the lower canonical half of 4-level paging. */
 #define IDENTITY_LIMIT (1ull << 47)
 
@@ -34,7 +36,8 @@ HVP_PROGRAM(loop_pio_out);
 HVP_PROGRAM(loop_pio_in);
 HVP_PROGRAM(loop_mmio_write);
 HVP_PROGRAM(loop_mmio_read);
-HVP_PROGRAM(loop_hlt);
+/* cpu.hlt asks whether HLT with interrupts off exits: nothing but the VMM can end that halt. */
+HVP_PROGRAM_INTERRUPTS_OFF(loop_hlt);
 HVP_PROGRAM(timed_cpuid);
 HVP_PROGRAM(timed_vmcall);
 HVP_PROGRAM(timed_vmmcall);
@@ -130,12 +133,29 @@ const struct hvp_program *hvp_guest_arch_timed_hypercall(void)
 	return uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall;
 }
 
+/*
+ * Programs run with external interrupts enabled (RFLAGS.IF set), as real
+ * guests wait and spin, unless they ask otherwise (interrupts_off, such as
+ * cpu.hlt's HLT) or run in real mode (a few instructions that never wait).
+ * It is harmless: they have no IDT, and KVM without an in-kernel irqchip
+ * (and HVF) injects nothing into them; the host's own interrupts leave the
+ * guest by external-interrupt exiting, whatever IF is. But an emulated VMX
+ * may get that wrong with IF clear (Bochs masks the host's interrupts for
+ * such a guest), and a spinning guest then never leaves for the host's
+ * timer or a kick.
+ */
+static bool interrupts_on(const struct hvp_boot *boot)
+{
+	return !boot->real_mode && !boot->interrupts_off;
+}
+
 void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs)
 {
 	memset(regs, 0, sizeof(*regs));
 	regs->pc = boot->real_mode ? boot->entry & 0xf : boot->entry; /* real mode: CS = entry >> 4 */
 	regs->sp = boot->real_mode ? 0 : boot->stack;
-	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0); /* bit 1 reserved; IOPL 3 for ring-3 reports */
+	/* bit 1 reserved; IOPL 3 for ring-3 reports */
+	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0) | (interrupts_on(boot) ? RFLAGS_IF : 0);
 	for (unsigned i = 0; i < 4; i++)
 		regs->gpr[hvp_guest_arch_arg_reg(i)] = boot->arg[i];
 }
