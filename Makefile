@@ -42,8 +42,8 @@ HVP_LDLIBS += $(if $(filter /usr,$(JSONC_PREFIX)),,-L$(JSONC_PREFIX)/lib) -ljson
 endif
 
 CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c \
-	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/report_html.c src/output.c \
-	src/report_read.c src/diff.c \
+	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c src/report_junit.c src/report_prometheus.c src/report_html.c src/report_nfd.c src/output.c \
+	src/report_read.c src/diff.c src/matrix.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/truth.c src/registry.c \
 	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
 	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/time.c src/probes/arm64.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
@@ -198,7 +198,7 @@ check-docs: $(BUILD)/tools/contract-doc
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := src/report_read.c src/output.c src/diff.c src/finding.c src/stats.c src/backend.c src/contract.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c \
-	src/report_junit.c src/report_prometheus.c src/report_html.c
+	src/report_junit.c src/report_prometheus.c src/report_html.c src/report_nfd.c
 FUZZ_BIN := build/fuzz/fuzz_report_read
 
 $(FUZZ_BIN): tests/fuzz/fuzz_report_read.c $(FUZZ_SRCS)

@@ -25,9 +25,15 @@ void hvp_cli_usage(FILE *out)
 		"  diff OLD.json NEW.json  what changed between two JSON reports: answers, verdicts,\n"
 		"                       probes added or missing, benchmark medians that moved beyond\n"
 		"                       three times the runs' combined spread (text or json)\n"
+		"  report FILE.json     render a saved JSON report in any format (-f), with no hypervisor:\n"
+		"                       e.g. -f html for a page, -f nfd for Kubernetes' node labels\n"
+		"  matrix FILE.json...  many reports side by side: probes as rows, hosts as columns, the\n"
+		"                       rows whose answers differ marked (text, markdown, html or json)\n"
 		"\n"
 		"Options:\n"
-		"  -f, --format=FORMAT  report format: %s (default text)\n"
+		"  -f, --format=FORMAT  report format: %s (default text);\n"
+		"                       nfd: a Node Feature Discovery feature file (features.d) labelling\n"
+		"                       what the run proved, expiring a day after the run\n"
 		"  -o, --output=FILE    write the report to FILE (atomically) instead of stdout\n"
 		"  -t, --timeout=SEC    deadline per probe, overriding each probe's own (1-3600)\n"
 		"      --kvm-device=PATH  KVM device to open (default /dev/kvm)\n"
@@ -50,8 +56,10 @@ void hvp_cli_usage(FILE *out)
 		"Exit status:\n"
 		"  0  every probe ran and none deviates from its contract (diff: nothing changed)\n"
 		"  1  a finding deviates, or a probe crashed or hung where no contract expects it\n"
-		"     (diff: something changed)\n"
-		"  2  usage error (diff: a report that cannot be read; the message names the place)\n"
+		"     (diff: something changed; matrix: the answers differ between hosts; report: the\n"
+		"     report could not be written)\n"
+		"  2  usage error (diff, report, matrix: a report that cannot be read, or of a newer\n"
+		"     schema; the message names the file and the place)\n"
 		"  3  no usable hypervisor (the message names the cause and the fix)\n"
 		"  130  interrupted (the findings so far are still reported)\n",
 		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT, HVP_CAP_VMS_DEFAULT, HVP_CAP_VCPUS_DEFAULT);
@@ -174,6 +182,7 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 			return -1;
 		}
 		c->format = v;
+		c->format_given = true;
 		return 0;
 	case 'o': c->output = v; return 0;
 	case 't': return parse_timeout(v, &c->timeout_s, err, err_size);
@@ -230,11 +239,19 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 			c->cmd = HVP_CMD_DIFF;
 			return 0;
 		}
+		if (strcmp(w, "report") == 0) {
+			c->cmd = HVP_CMD_REPORT;
+			return 0;
+		}
+		if (strcmp(w, "matrix") == 0) {
+			c->cmd = HVP_CMD_MATRIX;
+			return 0;
+		}
 		if (strcmp(w, "help") == 0) {
 			c->cmd = HVP_CMD_HELP;
 			return 0;
 		}
-		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info or diff", w);
+		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info, diff, report or matrix", w);
 		return -1;
 	}
 	if (c->cmd == HVP_CMD_INFO) {
@@ -246,6 +263,21 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 		return -1;
 	}
 	c->patterns[c->n_patterns++] = w;
+	return 0;
+}
+
+/* How many reports report and matrix take. */
+static int check_files(const struct hvp_cli *c, char *err, size_t err_size)
+{
+	if (c->cmd == HVP_CMD_REPORT && c->n_patterns != 1) {
+		snprintf(err, err_size, "report renders one JSON report: hvprobe report FILE.json [-f FORMAT] (got %u)",
+			 c->n_patterns);
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_MATRIX && c->n_patterns == 0) {
+		snprintf(err, err_size, "matrix puts JSON reports side by side: hvprobe matrix A.json B.json ...");
+		return -1;
+	}
 	return 0;
 }
 
@@ -299,6 +331,8 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 			 c->n_patterns);
 		return -1;
 	}
+	if (!help && !version && check_files(c, err, err_size))
+		return -1;
 	if (help)
 		c->cmd = HVP_CMD_HELP;
 	else if (version)

@@ -36,6 +36,9 @@ struct hvp_diff {
 	unsigned bench_within_noise; /* of those, benchmarks whose medians differ within the noise */
 };
 
+/* Both measured: whether the medians differ by more than the noise factor times the runs' combined spread. */
+bool hvp_diff_bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise);
+
 /* Returns 0, or -1 when out of memory. */
 int hvp_diff_compute(const struct hvp_read_report *old, const char *old_name, const struct hvp_read_report *new,
 		     const char *new_name, struct hvp_diff *out);
