@@ -134,6 +134,8 @@ int hvp_report_json(FILE *out, const struct hvp_report *r)
 	fputs("},", out);
 	key(out, "interrupted");
 	fputs(r->interrupted ? "true," : "false,", out);
+	if (r->interrupted > 0)
+		fprintf(out, "\"interrupted_by_signal\":%d,", r->interrupted);
 	key(out, "summary");
 	fprintf(out, "{\"probes\":%u,\"as_documented\":%u,\"deviates\":%u,\"undocumented\":%u,"
 		     "\"not_checked\":%u,\"failing\":%u,\"elapsed_ns\":%" PRId64,

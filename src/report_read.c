@@ -653,9 +653,14 @@ static int load_run(struct reader *rd, json_object *root, struct hvp_run *out)
 {
 	json_object *findings;
 	char path[48];
+	int64_t signal = -1; /* interrupted, by a signal the report does not name */
 
 	if (read_root(rd, root, &out->head) || load_host(rd, root, &out->host) || load_summary(rd, root, out))
 		return -1;
+	if (json_object_object_get_ex(root, "interrupted_by_signal", NULL) &&
+	    int_member(rd, root, "", "interrupted_by_signal", 1, 128, &signal))
+		return -1;
+	out->interrupted = out->head.interrupted ? (int)signal : 0;
 	findings = member(rd, root, "", "findings", json_type_array, true);
 	out->findings = calloc(out->head.n ? out->head.n : 1, sizeof(*out->findings));
 	if (!out->findings) {
@@ -772,7 +777,7 @@ void hvp_run_free(struct hvp_run *run)
 void hvp_run_report(const struct hvp_run *run, struct hvp_report *r)
 {
 	*r = (struct hvp_report){ .tool_version = run->head.version, .host = &run->host, .findings = run->findings,
-				  .n = run->n, .interrupted = run->head.interrupted ? 1 : 0,
+				  .n = run->n, .interrupted = run->interrupted,
 				  .elapsed_ns = run->elapsed_ns, .unix_time = run->unix_time };
 }
 

@@ -60,6 +60,7 @@ struct hvp_run {
 	struct hvp_facts host;        /* the host block, in the order written */
 	struct hvp_finding *findings; /* head.n of them, in the same order */
 	unsigned n;
+	int interrupted;              /* the signal that stopped the run; -1: one the report does not name */
 	int64_t elapsed_ns;
 	int64_t unix_time;            /* when the run ended; 0 when the report does not say */
 };
