@@ -80,7 +80,7 @@ UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 
 .PHONY: all bench run check check-unit check-e2e check-kvm check-asan check-clang check-docs check-fuzz check-arm64 check-hvf \
-	check-checks check-vm docs fuzz install uninstall clean
+	check-checks check-vm check-systemd check-deb docs matrix-example fuzz install uninstall clean
 
 all: hvprobe $(SEED_NAMES)
 
@@ -130,7 +130,8 @@ run: all
 
 # check-checks last: it reads what the KVM suites kept in build/check. The
 # last word says where the two KVM suites ran (or that they skipped).
-check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-arm64 check-hvf check-checks
+check: all check-clang check-unit check-e2e check-asan check-fuzz check-docs check-systemd check-deb check-arm64 check-hvf \
+	check-checks
 	@for s in kvm-x86_64 kvm-arm64; do cat build/check/$$s.ran 2>/dev/null || echo "$$s suite: skipped (see above)"; done
 
 # The Hypervisor.framework backends, compile-checked for both architectures,
@@ -185,12 +186,33 @@ $(BUILD)/tools/contract-doc: tools/contract_doc.c $(BUILD)/libhvprobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HVP_CPPFLAGS) $(CPPFLAGS) $(HVP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HVP_LDLIBS) $(LDLIBS)
 
-docs: $(BUILD)/tools/contract-doc
+docs: $(BUILD)/tools/contract-doc matrix-example
 	$< $(CONTRACTS) >docs/contracts.md
 
-check-docs: $(BUILD)/tools/contract-doc
+# docs/examples/matrix.md: the x86_64 and arm64 runs kept in docs/examples/matrix
+# (each made once with tests/vm/hvprobe-in-qemu{,-arm64} -f json) side by side.
+# Exit 1 from hvprobe matrix says their answers differ, as they do.
+MATRIX_RUNS := docs/examples/matrix/kvm-x86_64.json docs/examples/matrix/kvm-arm64.json
+MATRIX = ./hvprobe matrix -f markdown $(MATRIX_RUNS)
+matrix-example: hvprobe
+	$(MATRIX) -o docs/examples/matrix.md || [ $$? = 1 ]
+
+check-docs: $(BUILD)/tools/contract-doc hvprobe
 	@$< $(CONTRACTS) | diff -u docs/contracts.md - >/dev/null && echo "docs/contracts.md: up to date" || \
 		{ echo "docs/contracts.md is stale: run 'make docs'"; exit 1; }
+	@if [ -z "$(JSONC_H)" ]; then echo "docs/examples/matrix.md: skipped, hvprobe is built without json-c"; \
+	else { $(MATRIX); [ $$? = 1 ]; } | diff -u docs/examples/matrix.md - >build/matrix-example.diff && \
+		test -s docs/examples/matrix.md && echo "docs/examples/matrix.md: up to date" || \
+		{ head -40 build/matrix-example.diff; echo "docs/examples/matrix.md is stale: run 'make matrix-example'"; exit 1; }; fi
+
+# The systemd units and the Debian package: systemd-analyze verify, and
+# dpkg-buildpackage in a copy of the tree, then lintian (each skipped, saying
+# why, where its tools are missing).
+check-systemd: hvprobe
+	prove --timer tests/packaging/systemd.sh
+
+check-deb:
+	prove --timer tests/packaging/deb.sh
 
 # The JSON report reader under libFuzzer (clang), with ASan and UBSan.
 # `make fuzz` mutates for FUZZ_SECONDS (new inputs in build/fuzz/corpus);
@@ -227,7 +249,7 @@ check-unit: $(UNIT_BINS)
 # The end-to-end tests. kvm.sh runs its batch of hvprobe runs on real x86_64
 # KVM: /dev/kvm where a guest runs there, otherwise one boot of a VM in QEMU.
 # pagesize.sh runs the suite again in 16 KiB pages, on /dev/kvm only.
-E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/kvm.sh tests/e2e/pagesize.sh
+E2E := tests/e2e/cli.sh tests/e2e/diff.sh tests/e2e/fleet.sh tests/e2e/kvm.sh tests/e2e/pagesize.sh
 check-e2e: all
 	HVP_KVM_OUT=$(CURDIR)/build/check/kvm-x86_64 prove --timer $(E2E)
 

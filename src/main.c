@@ -224,7 +224,9 @@ static void host_name_fact(struct hvp_facts *facts)
 {
 	char name[256];
 
-	if (gethostname(name, sizeof(name)) == 0 && memchr(name, '\0', sizeof(name)) && name[0])
+	/* "(none)" is Linux's name for a host that was never given one. */
+	if (gethostname(name, sizeof(name)) == 0 && memchr(name, '\0', sizeof(name)) && name[0] &&
+	    strcmp(name, "(none)") != 0)
 		hvp_facts_add(facts, "hostname", "%s", name);
 }
 
