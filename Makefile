@@ -218,7 +218,7 @@ check-deb:
 # `make fuzz` mutates for FUZZ_SECONDS (new inputs in build/fuzz/corpus);
 # `make check-fuzz` replays the kept corpus, then mutates for a few seconds.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := src/report_read.c src/output.c src/diff.c src/finding.c src/stats.c src/backend.c src/contract.c \
+FUZZ_SRCS := src/report_read.c src/output.c src/diff.c src/matrix.c src/finding.c src/stats.c src/backend.c src/contract.c \
 	src/report.c src/report_text.c src/report_json.c src/report_tap.c src/report_markdown.c \
 	src/report_junit.c src/report_prometheus.c src/report_html.c src/report_nfd.c
 FUZZ_BIN := build/fuzz/fuzz_report_read

@@ -568,6 +568,8 @@ static int load_bench(struct reader *rd, json_object *bench, const char *path, s
 	for (unsigned i = 0; i < sizeof(stat) / sizeof(stat[0]); i++)
 		if (number_member(rd, bench, path, stat[i].key, stat[i].required, stat[i].v))
 			return -1;
+	/* Whole kHz, as the writer gives it: the *_cycles figures written again are then those read. */
+	b->tsc_khz = round(b->tsc_khz);
 	return load_samples(rd, bench, path, b);
 }
 
