@@ -59,7 +59,6 @@ x86_form_only=(
 	"it holds a plot of every benchmark's samples"
 	"headless Chromium renders it, and its filter shows only bench.exit.cpuid for 'cpuid'"
 	"two runs on this host: diff finds nothing changed"
-	"the JSON report read back (hvprobe report -f json) is the same, byte for byte"
 	# skipped and the process list are no yes or no to flip
 	"limits.vms_per_process under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"limits.vcpus_per_vm under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
