@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "matrix.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +17,17 @@ static void host_name(struct hvp_matrix_host *h)
 
 	if (hostname && hostname[0]) {
 		hvp_copy_str(h->name, sizeof(h->name), hostname);
-		return;
+	} else {
+		base = base ? base + 1 : h->file;
+		len = strlen(base);
+		if (len > 5 && strcmp(base + len - 5, ".json") == 0)
+			len -= 5;
+		snprintf(h->name, sizeof(h->name), "%.*s", (int)len, base);
 	}
-	base = base ? base + 1 : h->file;
-	len = strlen(base);
-	if (len > 5 && strcmp(base + len - 5, ".json") == 0)
-		len -= 5;
-	snprintf(h->name, sizeof(h->name), "%.*s", (int)len, base);
+	/* A column's name is one line of text in every form. */
+	for (char *p = h->name; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			*p = '?';
 }
 
 static unsigned topic_rank(const char *id)

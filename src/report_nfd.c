@@ -117,14 +117,26 @@ static void cpu_labels(FILE *out, const struct hvp_report *r)
 	}
 }
 
+/* Text inside a comment line: a line break in a report read back must not start a label line. */
+static void comment_text(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc(iscntrl((unsigned char)*s) ? '?' : *s, out);
+}
+
 static void header(FILE *out, const struct hvp_report *r)
 {
 	const char *backend = r->host ? hvp_facts_get(r->host, "backend") : NULL;
 	const char *arch = r->host ? hvp_facts_get(r->host, "arch") : NULL;
 	char when[32];
 
-	fprintf(out, "# Node Feature Discovery labels from hvprobe %s (%s %s): only what its guests proved.\n",
-		r->tool_version, backend ? backend : "unknown backend", arch ? arch : "unknown arch");
+	fputs("# Node Feature Discovery labels from hvprobe ", out);
+	comment_text(out, r->tool_version);
+	fputs(" (", out);
+	comment_text(out, backend ? backend : "unknown backend");
+	fputc(' ', out);
+	comment_text(out, arch ? arch : "unknown arch");
+	fputs("): only what its guests proved.\n", out);
 	if (r->unix_time <= 0) {
 		fputs("# The report does not say when it ran: these labels do not expire.\n", out);
 		return;

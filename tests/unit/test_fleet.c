@@ -143,6 +143,13 @@ static void test_round_trip(struct tap *t)
 	}
 	hvp_run_free(&run);
 	free(json);
+
+	/* A report that does not say when it ran: Prometheus gets no time rather than 1970. */
+	in.r.unix_time = 0;
+	json = render(hvp_report_prometheus, &in.r);
+	ok(t, strstr(json, "hvprobe_probe_answer{") && !strstr(json, "hvprobe_last_run_timestamp_seconds"),
+	   "-f prometheus of a run without its time leaves the timestamp out");
+	free(json);
 }
 
 /* The message for json with from replaced by to, or "" when it was accepted. */
@@ -247,6 +254,8 @@ static int three_runs(struct hvp_run runs[3])
 	for (unsigned i = 0; i < 3; i++) {
 		make_run(&in, i == 1 ? "arm64" : "x86_64", i == 1 ? HVP_ANSWER_NO : HVP_ANSWER_YES);
 		in.facts.n = i == 2 ? 3 : in.facts.n; /* no hostname: the column is the file's name */
+		if (i == 1)
+			hvp_copy_str(in.facts.fact[3].value, sizeof(in.facts.fact[3].value), "node-arm64\n");
 		in.r.n = i == 2 ? 4 : 5;
 		char *json = render(hvp_report_json, &in.r);
 		if (load(json, &runs[i], err, sizeof(err)))
@@ -275,14 +284,14 @@ static void test_matrix(struct tap *t)
 	   "the rows that differ are marked: an answer, a benchmark missing from one run (%u)", m.n_differ);
 
 	s = matrix_text(&m, hvp_matrix_text);
-	if (!ok(t, strstr(s, "3 hosts, 5 probes, 2 differ") && strstr(s, "  B  node-arm64: kvm arm64, Linux 6.1 arm64") &&
+	if (!ok(t, strstr(s, "3 hosts, 5 probes, 2 differ") && strstr(s, "  B  node-arm64?: kvm arm64, Linux 6.1 arm64") &&
 		      strstr(s, "* mem.two_maps") && strstr(s, "* mem.two_maps                          yes      no       yes\n") && strstr(s, "no!") &&
 		      strstr(s, "1.01 us  1.01 us  -") && !strstr(s, " \n"),
 	   "text: hosts by letter, marks, answers, '!' deviates, medians, '-' absent, no trailing blanks"))
 		show(s);
 	free(s);
 	s = matrix_text(&m, hvp_matrix_markdown);
-	ok(t, strstr(s, "| probe | node-x86\\_64 | node-arm64 | third | differs |") &&
+	ok(t, strstr(s, "| probe | node-x86\\_64 | node-arm64? | third | differs |") &&
 		      strstr(s, "| `mem.two_maps` | **yes** | **no** | **yes** | ≠ |") && strstr(s, "## Memory") &&
 		      strstr(s, "| `exec.vendor` | yes | yes | yes | |"),
 	   "markdown: a table per topic, host names escaped, differing rows bold and marked");
@@ -341,6 +350,13 @@ static void test_nfd(struct tap *t)
 	ok(t, !strstr(s, "readonly-memory") && !strstr(s, "arm64-nisv") && !strstr(s, "=false"),
 	   "nothing for a probe that answered no or was skipped, and never a false label");
 	free(s);
+
+	in.r.tool_version = "9\nhvprobe.feature.node.kubernetes.io/forged=true";
+	s = render(hvp_report_nfd, &in.r);
+	ok(t, !has_line(s, "hvprobe.feature.node.kubernetes.io/forged=true") && strstr(s, "hvprobe 9?hvprobe.feature"),
+	   "a line break in a report's text cannot forge a label");
+	free(s);
+	in.r.tool_version = "0.1.0";
 
 	in.f[1].answer = HVP_ANSWER_CRASHED;
 	in.f[0].guest_verified = in.f[1].guest_verified = false;
