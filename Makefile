@@ -6,8 +6,9 @@
 #                   inside QEMU (ARGS="..." passes arguments)
 #   make check      unit tests, end-to-end tests (x86_64 KVM on /dev/kvm or
 #                   inside QEMU), the same under AddressSanitizer and UBSan,
-#                   clang, fuzzing, docs, arm64 KVM inside QEMU, the HVF
-#                   backends compiled, and the tests of the tests
+#                   clang, fuzzing, docs, the systemd units and the Debian
+#                   package, arm64 KVM inside QEMU, the HVF backends
+#                   compiled, and the tests of the tests
 #   make install    install to $(DESTDIR)$(PREFIX) (default /usr/local)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX/prefix and DESTDIR.

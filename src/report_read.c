@@ -360,6 +360,16 @@ static json_object *parse(struct reader *rd, const char *data, size_t len)
 	return root;
 }
 
+/* A report's text, at most READ_FILE_MAX bytes, parsed; NULL with the message given. */
+static json_object *parse_report(struct reader *rd, const char *data, size_t len)
+{
+	if (len > READ_FILE_MAX) {
+		fail(rd->err, rd->err_size, rd->name, "", "%zu bytes, more than a report can be (%u)", len, READ_FILE_MAX);
+		return NULL;
+	}
+	return parse(rd, data, len);
+}
+
 int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_read_report *out, char *err,
 		    size_t err_size)
 {
@@ -369,11 +379,7 @@ int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_r
 
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
-	if (len > READ_FILE_MAX) {
-		fail(err, err_size, name, "", "%zu bytes, more than a report can be (%u)", len, READ_FILE_MAX);
-		return -1;
-	}
-	if (!(root = parse(&rd, data, len)))
+	if (!(root = parse_report(&rd, data, len)))
 		return -1;
 	rc = read_root(&rd, root, out);
 	json_object_put(root);
@@ -687,11 +693,7 @@ int hvp_run_read(const char *name, const char *data, size_t len, struct hvp_run 
 
 	memset(out, 0, sizeof(*out));
 	err[0] = '\0';
-	if (len > READ_FILE_MAX) {
-		fail(err, err_size, name, "", "%zu bytes, more than a report can be (%u)", len, READ_FILE_MAX);
-		return -1;
-	}
-	if (!(root = parse(&rd, data, len)))
+	if (!(root = parse_report(&rd, data, len)))
 		return -1;
 	rc = load_run(&rd, root, out);
 	json_object_put(root);
