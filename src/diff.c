@@ -15,8 +15,7 @@ static const struct hvp_read_finding *find(const struct hvp_read_report *r, cons
 	return NULL;
 }
 
-/* Both measured: compare the medians against the runs' combined spread. */
-static bool bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise)
+bool hvp_diff_bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise)
 {
 	*noise = sqrt(a->spread_ns * a->spread_ns + b->spread_ns * b->spread_ns);
 	return fabs(b->median_ns - a->median_ns) > HVP_DIFF_NOISE_FACTOR * *noise;
@@ -34,7 +33,7 @@ static void compare(const struct hvp_read_finding *a, const struct hvp_read_find
 	c->answer = a->answer != b->answer;
 	c->verdict = a->verdict != b->verdict;
 	if (measured(a) && measured(b)) {
-		c->bench = bench_moved(a, b, &c->noise_ns);
+		c->bench = hvp_diff_bench_moved(a, b, &c->noise_ns);
 		d->bench_within_noise += !c->bench && a->median_ns != b->median_ns;
 	}
 }

@@ -38,6 +38,9 @@ struct hvp_diff {
 	struct hvp_migration migration; /* can a guest given old's CPU model run on new's host */
 };
 
+/* Both measured: whether the medians differ by more than the noise factor times the runs' combined spread. */
+bool hvp_diff_bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise);
+
 /* Returns 0, or -1 when out of memory. */
 int hvp_diff_compute(const struct hvp_read_report *old, const char *old_name, const struct hvp_read_report *new,
 		     const char *new_name, struct hvp_diff *out);

@@ -21,8 +21,10 @@
 #include "contract.h"
 #include "cpu_model.h"
 #include "diff.h"
+#include "matrix.h"
 #include "output.h"
 #include "probe.h"
+#include "report_read.h"
 #include "report.h"
 #include "runner.h"
 
@@ -225,6 +227,17 @@ static int check_page_size(const struct hvp_backend *be, struct hvp_hv *hv, cons
 	return EXIT_OK;
 }
 
+/* The host's name, so that reports from many hosts (hvprobe matrix) say which is which. */
+static void host_name_fact(struct hvp_facts *facts)
+{
+	char name[256];
+
+	/* "(none)" is Linux's name for a host that was never given one. */
+	if (gethostname(name, sizeof(name)) == 0 && memchr(name, '\0', sizeof(name)) && name[0] &&
+	    strcmp(name, "(none)") != 0)
+		hvp_facts_add(facts, "hostname", "%s", name);
+}
+
 /*
  * The guest CPU model the API offers, for the report's host block; where
  * it cannot be read, a fact says why.
@@ -272,6 +285,7 @@ static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts
 	hvp_facts_add(facts, "arch", "%s", be->arch);
 	be->facts(hv, facts);
 	read_cpu_model(be, hv, facts, model);
+	host_name_fact(facts);
 	rc = check_page_size(be, hv, oo, facts);
 	be->close(hv);
 	return rc;
@@ -326,7 +340,8 @@ static int write_report(const struct hvp_cli *c, struct hvp_report *r)
 {
 	const struct hvp_report_format *fmt = hvp_report_format(c->format);
 
-	r->tool_version = HVP_VERSION;
+	if (!r->tool_version) /* a report read back keeps the version that wrote it */
+		r->tool_version = HVP_VERSION;
 	r->verbose = c->verbose;
 	r->color = c->color == HVP_COLOR_ALWAYS ||
 		   (c->color == HVP_COLOR_AUTO && !c->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
@@ -508,6 +523,72 @@ static int cmd_diff(const struct hvp_cli *c)
 	return rc;
 }
 
+/* A saved run in any format, with no hypervisor. Exit 0: written; 1: could not be written; 2: not readable. */
+static int cmd_report(const struct hvp_cli *c)
+{
+	struct hvp_run run;
+	struct hvp_report r;
+	char err[512];
+	int rc;
+
+	if (hvp_run_read_file(c->patterns[0], &run, err, sizeof(err))) {
+		fprintf(stderr, "hvprobe: %s\n", err);
+		return EXIT_USAGE;
+	}
+	hvp_run_report(&run, &r);
+	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK;
+	hvp_run_free(&run);
+	return rc;
+}
+
+struct matrix_job {
+	int (*write)(FILE *out, const struct hvp_matrix *m);
+	const struct hvp_matrix *m;
+};
+
+static int write_matrix_job(FILE *out, const void *arg)
+{
+	const struct matrix_job *job = arg;
+
+	return job->write(out, job->m);
+}
+
+/* Reads every report, then writes the matrix. Exit 0: the same everywhere; 1: answers differ; 2: unreadable. */
+static int cmd_matrix(const struct hvp_cli *c)
+{
+	int (*write)(FILE *, const struct hvp_matrix *) = hvp_matrix_format(c->format);
+	struct hvp_run *runs = calloc(c->n_patterns, sizeof(*runs));
+	struct hvp_matrix m = { 0 };
+	unsigned n = 0;
+	char err[512];
+	int rc = EXIT_USAGE;
+
+	if (!write) {
+		free(runs);
+		snprintf(err, sizeof(err), "'matrix' writes text, markdown, html or json, not %s", c->format);
+		return usage_error(err);
+	}
+	if (!runs)
+		return usage_error("out of memory");
+	for (; n < c->n_patterns; n++)
+		if (hvp_run_read_file(c->patterns[n], &runs[n], err, sizeof(err))) {
+			fprintf(stderr, "hvprobe: %s\n", err);
+			goto out;
+		}
+	if (hvp_matrix_compute(runs, c->patterns, n, &m)) {
+		fprintf(stderr, "hvprobe: out of memory\n");
+		goto out;
+	}
+	struct matrix_job job = { write, &m };
+	rc = hvp_write_output(c->output, write_matrix_job, &job) ? report_failed(c) : m.n_differ ? EXIT_DEVIATES : EXIT_OK;
+	hvp_matrix_free(&m);
+out:
+	while (n-- > 0)
+		hvp_run_free(&runs[n]);
+	free(runs);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct seed_alias *alias = seed_alias(argv[0]);
@@ -533,6 +614,10 @@ int main(int argc, char **argv)
 		return cmd_diff(&c);
 	case HVP_CMD_BASELINE:
 		return cmd_baseline(&c);
+	case HVP_CMD_REPORT:
+		return cmd_report(&c);
+	case HVP_CMD_MATRIX:
+		return cmd_matrix(&c);
 	case HVP_CMD_INFO:
 	case HVP_CMD_RUN:
 	case HVP_CMD_BENCH:

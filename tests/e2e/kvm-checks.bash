@@ -111,3 +111,14 @@ ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict
 		| $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
 		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
 	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
+
+# The run read back (hvprobe report, here, with no hypervisor): the same JSON,
+# and Node Feature Discovery labels for what it proved.
+"$HVPROBE_LOCAL" report -f json "$J" >"$tmp/readback.json" 2>"$tmp/readback.err"
+ok "the JSON report read back (hvprobe report -f json) is the same, byte for byte" \
+	eval 'exits json 0 && json_ok "$J" && cmp "$J" "$tmp/readback.json"'
+"$HVPROBE_LOCAL" report -f nfd "$J" >"$tmp/nfd" 2>&1
+ok "its NFD labels: kvm, and hardware virtualization exactly when exec.vendor answered yes" \
+	eval 'exits json 0 && grep -qx "hvprobe.feature.node.kubernetes.io/kvm=true" "$tmp/nfd" &&
+	[ "$(jq -r ".findings[] | select(.id == \"exec.vendor\") | .answer" "$J")" = yes ] &&
+	grep -qx "hvprobe.feature.node.kubernetes.io/hardware-virtualization=true" "$tmp/nfd"'
