@@ -202,6 +202,7 @@ static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
 		hvp_facts_add(out, caps[i].name, "%d", check_ext(hv->fd, caps[i].cap));
 	hvp_facts_add(out, "page_size", "%llu", (unsigned long long)kvm_page_size(hv));
 	kvm_arch_facts(hv, out);
+	kvm_irq_facts(hv, out);
 }
 
 static unsigned slot_table_size(const struct hvp_hv *hv)
@@ -750,6 +751,17 @@ const struct hvp_backend hvp_backend_kvm = {
 	.gpa_bits_max = kvm_arm64_gpa_bits_max,
 	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
 #endif
+	.irq_feature = kvm_irq_feature,
+	.irq_chip_create = kvm_irq_chip_create,
+	.irqfd = kvm_irqfd,
+	.gsi_routing_set = kvm_gsi_routing_set,
+	.msi_signal = kvm_msi_signal,
+#if defined(__x86_64__)
+	.irq_inject = kvm_irq_inject,
+#endif
+	.ioeventfd = kvm_ioeventfd,
+	.coalesced_zone = kvm_coalesced_zone,
+	.coalesced_read = kvm_coalesced_read,
 };
 
 const struct hvp_backend *hvp_host_backend(void)
