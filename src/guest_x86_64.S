@@ -342,7 +342,7 @@ PROGRAM irq_wait
 	cli
 	mov %rdi, %r15
 	movq $0, HVP_IRQ_COUNT(%r15)
-	lea irq_stubs(%rip), %rsi
+	lea 21f(%rip), %rsi             /* the stubs */
 	mov $HVP_SYS_IDT, %edi
 	mov $256, %ecx
 1:	mov %rsi, %rax
@@ -419,19 +419,23 @@ PROGRAM irq_wait
 	jmp 8b
 9:	DONE
 
-/* Stub i: push i; jump to the handler. 16 bytes each, written out so that every assembler makes the same bytes. */
-irq_stubs:
+/*
+ * Stub i: push i; jump to the handler (20). 16 bytes each, written out so
+ * that every assembler makes the same bytes; numeric labels, so that no
+ * object format keeps a relocation for them.
+ */
+21:
 	.set vec, 0
 	.rept 256
 	.byte 0x68
 	.long vec
 	.byte 0xe9
-	.long irq_common - (. + 4)
+	.long 20f - (. + 4)
 	.byte 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc
 	.set vec, vec + 1
 	.endr
 
-irq_common:
+20:	/* the handler: the vector is on the stack, above the registers it saves */
 	push %rax
 	push %rcx
 	push %rdx

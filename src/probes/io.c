@@ -38,7 +38,7 @@ static bool at_bell(const struct hvp_exit *x, const struct hvp_doorbell *d)
 		return false;
 	if (d->pio)
 		return x->kind == HVP_EXIT_IO && x->addr == d->addr;
-	return x->kind == HVP_EXIT_MMIO && x->addr >= d->addr && x->addr < d->addr + 8;
+	return x->kind == HVP_EXIT_MMIO && x->addr >= d->addr && x->addr - d->addr < (d->len > 8 ? d->len : 8);
 }
 
 static void run_bells(struct hvp_machine *m, struct hvp_vcpu *vcpu, const struct hvp_doorbell *d, unsigned cap,
@@ -90,7 +90,7 @@ static void ring_and_judge(struct hvp_ctx *ctx, const struct hvp_doorbell *d, co
 	if (fd < 0)
 		return;
 	vcpu = hvp_vcpu_start(m, 0, prog, arg);
-	run_bells(m, vcpu, d, others + RINGS, &b);
+	run_bells(m, vcpu, d, (unsigned)rang + others, &b);
 	hvp_decisive(ctx, b.r.st.evidence);
 	hvp_need_guest(ctx, &b.r, 1, "the guest's report of its doorbell writes");
 	hvp_guest_value(ctx, "doorbell writes the guest made", b.r.value[0]);
@@ -192,7 +192,7 @@ static bool ring_in_order(const struct hvp_coalesced *e, unsigned n)
 
 static void run_coalesced(struct hvp_ctx *ctx)
 {
-	struct hvp_doorbell zone = { .addr = COALESCED_GPA, .len = 8 };
+	struct hvp_doorbell zone = { .addr = COALESCED_GPA, .len = 0x1000 }; /* the zone, for at_bell */
 	uint64_t arg[4] = { COALESCED_GPA, RINGS, 8, 0 };
 	struct hvp_coalesced e[2 * RINGS];
 	struct hvp_machine *m;

@@ -492,7 +492,7 @@ static int coalesce(struct hvp_vm *vm, uint64_t gpa, uint32_t len, uint64_t val)
 {
 	struct mock_irq *q = &vm->irq;
 
-	for (unsigned i = 0; i < q->n_zone; i++) {
+	for (unsigned i = 0; i < q->n_zone && !mock_faults.bells_ignored; i++) {
 		if (gpa < q->zone[i].addr || gpa - q->zone[i].addr >= q->zone[i].size)
 			continue;
 		if ((q->ring_last + 1) % MOCK_RING == q->ring_first)
@@ -626,7 +626,7 @@ static void irq_poll_irqfds(struct hvp_vm *vm, const uint64_t *block)
 		if (hvp_notifier_take(f->fd, &n) != 0 || n == 0)
 			continue;
 		vector = gsi_vector(vm, f->gsi, block);
-		if (vector)
+		if (vector && !mock_faults.irq_lost)
 			irq_raise(vm, vector);
 		f->level_pending = f->resample_fd >= 0;
 	}
@@ -705,7 +705,7 @@ static int bell_write(struct hvp_vcpu *v, bool pio, uint64_t addr, uint32_t len,
 {
 	struct mock_irq *q = &v->vm->irq;
 
-	for (unsigned i = 0; i < q->n_bell; i++) {
+	for (unsigned i = 0; i < q->n_bell && !mock_faults.bells_ignored; i++) {
 		const struct hvp_doorbell *d = &q->bell[i].d;
 		if (d->pio == pio && d->addr == addr && (d->len == 0 || d->len == len) && (!d->datamatch || d->data == value)) {
 			hvp_notifier_signal(q->bell[i].fd, 1);
@@ -1192,7 +1192,8 @@ static struct hvp_status mock_msi_signal(struct hvp_vm *vm, uint64_t addr, uint3
 		return st_of("mock_msi_signal", EBADF);
 	if (!vm->irq.chip || (addr & 0xfff00000) != 0xfee00000)
 		return st_of("mock_msi_signal", EINVAL);
-	irq_raise(vm, data & 0xff);
+	if (!mock_faults.irq_lost)
+		irq_raise(vm, data & 0xff);
 	return st_of("mock_msi_signal", 0);
 }
 
