@@ -163,7 +163,7 @@ const char *hvp_facts_get(const struct hvp_facts *facts, const char *key);
 enum hvp_irq_chip {
 	HVP_IRQCHIP_X86_FULL,  /* x86: PIC, IOAPIC and local APICs in the kernel (KVM_CREATE_IRQCHIP) */
 	HVP_IRQCHIP_X86_SPLIT, /* x86: local APICs in the kernel, the IOAPIC and PIC left to the VMM */
-	HVP_IRQCHIP_GICV3,     /* arm64: a GICv3 distributor and redistributors */
+	HVP_IRQCHIP_GICV3,     /* arm64: a GICv3, its registers where guest_abi.h says (HVP_ARM64_GIC*) */
 	HVP_IRQCHIP_GICV2,
 	HVP_IRQCHIP_GICV3_ITS, /* arm64: an ITS beside a GICv3 (after HVP_IRQCHIP_GICV3) */
 };
@@ -363,6 +363,12 @@ struct hvp_backend {
 	struct hvp_status (*coalesced_zone)(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
 	/* Takes up to max writes from the coalesced ring (the VM's, reached through vcpu), oldest first. */
 	struct hvp_status (*coalesced_read)(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);
+	/*
+	 * Finishes the in-kernel controller once every vCPU exists, before the
+	 * first run (KVM arm64: KVM_DEV_ARM_VGIC_CTRL_INIT). NULL where nothing
+	 * is needed (KVM x86).
+	 */
+	struct hvp_status (*irq_chip_ready)(struct hvp_vm *vm);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

@@ -88,5 +88,17 @@
 #define HVP_IRQF_PAUSE 32            /* pause (HVP_PORT_PAUSE) once armed, for the host to act */
 #define HVP_X86_APIC_GPA 0xfee00000
 #define HVP_X86_IOAPIC_GPA 0xfec00000
+/*
+ * arm64 irq_wait: the same block and flags, for a GICv3 (HVP_IRQF_LAPIC:
+ * the CPU interface, distributor and redistributor; HVP_IRQF_IOAPIC: SPI
+ * HVP_IRQ_VECTOR, edge unless the RTE word has 1 << 15; HVP_IRQF_TIMER: the
+ * virtual timer, PPI HVP_ARM64_VTIMER_INTID; HVP_IRQF_SELF_IPI: SGI
+ * HVP_IRQ_VECTOR). The reports are INTIDs. The GIC's registers, where the
+ * API places them for the guest (KVM: KVM_VGIC_V3_ADDR_TYPE_DIST, _REDIST):
+ */
+#define HVP_ARM64_GICD_GPA 0x08000000   /* 64 KiB */
+#define HVP_ARM64_GICR_GPA 0x080a0000   /* 128 KiB per vCPU */
+#define HVP_ARM64_ITS_GPA 0x08080000    /* 128 KiB */
+#define HVP_ARM64_VTIMER_INTID 27
 
 #endif

@@ -110,9 +110,9 @@ HVP_NO_PROGRAM(timed_rdmsr);
 HVP_NO_PROGRAM(cpuid_report);
 HVP_NO_PROGRAM(rdmsr_report);
 HVP_NO_PROGRAM(real_mode16);
-HVP_NO_PROGRAM(irq_wait);
+HVP_PROGRAM(irq_wait);
 HVP_NO_PROGRAM(doorbell_pio);
-HVP_NO_PROGRAM(doorbell_mmio);
+HVP_PROGRAM(doorbell_mmio);
 
 static uint64_t *table_at(uint8_t *sys, uint64_t gpa)
 {

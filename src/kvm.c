@@ -762,6 +762,9 @@ const struct hvp_backend hvp_backend_kvm = {
 	.ioeventfd = kvm_ioeventfd,
 	.coalesced_zone = kvm_coalesced_zone,
 	.coalesced_read = kvm_coalesced_read,
+#if defined(__aarch64__)
+	.irq_chip_ready = kvm_irq_chip_ready,
+#endif
 };
 
 const struct hvp_backend *hvp_host_backend(void)

@@ -45,6 +45,8 @@ struct hvp_vm {
 	unsigned slot_hint;       /* no slot below this is free */
 	int dead;                 /* destroyed: fd is closed, its number kept */
 	struct hvp_vm *next_dead;
+	int gic_fd, its_fd;       /* arm64: the vGIC and ITS devices (KVM_CREATE_DEVICE), when has_gic, has_its */
+	bool has_gic, has_its;
 };
 
 struct hvp_vcpu {
@@ -105,5 +107,6 @@ struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
 struct hvp_status kvm_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
 struct hvp_status kvm_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
 struct hvp_status kvm_coalesced_read(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);
+struct hvp_status kvm_irq_chip_ready(struct hvp_vm *vm);
 
 #endif

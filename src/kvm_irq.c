@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "guest_abi.h"
 #include "kvm_internal.h"
 
 #define KVM_CALL(call, expr) ((expr) < 0 ? kvm_status(call, errno) : hvp_ok(call))
@@ -92,6 +93,61 @@ static struct hvp_status split_irqchip(struct hvp_vm *vm)
 }
 #endif
 
+#if defined(__aarch64__)
+/* A device of type in the VM (KVM_CREATE_DEVICE); *fd its descriptor. */
+static struct hvp_status create_device(struct hvp_vm *vm, uint32_t type, const char *call, int *fd)
+{
+	struct kvm_create_device d = { .type = type };
+
+	if (ioctl(vm->fd, KVM_CREATE_DEVICE, &d) < 0)
+		return kvm_status(call, errno);
+	*fd = (int)d.fd;
+	return hvp_ok(call);
+}
+
+static struct hvp_status device_attr(int fd, uint32_t group, uint64_t attr, uint64_t value, const char *call)
+{
+	struct kvm_device_attr a = { .group = group, .attr = attr, .addr = (uintptr_t)&value };
+
+	return KVM_CALL(call, ioctl(fd, KVM_SET_DEVICE_ATTR, &a));
+}
+
+/*
+ * A GICv3: the device, then where its distributor and redistributors are
+ * (devices/arm-vgic-v3.rst, KVM_DEV_ARM_VGIC_GRP_ADDR); it is initialized
+ * once the vCPUs exist (kvm_irq_chip_ready). A GICv2 is only created: the
+ * question is whether the host has one.
+ */
+static struct hvp_status create_gic(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	struct hvp_status st;
+	int fd;
+
+	if (kind == HVP_IRQCHIP_GICV2)
+		return create_device(vm, KVM_DEV_TYPE_ARM_VGIC_V2, "KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_VGIC_V2)", &fd);
+	if (kind == HVP_IRQCHIP_GICV3_ITS) {
+		st = create_device(vm, KVM_DEV_TYPE_ARM_VGIC_ITS, "KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_VGIC_ITS)", &fd);
+		if (st.err != HVP_OK)
+			return st;
+		vm->its_fd = fd;
+		vm->has_its = true;
+		return device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, HVP_ARM64_ITS_GPA,
+				   "KVM_SET_DEVICE_ATTR(KVM_VGIC_ITS_ADDR_TYPE)");
+	}
+	st = create_device(vm, KVM_DEV_TYPE_ARM_VGIC_V3, "KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_VGIC_V3)", &fd);
+	if (st.err != HVP_OK)
+		return st;
+	vm->gic_fd = fd;
+	vm->has_gic = true;
+	st = device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, HVP_ARM64_GICD_GPA,
+			 "KVM_SET_DEVICE_ATTR(KVM_VGIC_V3_ADDR_TYPE_DIST)");
+	if (st.err != HVP_OK)
+		return st;
+	return device_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, HVP_ARM64_GICR_GPA,
+			   "KVM_SET_DEVICE_ATTR(KVM_VGIC_V3_ADDR_TYPE_REDIST)");
+}
+#endif
+
 struct hvp_status kvm_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
 {
 #if defined(__x86_64__)
@@ -99,10 +155,32 @@ struct hvp_status kvm_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
 		return KVM_CALL("KVM_CREATE_IRQCHIP", ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
 	if (kind == HVP_IRQCHIP_X86_SPLIT)
 		return split_irqchip(vm);
+#elif defined(__aarch64__)
+	if (kind == HVP_IRQCHIP_GICV3 || kind == HVP_IRQCHIP_GICV2 || kind == HVP_IRQCHIP_GICV3_ITS)
+		return create_gic(vm, kind);
 #endif
 	(void)vm;
 	(void)kind;
 	return kvm_status("KVM_CREATE_IRQCHIP", EOPNOTSUPP);
+}
+
+/* arm64: the vGIC (and ITS) initialized once every vCPU exists (devices/arm-vgic-v3.rst, KVM_DEV_ARM_VGIC_CTRL_INIT). */
+struct hvp_status kvm_irq_chip_ready(struct hvp_vm *vm)
+{
+#if defined(__aarch64__)
+	struct hvp_status st = hvp_ok("KVM_DEV_ARM_VGIC_CTRL_INIT");
+
+	if (vm->has_gic)
+		st = device_attr(vm->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, 0,
+				 "KVM_SET_DEVICE_ATTR(KVM_DEV_ARM_VGIC_CTRL_INIT)");
+	if (st.err == HVP_OK && vm->has_its)
+		st = device_attr(vm->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, 0,
+				 "KVM_SET_DEVICE_ATTR(KVM_DEV_ARM_VGIC_CTRL_INIT) on the ITS");
+	return st;
+#else
+	(void)vm;
+	return hvp_ok("irq_chip_ready");
+#endif
 }
 
 struct hvp_status kvm_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign)

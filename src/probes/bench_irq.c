@@ -189,7 +189,7 @@ static void bench_latency(struct hvp_ctx *ctx, bool msi)
 	irq_need_feature(ctx, HVP_FEAT_IRQCHIP, "in-kernel interrupt controller");
 	irq_need_feature(ctx, msi ? HVP_FEAT_SIGNAL_MSI : HVP_FEAT_IRQFD, msi ? "MSI signalling" : "irqfd");
 	hvp_bench_pin(ctx);
-	m = irq_machine(ctx, true, HVP_IRQCHIP_X86_FULL);
+	m = irq_machine(ctx, true);
 	if (!msi) {
 		l.fd = irq_notifier(ctx);
 		st = ctx->be->irqfd(m->vm, l.fd, IRQ_GSI, -1, true);
@@ -197,7 +197,7 @@ static void bench_latency(struct hvp_ctx *ctx, bool msi)
 		hvp_need_ok(ctx, st, "binding the eventfd to the GSI");
 		flags |= HVP_IRQF_IOAPIC;
 	}
-	irq_guest_start(&l.g, m, flags, LAT_VECTOR, UINT64_MAX);
+	irq_guest_start(&l.g, m, true, flags, LAT_VECTOR, UINT64_MAX);
 	irq_guest_armed(ctx, &l.g);
 	l.t = (struct hvp_guest_thread){ .m = m, .vcpu = l.g.vcpu };
 	hvp_guest_thread_start(&l.t);
@@ -210,7 +210,7 @@ static void bench_latency(struct hvp_ctx *ctx, bool msi)
 		hvp_probe_end(ctx, HVP_ANSWER_CRASHED, "an interrupt did not reach the guest's handler within 1 s, or the "
 			      "VMM's act failed");
 	hvp_guest_value(ctx, "interrupts the guest's handler took", l.g.block[HVP_IRQ_COUNT / 8]);
-	hvp_guest_value(ctx, "vector of the last", l.g.block[HVP_IRQ_LOG / 8]);
+	hvp_guest_value(ctx, "vector the handler took first", l.g.block[HVP_IRQ_LOG / 8]);
 	HVP_ASSERT(ctx, l.g.block[HVP_IRQ_LOG / 8] == LAT_VECTOR, "the guest's handler took vector 0x%" PRIx64 ", not 0x%x",
 		   l.g.block[HVP_IRQ_LOG / 8], LAT_VECTOR);
 	ctx->f->guest_verified = true; /* every sample ended in the guest's handler's own store */

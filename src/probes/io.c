@@ -159,7 +159,6 @@ const struct hvp_probe probe_io_ioeventfd_mmio = {
 	.id = "io.ioeventfd_mmio",
 	.question = "Do MMIO writes to a doorbell bound with ioeventfd signal its eventfd once each, with no exit to userspace?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_mmio,
 };
 
@@ -175,7 +174,6 @@ const struct hvp_probe probe_io_ioeventfd_mmio_any_length = {
 	.id = "io.ioeventfd_mmio_any_length",
 	.question = "Does a zero-length MMIO ioeventfd take writes of every width, with no exit to userspace?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_mmio_any_length,
 };
 
@@ -235,6 +233,5 @@ const struct hvp_probe probe_io_coalesced_mmio = {
 	.id = "io.coalesced_mmio",
 	.question = "Do writes to a coalesced MMIO zone land in the ring, in order, with no exit until the guest's own?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_coalesced,
 };

@@ -36,6 +36,7 @@
 #define VEC_TIMER 0x46
 #define VEC_RESAMPLE 0x47
 #define RTE_LEVEL (1u << 15)
+#define ARM64_SGI 1 /* the SGI an arm64 guest sends itself */
 
 int64_t irq_need_feature(struct hvp_ctx *ctx, enum hvp_irq_feature feature, const char *what)
 {
@@ -53,23 +54,43 @@ int64_t irq_need_feature(struct hvp_ctx *ctx, enum hvp_irq_feature feature, cons
 	return v;
 }
 
-struct hvp_machine *irq_machine(struct hvp_ctx *ctx, bool chip, enum hvp_irq_chip kind)
+const struct irq_arch *irq_arch_of(const struct hvp_ctx *ctx)
+{
+	static const struct irq_arch x86 = { HVP_IRQCHIP_X86_FULL, VEC_SELF, VEC_IRQFD, VEC_RESAMPLE, VEC_TIMER, "vector" };
+	static const struct irq_arch arm64 = { HVP_IRQCHIP_GICV3, ARM64_SGI, 32 + IRQ_GSI, 32 + IRQ_GSI,
+					       HVP_ARM64_VTIMER_INTID, "INTID" };
+
+	return strcmp(ctx->be->arch, "x86_64") == 0 ? &x86 : &arm64;
+}
+
+void irq_page_controller(struct hvp_ctx *ctx, struct hvp_machine *m)
+{
+	if (strcmp(ctx->be->arch, "x86_64") == 0) {
+		hvp_page_device(m, HVP_X86_APIC_GPA, 0x1000);
+		hvp_page_device(m, HVP_X86_IOAPIC_GPA, 0x1000);
+	} else {
+		hvp_page_device(m, HVP_ARM64_GICD_GPA, 0x100000); /* distributor, ITS and redistributors */
+	}
+}
+
+struct hvp_machine *irq_machine(struct hvp_ctx *ctx, bool chip)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, "VM");
 
 	if (chip) {
-		struct hvp_status st = ctx->be->irq_chip_create(m->vm, kind);
+		struct hvp_status st = ctx->be->irq_chip_create(m->vm, irq_arch_of(ctx)->chip);
 		hvp_record(ctx, st, "VM: in-kernel interrupt controller");
 		hvp_need_ok(ctx, st, "creating the in-kernel interrupt controller");
 	}
-	hvp_page_device(m, HVP_X86_APIC_GPA, 0x1000);
-	hvp_page_device(m, HVP_X86_IOAPIC_GPA, 0x1000);
+	irq_page_controller(ctx, m);
 	return m;
 }
 
-void irq_guest_start(struct irq_guest *g, struct hvp_machine *m, uint64_t flags, uint64_t vector, uint64_t want)
+void irq_guest_start(struct irq_guest *g, struct hvp_machine *m, bool chip, uint64_t flags, uint64_t vector,
+		     uint64_t want)
 {
 	uint64_t arg[4] = { HVP_SYS_DATA, 0, 0, 0 };
+	struct hvp_ctx *ctx = m->ctx;
 
 	g->m = m;
 	g->block = (volatile uint64_t *)(void *)(m->sys + HVP_SYS_DATA - HVP_SYS_GPA);
@@ -80,6 +101,11 @@ void irq_guest_start(struct irq_guest *g, struct hvp_machine *m, uint64_t flags,
 	g->block[HVP_IRQ_TIMER / 8] = TIMER_COUNT;
 	g->block[HVP_IRQ_WANT / 8] = want;
 	g->vcpu = hvp_vcpu_start(m, 0, &hvp_prog_irq_wait, arg);
+	if (chip && ctx->be->irq_chip_ready) {
+		struct hvp_status st = ctx->be->irq_chip_ready(m->vm);
+		hvp_record(ctx, st, "%s: interrupt controller initialized, its vCPUs made", m->label);
+		hvp_need_ok(ctx, st, "initializing the in-kernel interrupt controller");
+	}
 }
 
 int irq_notifier(struct hvp_ctx *ctx)
@@ -220,11 +246,12 @@ static void irq_judge(struct hvp_ctx *ctx, struct irq_guest *g, struct irq_wait 
 	ctx->f->guest_verified = true;
 	vector_list(got, sizeof(got), r->value, n);
 	if (!same_vectors(r->value, want, n)) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after %s the guest took vector %s, not %s", what, got, wanted);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after %s the guest took %s %s, not %s", what,
+				   irq_arch_of(ctx)->word, got, wanted);
 		return;
 	}
-	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "after %s the guest's handler took vector %s%s", what, got,
-			   w->halts ? "" : " (its HLT waited in the kernel)");
+	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "after %s the guest's handler took %s %s%s", what, irq_arch_of(ctx)->word,
+			   got, w->halts ? "" : " (its wait stayed in the kernel)");
 }
 
 /* A call the question is about: a refusal of the API answers no (decisive), any other failure is not evidence. */
@@ -240,10 +267,11 @@ static bool refused(struct hvp_ctx *ctx, struct hvp_status st, const char *what)
 
 /*
  * The controller of kind in a VM of its own: the guest sends itself an
- * IPI. Returns the create's status; *vector: what the guest's handler took
- * (0: the guest's wait ended without its report, kicked or otherwise).
+ * interrupt (x86: an IPI through its local APIC; arm64: an SGI). Returns
+ * the create's status; *got: what the guest's handler took (0: the guest's
+ * wait ended without its report, kicked or otherwise).
  */
-static struct hvp_status self_ipi(struct hvp_ctx *ctx, enum hvp_irq_chip kind, const char *label, uint64_t *vector,
+static struct hvp_status self_ipi(struct hvp_ctx *ctx, enum hvp_irq_chip kind, const char *label, uint64_t *got,
 				  struct irq_wait *w)
 {
 	struct hvp_machine *m = hvp_machine_create(ctx, label);
@@ -251,71 +279,111 @@ static struct hvp_status self_ipi(struct hvp_ctx *ctx, enum hvp_irq_chip kind, c
 	struct irq_guest g;
 
 	st.evidence = hvp_record(ctx, st, "%s: %s", label, kind == HVP_IRQCHIP_X86_SPLIT ? "split irqchip" : "irqchip");
-	*vector = 0;
+	*got = 0;
 	if (st.err != HVP_OK)
 		return st;
-	hvp_page_device(m, HVP_X86_APIC_GPA, 0x1000);
-	irq_guest_start(&g, m, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_SELF_IPI, VEC_SELF, 1);
+	irq_page_controller(ctx, m);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_SELF_IPI, irq_arch_of(ctx)->self, 1);
 	irq_wait_bounded(ctx, &g, w);
 	if (hvp_guest_ok(&w->t.r) && w->t.r.n == 1)
-		*vector = w->t.r.value[0];
+		*got = w->t.r.value[0];
 	return st;
+}
+
+/* x86: the split irqchip, asked as VM A's was; said beside the answer from its own evidence. */
+static void split_irqchip(struct hvp_ctx *ctx, char *how, size_t size)
+{
+	struct hvp_status split;
+	struct irq_wait ws;
+	const char *name;
+	uint64_t got = 0;
+
+	if (ctx->be->irq_feature(ctx->hv, HVP_FEAT_SPLIT_IRQCHIP, &name) <= 0)
+		return;
+	split = self_ipi(ctx, HVP_IRQCHIP_X86_SPLIT, "VM B", &got, &ws);
+	if (split.err != HVP_OK) {
+		hvp_need_refusal(ctx, split, HVP_REFUSALS, "creating the split irqchip");
+		snprintf(how, size, "; the split irqchip was refused (%s)", hvp_native(ctx, split));
+		return;
+	}
+	hvp_need_guest(ctx, &ws.t.r, 1, "the guest's report of its self-IPI with the split irqchip");
+	HVP_ASSERT(ctx, got != 0, "the guest with the split irqchip did not report one vector");
+	hvp_guest_value(ctx, "vector taken with the split irqchip", got);
+	snprintf(how, size, "; with the split irqchip (IOAPIC left to the VMM) it took 0x%" PRIx64, got);
+}
+
+/* A controller of kind created in a VM of its own: what the API answered (a refusal, or no device here). */
+static const char *chip_exists(struct hvp_ctx *ctx, enum hvp_irq_chip kind, const char *label, const char *what)
+{
+	struct hvp_machine *m = hvp_machine_create(ctx, label);
+	struct hvp_status st = hvp_ok("");
+
+	if (kind == HVP_IRQCHIP_GICV3_ITS)
+		st = ctx->be->irq_chip_create(m->vm, HVP_IRQCHIP_GICV3);
+	if (st.err == HVP_OK)
+		st = ctx->be->irq_chip_create(m->vm, kind);
+	hvp_record(ctx, st, "%s: %s", label, what);
+	if (st.err != HVP_OK)
+		hvp_need_refusal(ctx, st, HVP_REFUSALS | HVP_CLASS(HVP_ERR_NODEV), what);
+	return st.err == HVP_OK ? "created" : hvp_native(ctx, st);
+}
+
+/* arm64: whether the host also offers a GICv2 and an ITS, each in a VM of its own. */
+static void gic_others(struct hvp_ctx *ctx, char *how, size_t size)
+{
+	const char *v2 = chip_exists(ctx, HVP_IRQCHIP_GICV2, "VM B", "a GICv2");
+	const char *its = chip_exists(ctx, HVP_IRQCHIP_GICV3_ITS, "VM C", "a GICv3 with an ITS");
+
+	snprintf(how, size, "; a GICv2: %s; an ITS: %s", v2, its);
 }
 
 static void run_chip(struct hvp_ctx *ctx)
 {
-	struct hvp_status full, split;
-	uint64_t got = 0, split_got = 0;
-	char split_how[128] = "", how[128];
-	const char *name;
-	struct irq_wait w, ws;
+	const struct irq_arch *a = irq_arch_of(ctx);
+	bool x86 = strcmp(ctx->be->arch, "x86_64") == 0;
+	const char *raised = x86 ? "enabled its local APIC and sent itself vector" : "enabled its GICv3 CPU interface and "
+		"sent itself SGI";
+	struct hvp_status full;
+	uint64_t got = 0;
+	char others[128] = "", how[128];
+	struct irq_wait w;
 
 	irq_need_feature(ctx, HVP_FEAT_IRQCHIP, "in-kernel interrupt controller");
-	full = self_ipi(ctx, HVP_IRQCHIP_X86_FULL, "VM A", &got, &w);
+	full = self_ipi(ctx, a->chip, "VM A", &got, &w);
 	if (refused(ctx, full, "creating the in-kernel interrupt controller"))
 		return;
-	if (ctx->be->irq_feature(ctx->hv, HVP_FEAT_SPLIT_IRQCHIP, &name) > 0) {
-		/* Said beside the answer, from its own evidence: a refusal, or the guest's report. */
-		split = self_ipi(ctx, HVP_IRQCHIP_X86_SPLIT, "VM B", &split_got, &ws);
-		if (split.err != HVP_OK) {
-			hvp_need_refusal(ctx, split, HVP_REFUSALS, "creating the split irqchip");
-			snprintf(split_how, sizeof(split_how), "; the split irqchip was refused (%s)", hvp_native(ctx, split));
-		} else {
-			hvp_need_guest(ctx, &ws.t.r, 1, "the guest's report of its self-IPI with the split irqchip");
-			HVP_ASSERT(ctx, split_got != 0, "the guest with the split irqchip did not report one vector");
-			hvp_guest_value(ctx, "vector taken with the split irqchip", split_got);
-			snprintf(split_how, sizeof(split_how), "; with the split irqchip (IOAPIC left to the VMM) it took "
-				 "0x%" PRIx64, split_got);
-		}
-	}
+	if (x86)
+		split_irqchip(ctx, others, sizeof(others));
+	else
+		gic_others(ctx, others, sizeof(others));
 	hvp_decisive(ctx, w.t.r.st.evidence);
 	if (got == 0 && w.kicked && w.t.r.n == 0 && w.block_count == 0) {
 		ctx->f->guest_verified = true;
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest enabled its local APIC and sent itself vector 0x%x, "
-				   "then waited %lld s without taking it%s", VEC_SELF, WAIT_NS / 1000000000, split_how);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest %s 0x%" PRIx64 ", then waited %lld s without taking it%s",
+				   raised, a->self, WAIT_NS / 1000000000, others);
 		return;
 	}
-	hvp_need_guest(ctx, &w.t.r, 1, "the guest's report of its self-IPI");
-	HVP_ASSERT(ctx, got != 0, "the guest did not report one vector: %s", hvp_guest_how(ctx, &w.t.r, how, sizeof(how)));
+	hvp_need_guest(ctx, &w.t.r, 1, "the guest's report of its own interrupt");
+	HVP_ASSERT(ctx, got != 0, "the guest did not report one %s: %s", a->word,
+		   hvp_guest_how(ctx, &w.t.r, how, sizeof(how)));
 	hvp_guest_value(ctx, "vector the guest's handler took", got);
 	ctx->f->guest_verified = true;
-	hvp_finding_answer(ctx->f, got == VEC_SELF ? HVP_ANSWER_YES : HVP_ANSWER_NO,
-			   "the guest enabled its local APIC, sent itself vector 0x%x and its handler took 0x%" PRIx64 "%s",
-			   VEC_SELF, got, split_how);
+	hvp_finding_answer(ctx->f, got == a->self ? HVP_ANSWER_YES : HVP_ANSWER_NO,
+			   "the guest %s 0x%" PRIx64 " and its handler took %s 0x%" PRIx64 "%s", raised, a->self, a->word, got,
+			   others);
 }
 
 const struct hvp_probe probe_irq_chip = {
 	.id = "irq.chip",
-	.question = "Does the in-kernel interrupt controller deliver an interrupt the guest's local APIC raised (self-IPI)?",
-	.timeout_s = 30,
-	.arch = "x86_64",
+	.question = "Does the in-kernel interrupt controller deliver an interrupt the guest raised itself (x86: self-IPI; arm64: SGI)?",
+	.timeout_s = 60,
 	.run = run_chip,
 };
 
 /* A guest armed on IOAPIC pin IRQ_GSI with the in-kernel controller, an eventfd bound to it (resample: level). */
 static void run_irqfd_kind(struct hvp_ctx *ctx, bool resample)
 {
-	uint64_t vector = resample ? VEC_RESAMPLE : VEC_IRQFD, count = 0;
+	uint64_t vector = resample ? irq_arch_of(ctx)->resample : irq_arch_of(ctx)->irqfd, count = 0;
 	struct hvp_machine *m;
 	struct irq_guest g;
 	struct irq_wait w;
@@ -326,16 +394,17 @@ static void run_irqfd_kind(struct hvp_ctx *ctx, bool resample)
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
 	if (resample)
 		irq_need_feature(ctx, HVP_FEAT_IRQFD_RESAMPLE, "resample irqfd");
-	m = irq_machine(ctx, true, HVP_IRQCHIP_X86_FULL);
+	m = irq_machine(ctx, true);
 	fd = irq_notifier(ctx);
 	if (resample)
 		rfd = irq_notifier(ctx);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_IOAPIC | HVP_IRQF_PAUSE, vector, 1);
+	g.block[HVP_IRQ_RTE / 8] = resample ? RTE_LEVEL : 0; /* read once the guest runs */
+	/* Once the controller is complete: arm64 KVM takes an irqfd only after the vGIC's init (EAGAIN before). */
 	st = ctx->be->irqfd(m->vm, fd, IRQ_GSI, rfd, true);
 	st.evidence = hvp_record(ctx, st, "eventfd -> GSI %u%s", IRQ_GSI, resample ? ", resample eventfd" : "");
 	if (refused(ctx, st, "binding the eventfd to the GSI"))
 		return;
-	irq_guest_start(&g, m, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_IOAPIC | HVP_IRQF_PAUSE, vector, 1);
-	g.block[HVP_IRQ_RTE / 8] = resample ? RTE_LEVEL : 0;
 	irq_guest_armed(ctx, &g);
 	irq_signal(ctx, fd);
 	irq_wait_bounded(ctx, &g, &w);
@@ -364,9 +433,8 @@ static void run_irqfd_resample(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_irq_irqfd = {
 	.id = "irq.irqfd",
-	.question = "Does a write to an eventfd bound to a GSI (irqfd) deliver the routed vector to the guest?",
+	.question = "Does a write to an eventfd bound to a GSI (irqfd) deliver the routed vector (arm64: SPI) to the guest?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_irqfd,
 };
 
@@ -391,9 +459,9 @@ static void run_msi(struct hvp_ctx *ctx)
 	irq_need_feature(ctx, HVP_FEAT_SIGNAL_MSI, "MSI signalling");
 	irq_need_feature(ctx, HVP_FEAT_IRQ_ROUTING, "interrupt routing table");
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
-	m = irq_machine(ctx, true, HVP_IRQCHIP_X86_FULL);
+	m = irq_machine(ctx, true);
 	fd = irq_notifier(ctx);
-	irq_guest_start(&g, m, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 2);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 2);
 	st = irq_msi_route(ctx, &g, IRQ_GSI, VEC_MSI_ROUTE, fd);
 	if (refused(ctx, st, "routing a GSI to an MSI and binding an eventfd to it"))
 		return;
@@ -469,7 +537,7 @@ static void run_route_limit(struct hvp_ctx *ctx)
 
 	HVP_ASSERT(ctx, t != NULL, "no memory for a routing table of %d entries", ROUTES_CAP);
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
-	m = irq_machine(ctx, true, HVP_IRQCHIP_X86_FULL);
+	m = irq_machine(ctx, true);
 	largest = route_search(ctx, m->vm, t, &refusal);
 	if (largest == 0) {
 		free(t);
@@ -485,7 +553,7 @@ static void run_route_limit(struct hvp_ctx *ctx)
 	st = ctx->be->irqfd(m->vm, fd, largest - 1, -1, true);
 	st.evidence = hvp_record(ctx, st, "eventfd -> GSI %u, the table's last", largest - 1);
 	hvp_need_ok(ctx, st, "binding an eventfd to the table's last GSI");
-	irq_guest_start(&g, m, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 1);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 1);
 	irq_guest_armed(ctx, &g);
 	irq_signal(ctx, fd);
 	irq_wait_bounded(ctx, &g, &w);
@@ -521,8 +589,8 @@ static void run_inject_userspace(struct hvp_ctx *ctx)
 	char how[128];
 
 	irq_need_feature(ctx, HVP_FEAT_USER_INJECT, "injection of interrupts by the VMM");
-	m = irq_machine(ctx, false, HVP_IRQCHIP_X86_FULL);
-	irq_guest_start(&g, m, 0, 0, 1);
+	m = irq_machine(ctx, false);
+	irq_guest_start(&g, m, false, 0, 0, 1);
 	hvp_guest_run(m, g.vcpu, &r);
 	hvp_need_ok(ctx, r.st, "running the guest to its wait");
 	if (r.n != 0 || r.last.kind != HVP_EXIT_HLT)
@@ -562,36 +630,36 @@ const struct hvp_probe probe_irq_inject_userspace = {
  */
 static void run_guest_timer(struct hvp_ctx *ctx)
 {
-	uint64_t want = VEC_TIMER;
+	const struct irq_arch *a = irq_arch_of(ctx);
+	const char *timer = strcmp(ctx->be->arch, "x86_64") == 0 ? "local APIC timer" : "virtual timer";
 	struct hvp_machine *m;
 	struct irq_guest g;
 	struct irq_wait w;
 	const struct hvp_guest_result *r = &w.t.r;
 
 	irq_need_feature(ctx, HVP_FEAT_IRQCHIP, "in-kernel interrupt controller");
-	m = irq_machine(ctx, true, HVP_IRQCHIP_X86_FULL);
-	irq_guest_start(&g, m, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_TIMER, VEC_TIMER, 1);
+	m = irq_machine(ctx, true);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_TIMER, a->timer, 1);
 	irq_wait_bounded(ctx, &g, &w);
 	hvp_decisive(ctx, r->st.evidence);
 	hvp_need_guest(ctx, r, 1, "the guest's report of its timer interrupt");
-	HVP_ASSERT(ctx, r->n == 1 && r->value[0] == want, "the guest took vector 0x%" PRIx64 ", not its timer's 0x%x",
-		   r->value[0], VEC_TIMER);
+	HVP_ASSERT(ctx, r->n == 1 && r->value[0] == a->timer, "the guest took %s 0x%" PRIx64 ", not its timer's 0x%" PRIx64,
+		   a->word, r->value[0], a->timer);
 	hvp_guest_value(ctx, "vector the guest's handler took", r->value[0]);
 	hvp_guest_value(ctx, "exits to userspace while it waited", w.halts);
 	ctx->f->guest_verified = true;
 	if (w.halts)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest took its local APIC timer's vector 0x%x, but its wait "
-				   "exited to userspace %u times (HLT)", VEC_TIMER, w.halts);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest took its %s's %s 0x%" PRIx64 ", but its wait exited to "
+				   "userspace %u times (HLT)", timer, a->word, a->timer, w.halts);
 	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest armed its local APIC timer and took vector 0x%x with no "
-				   "exit to userspace: the run's %u exits were its report and final report", VEC_TIMER,
-				   r->exits + 0);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest armed its %s and took %s 0x%" PRIx64 " with no exit to "
+				   "userspace: the run's %u exits were its report and final report", timer, a->word, a->timer,
+				   r->exits);
 }
 
 const struct hvp_probe probe_irq_guest_timer = {
 	.id = "irq.guest_timer",
-	.question = "Does the guest's own timer (local APIC timer) interrupt it with no exit to userspace?",
+	.question = "Does the guest's own timer (x86: local APIC timer; arm64: virtual timer) interrupt it with no exit to userspace?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_guest_timer,
 };

@@ -14,6 +14,20 @@
 #define IRQ_GSI 20               /* an IOAPIC pin no PIC input shares (KVM's IOAPIC has 24) */
 #define IRQ_MSI_ADDR 0xfee00000u /* x86 MSI address: destination APIC 0, physical */
 
+/*
+ * What each question expects the guest's handler to take, per
+ * architecture: x86_64 vectors (the IOAPIC pin IRQ_GSI routed to the irqfd
+ * ones); arm64 INTIDs (an SGI, SPI 32 + IRQ_GSI, the virtual timer's PPI).
+ * The block's HVP_IRQ_VECTOR names it to the guest either way.
+ */
+struct irq_arch {
+	enum hvp_irq_chip chip;
+	uint64_t self, irqfd, resample, timer;
+	const char *word; /* "vector", "INTID" */
+};
+
+const struct irq_arch *irq_arch_of(const struct hvp_ctx *ctx);
+
 struct irq_guest {
 	struct hvp_machine *m;
 	struct hvp_vcpu *vcpu;
@@ -28,15 +42,19 @@ struct irq_guest {
 int64_t irq_need_feature(struct hvp_ctx *ctx, enum hvp_irq_feature feature, const char *what);
 
 /*
- * A machine with an in-kernel controller of kind (chip: false for none),
- * the local APIC and IOAPIC pages paged as device registers. A refused
- * controller ends the probe as not evidence: the probes that ask about it
- * create it themselves.
+ * A machine with the architecture's in-kernel controller (chip: false for
+ * none), its registers paged as device registers. A refused controller
+ * ends the probe as not evidence: the probes that ask about it create it
+ * themselves.
  */
-struct hvp_machine *irq_machine(struct hvp_ctx *ctx, bool chip, enum hvp_irq_chip kind);
+struct hvp_machine *irq_machine(struct hvp_ctx *ctx, bool chip);
 
-/* Fills the block and starts vCPU 0 on irq_wait. */
-void irq_guest_start(struct irq_guest *g, struct hvp_machine *m, uint64_t flags, uint64_t vector, uint64_t want);
+/* Pages the architecture's interrupt controller registers for the guest. */
+void irq_page_controller(struct hvp_ctx *ctx, struct hvp_machine *m);
+
+/* Fills the block and starts vCPU 0 on irq_wait; with chip, then finishes the controller (irq_chip_ready). */
+void irq_guest_start(struct irq_guest *g, struct hvp_machine *m, bool chip, uint64_t flags, uint64_t vector,
+		     uint64_t want);
 
 /* A new notifier; a process limit ends the probe skipped, anything else crashed. */
 int irq_notifier(struct hvp_ctx *ctx);
