@@ -340,7 +340,8 @@ struct hvp_backend {
 	/*
 	 * Interrupts and I/O notification (NULL where the API has none). How
 	 * much of each the API offers (KVM: KVM_CHECK_EXTENSION's value, 0:
-	 * none), with the native name of what was asked in *name.
+	 * none; -1: the API has no such call at all), with the native name of
+	 * what was asked (or of the API) in *name.
 	 */
 	int64_t (*irq_feature)(struct hvp_hv *hv, enum hvp_irq_feature feature, const char **name);
 	/* An in-kernel interrupt controller; x86: before the first vCPU, whose local APIC it then makes. */

@@ -96,5 +96,9 @@ struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
+/* Interrupts: what the framework offers, and the VMM's own injection (on the owner thread). */
+int64_t hvf_arch_irq_feature(enum hvp_irq_feature feature, const char **name);
+struct hvp_status hvf_arch_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
+struct hvp_status hvf_arch_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind);
 
 #endif
