@@ -138,6 +138,7 @@ struct lat_bench {
 	struct irq_guest g;
 	struct hvp_guest_thread t;
 	int fd;      /* irqfd: the eventfd to write; -1: signal an MSI */
+	uint64_t vector; /* what the guest's handler takes: x86 vector, arm64 INTID */
 	bool failed; /* the API refused a signal: recorded once */
 };
 
@@ -148,10 +149,10 @@ static int raise_one(struct lat_bench *l)
 
 	if (l->fd >= 0)
 		return hvp_notifier_signal(l->fd, 1);
-	st = l->ctx->be->msi_signal(l->g.m->vm, IRQ_MSI_ADDR, LAT_VECTOR);
+	st = l->ctx->be->msi_signal(l->g.m->vm, IRQ_MSI_ADDR, (uint32_t)l->vector);
 	if (st.err != HVP_OK && !l->failed) {
 		l->failed = true;
-		hvp_record(l->ctx, st, "MSI vector 0x%x", LAT_VECTOR);
+		hvp_record(l->ctx, st, "MSI vector 0x%" PRIx64, l->vector);
 	}
 	return st.err == HVP_OK ? 0 : -1;
 }
@@ -190,14 +191,14 @@ static void bench_latency(struct hvp_ctx *ctx, bool msi)
 	irq_need_feature(ctx, msi ? HVP_FEAT_SIGNAL_MSI : HVP_FEAT_IRQFD, msi ? "MSI signalling" : "irqfd");
 	hvp_bench_pin(ctx);
 	m = irq_machine(ctx, true);
-	if (!msi) {
+	l.vector = msi ? LAT_VECTOR : irq_arch_of(ctx)->irqfd;
+	irq_guest_start(&l.g, m, true, flags | (msi ? 0 : HVP_IRQF_IOAPIC), l.vector, UINT64_MAX);
+	if (!msi) { /* once the controller is complete, as irq.irqfd binds it */
 		l.fd = irq_notifier(ctx);
 		st = ctx->be->irqfd(m->vm, l.fd, IRQ_GSI, -1, true);
 		hvp_record(ctx, st, "eventfd -> GSI %u", IRQ_GSI);
 		hvp_need_ok(ctx, st, "binding the eventfd to the GSI");
-		flags |= HVP_IRQF_IOAPIC;
 	}
-	irq_guest_start(&l.g, m, true, flags, LAT_VECTOR, UINT64_MAX);
 	irq_guest_armed(ctx, &l.g);
 	l.t = (struct hvp_guest_thread){ .m = m, .vcpu = l.g.vcpu };
 	hvp_guest_thread_start(&l.t);
@@ -211,12 +212,12 @@ static void bench_latency(struct hvp_ctx *ctx, bool msi)
 			      "VMM's act failed");
 	hvp_guest_value(ctx, "interrupts the guest's handler took", l.g.block[HVP_IRQ_COUNT / 8]);
 	hvp_guest_value(ctx, "vector the handler took first", l.g.block[HVP_IRQ_LOG / 8]);
-	HVP_ASSERT(ctx, l.g.block[HVP_IRQ_LOG / 8] == LAT_VECTOR, "the guest's handler took vector 0x%" PRIx64 ", not 0x%x",
-		   l.g.block[HVP_IRQ_LOG / 8], LAT_VECTOR);
+	HVP_ASSERT(ctx, l.g.block[HVP_IRQ_LOG / 8] == l.vector, "the guest's handler took 0x%" PRIx64 ", not 0x%" PRIx64,
+		   l.g.block[HVP_IRQ_LOG / 8], l.vector);
 	ctx->f->guest_verified = true; /* every sample ended in the guest's handler's own store */
 	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "median %.0f ns from %s to the guest's handler (its store seen by the "
-			   "host), the guest waiting in HLT in the kernel", ctx->f->bench.median,
-			   msi ? "KVM_SIGNAL_MSI" : "the eventfd write");
+			   "host), the guest waiting in %s in the kernel", ctx->f->bench.median,
+			   msi ? "KVM_SIGNAL_MSI" : "the eventfd write", strcmp(ctx->be->arch, "x86_64") == 0 ? "HLT" : "WFI");
 }
 
 static void run_irqfd_latency(struct hvp_ctx *ctx)
@@ -231,10 +232,9 @@ static void run_msi_latency(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_bench_irq_irqfd_latency = {
 	.id = "bench.irq.irqfd_latency",
-	.question = "An eventfd write on an irqfd until the guest's interrupt handler runs (IOAPIC pin, edge)",
+	.question = "An eventfd write on an irqfd until the guest's interrupt handler runs (x86: IOAPIC pin, edge; arm64: SPI)",
 	.kind = HVP_PROBE_BENCH,
 	.timeout_s = 60,
-	.arch = "x86_64",
 	.run = run_irqfd_latency,
 };
 

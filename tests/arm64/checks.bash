@@ -51,6 +51,10 @@ jqok "io.ioeventfd_mmio: 8 stores, the eventfd counted 8, no exit at the doorbel
 jqok "io.ioeventfd_mmio_any_length: 32 stores of four widths, all counted" "$(abell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$R"
 jqok "io.coalesced_mmio: the ring held the guest's stores in order, no exit at the zone" \
 	"$(abell io.coalesced_mmio '["0x1", "0x2", "0x3", "0x4", "0x0"]')" "$R"
+IB=$out/irqbench.out
+ok "bench.irq.irqfd_latency runs on arm64, its report complete JSON" eval 'exits irqbench 0 && json_ok "$IB"'
+jqok "and measures, every sample ending in the guest's handler for SPI INTID 52" \
+	'[.findings[] | select(.id == "bench.irq.irqfd_latency") | .answer == "yes" and .guest_verified and .bench.samples >= 5 and .bench.median_ns > 0 and ([.guest[] | select(.label == "vector the handler took first") | .value] == ["0x34"])] == [true]' "$IB"
 # The guest's own word that it ran with the MMU on: exec.native_cpl0's ring
 # report at EL1 is SCTLR_EL1's low half above CurrentEL (src/guest_arm64.S,
 # RING), with M, C and I set.
