@@ -14,10 +14,10 @@
 #include "runner.h"
 #include "tap.h"
 
-static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
+static struct hvp_finding run_timed(const char *id, unsigned cap_maps, unsigned cap_vms, unsigned timeout_s)
 {
 	const struct hvp_probe *p = hvp_probe_find(id);
-	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10,
+	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = timeout_s,
 				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 0 },
 				  .bench = { .duration_s = 0.1, .pin_cpu = -1 } };
 	struct hvp_finding f;
@@ -27,6 +27,11 @@ static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned
 	if (p)
 		hvp_run_probes(&p, 1, &o, &f, &interrupted);
 	return f;
+}
+
+static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
+{
+	return run_timed(id, cap_maps, cap_vms, 10);
 }
 
 static struct hvp_finding run(const char *id, unsigned cap_maps)
@@ -256,11 +261,11 @@ static void interrupts(struct tap *t)
 		   "%s without the capability: skipped, naming it and its value (%s)", ids[i], f.reason);
 	}
 	mock_faults.irq_absent = false;
-	mock_faults.irq_lost = true;
-	f = run("irq.irqfd", 0);
+	mock_faults.irq_lost = true; /* the guest then waits out its bound (10 s): a deadline past it */
+	f = run_timed("irq.irqfd", 0, 600, 40);
 	ok(t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "took 0 of the 1"),
 	   "irq.irqfd: an eventfd write that never arrives is a no, from the waiting guest (%s)", f.reason);
-	f = run("irq.msi", 0);
+	f = run_timed("irq.msi", 0, 600, 40);
 	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "took 0 of the 2"), "irq.msi: no, nothing arrived (%s)",
 	   f.reason);
 	mock_faults.irq_lost = false;
