@@ -48,10 +48,11 @@ CORE_SRCS := src/finding.c src/wire.c src/contract.c src/backend.c src/errname.c
 	src/report_read.c src/diff.c src/matrix.c src/cpu_model.c src/cpu_model_out.c src/cpu_model_read.c src/migration.c src/baseline.c \
 	src/cli.c src/runner.c src/probe_ctx.c src/probe_child.c src/machine.c src/truth.c src/registry.c \
 	src/builtin_contract.c src/contracts.S src/stats.c src/bench.c \
-	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/cpu_model.c src/probes/time.c src/probes/arm64.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c
+	src/probes/exec.c src/probes/cpu.c src/probes/cpu_config.c src/probes/cpu_model.c src/probes/time.c src/probes/arm64.c src/probes/vm.c src/probes/vcpu.c src/probes/fork.c src/probes/limits.c src/probes/lifecycle.c src/probes/mem.c src/probes/mem_layout.c src/probes/mem_lifecycle.c src/probes/mem_sharing.c src/probes/mem_backing.c src/probes/mem_limits.c src/probes/bench_exit.c src/probes/bench_ops.c \
+	src/notify.c src/probes/irq.c src/probes/io.c src/probes/bench_irq.c
 
 ifeq ($(UNAME_S),Linux)
-BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c
+BACKEND_SRCS := src/kvm.c src/kvm_$(ARCH).c src/kvm_irq.c
 endif
 # macOS: Hypervisor.framework, and a binary signed with its entitlement
 # (ad hoc). Only what a stock macOS with the Command Line Tools has. The

@@ -135,4 +135,21 @@ unsigned hvp_guest_arch_arg_reg(unsigned i);
 enum hvp_guest_channel { HVP_CHANNEL_NONE, HVP_CHANNEL_REPORT, HVP_CHANNEL_DONE, HVP_CHANNEL_FAIL, HVP_CHANNEL_PAUSE };
 enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x);
 
+/*
+ * Interrupts: irq_wait takes the block at arg0 (guest_abi.h, HVP_IRQ_*),
+ * sets up what the flags ask (x86_64: its own IDT, local APIC, IOAPIC;
+ * arm64: the GICv3, the vectors' IRQ entry), waits (HLT; WFI) for
+ * HVP_IRQ_WANT interrupts and reports their vectors or INTIDs. The
+ * controller's registers must be paged as device memory
+ * (hvp_guest_arch_map_device) and never mapped.
+ */
+extern const struct hvp_program hvp_prog_irq_wait;
+/* arg1 times a write of arg2 (and of arg3 if not 0) to port arg0; reports the writes of arg2. */
+extern const struct hvp_program hvp_prog_doorbell_pio;
+/* arg1 times a 4-byte store of arg2 at arg0 (arg3 not 0: 1-, 2- and 8-byte ones too); reports the stores. Both architectures. */
+extern const struct hvp_program hvp_prog_doorbell_mmio;
+
+/* As hvp_guest_arch_map, for device registers: uncached (x86_64 PCD and PWT; arm64 Device-nGnRnE). */
+int hvp_guest_arch_map_device(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size);
+
 #endif

@@ -12,6 +12,8 @@
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
 #define PTE_PS (1ull << 7)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PAGE_2M (2ull << 20)
@@ -51,6 +53,9 @@ HVP_NO_PROGRAM(store_writeback);
 HVP_NO_PROGRAM(idregs_report);
 HVP_NO_PROGRAM(hypercall_hvc);
 HVP_NO_PROGRAM(timed_hvc);
+HVP_PROGRAM(irq_wait);
+HVP_PROGRAM(doorbell_pio);
+HVP_PROGRAM(doorbell_mmio);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
@@ -95,7 +100,22 @@ uint64_t hvp_guest_arch_identity_limit(void)
 	return IDENTITY_LIMIT;
 }
 
+static int map_range(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size,
+		     uint64_t flags);
+
 int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	return map_range(sys, pg, va, gpa, size, 0);
+}
+
+/* Uncached: page-level cache disable and write-through, whatever the PAT holds. */
+int hvp_guest_arch_map_device(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	return map_range(sys, pg, va, gpa, size, PTE_PWT | PTE_PCD);
+}
+
+static int map_range(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size,
+		     uint64_t flags)
 {
 	uint64_t first = va & ~(PAGE_2M - 1);
 	uint64_t last = va + (size ? size - 1 : 0);
@@ -108,7 +128,7 @@ int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, u
 		uint64_t *pd = pdpt ? next_table(sys, pg, &pdpt[(a >> 30) & 511]) : NULL;
 		if (!pd)
 			return -1;
-		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS | flags;
 	}
 	return 0;
 }

@@ -216,7 +216,7 @@ static unsigned hvf_gpa_bits_max(struct hvp_hv *hv)
 #endif
 
 /* A request carried out on a vCPU's owner thread. */
-enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET };
+enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET, OP_IRQ_INJECT };
 
 struct hvf_call {
 	enum hvf_op op;
@@ -237,6 +237,7 @@ static struct hvp_status dispatch(struct hvp_vcpu *vcpu, struct hvf_call *c)
 	case OP_REGS_GET: return hvf_arch_regs_get(vcpu, c->out);
 	case OP_REGS_SET: return hvf_arch_regs_set(vcpu, c->in);
 	case OP_TSC_SET: return hvf_arch_tsc_set(vcpu, c->value);
+	case OP_IRQ_INJECT: return hvf_arch_irq_inject(vcpu, (uint32_t)c->value);
 	}
 	return hvf_status("dispatch", HV_ERROR);
 }
@@ -403,6 +404,18 @@ static struct hvp_status hvf_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
 	return on_owner(vcpu, &c);
 }
 
+static struct hvp_status hvf_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	struct hvf_call c = { .op = OP_IRQ_INJECT, .value = vector };
+	return on_owner(vcpu, &c);
+}
+
+static int64_t hvf_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature feature, const char **name)
+{
+	(void)hv;
+	return hvf_arch_irq_feature(feature, name);
+}
+
 static void hvf_vcpu_direct(struct hvp_vcpu *vcpu, bool on)
 {
 	__atomic_store_n(&vcpu->direct, on, __ATOMIC_RELEASE);
@@ -471,6 +484,9 @@ const struct hvp_backend hvp_backend_hvf = {
 	.vm_create_sized = hvf_vm_create_sized,
 	.gpa_bits_max = hvf_gpa_bits_max,
 #endif
+	.irq_feature = hvf_irq_feature,
+	.irq_chip_create = hvf_arch_irq_chip_create,
+	.irq_inject = hvf_irq_inject,
 };
 
 #ifdef __APPLE__

@@ -550,3 +550,42 @@ struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model
 	out->present = true;
 	return hvp_ok("hv_vmx_read_capability");
 }
+
+/*
+ * Interrupts: Hypervisor.framework on x86 has no interrupt controller,
+ * irqfd, routing or doorbell of its own (-1: no such call at all); the VMM
+ * injects an event itself through the VMCS.
+ */
+int64_t hvf_arch_irq_feature(enum hvp_irq_feature feature, const char **name)
+{
+	if (feature == HVP_FEAT_USER_INJECT) {
+		*name = "VMCS_CTRL_VMENTRY_IRQ_INFO";
+		return 1;
+	}
+	*name = "Hypervisor.framework on x86";
+	return -1;
+}
+
+/*
+ * An external interrupt delivered by the next VM entry (Intel SDM Vol. 3C,
+ * 24.8.3, VM-entry interruption-information: vector, type 0, valid). The
+ * VMM injects after the guest's HLT exit, whose instruction the next run
+ * steps over first, so the STI shadow that covered the HLT is over: it is
+ * cleared, since an entry injecting an interrupt under it fails.
+ */
+struct hvp_status hvf_arch_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	uint64_t blocking = vmcs_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY);
+	struct hvp_status st = vmcs_write(vcpu, VMCS_GUEST_INTERRUPTIBILITY, blocking & ~UINT64_C(3));
+
+	if (st.err != HVP_OK)
+		return st;
+	return vmcs_write(vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, (vector & 0xff) | (UINT64_C(1) << 31));
+}
+
+struct hvp_status hvf_arch_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	(void)vm;
+	(void)kind;
+	return hvf_status("hv_vm_create (no interrupt controller on x86)", HV_UNSUPPORTED);
+}

@@ -542,3 +542,9 @@ uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t,
 	wait_for_marker(ctx, t, &page[1]);
 	return page;
 }
+
+void hvp_page_device(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	HVP_ASSERT(m->ctx, hvp_guest_arch_map_device(m->sys, &m->paging, gpa, gpa, size) == 0,
+		   "cannot page device registers at gpa 0x%" PRIx64 " for the guest", gpa);
+}

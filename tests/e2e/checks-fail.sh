@@ -66,6 +66,8 @@ x86_form_only=(
 	"it holds a plot of every benchmark's samples"
 	"headless Chromium renders it, and its filter shows only bench.exit.cpuid for 'cpuid'"
 	"two runs on this host: diff finds nothing changed"
+	"the notification benchmarks exit 0, their report complete JSON"
+	"and the doorbell's cost against the exit it saves, with their ratio"
 	# skipped and the process list are no yes or no to flip
 	"limits.vms_per_process under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"limits.vcpus_per_vm under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
@@ -96,6 +98,7 @@ arm64_form_only=(
 	"the probes about x86 say they are not applicable, and nothing else is skipped but the capped search"
 	"the host block holds the guest CPU model: ten ID registers, named features, why no writable masks"
 	"info --cpu shows the named features and the ID registers"
+	"bench.irq.irqfd_latency runs on arm64, its report complete JSON"
 )
 
 # good SUITE DIR: the real outputs of the suite (x86_64, intel or arm64), or

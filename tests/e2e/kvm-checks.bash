@@ -67,6 +67,16 @@ jqok "the raw baseline gives the harness ratio" \
 ok_schema "the bench report validates against the schema" "$B"
 ok "the text bench report prints the harness overhead" \
 	eval 'exits benchtext 0 && has benchtext "^harness overhead: .* = [0-9.]+"'
+ok "and the doorbell's cost against the exit it saves, with their ratio" \
+	eval 'exits benchtext 0 && has benchtext "^doorbells: median [0-9]+ ns per doorbell write .* ratio [0-9.]+$"'
+IB=$out/irqbench.out
+ok "the notification benchmarks exit 0, their report complete JSON" eval 'exits irqbench 0 && json_ok "$IB"'
+jqok "each of the three measured, the guest proving every sample" \
+	'[.findings[] | select(.bench) | select(.id | test("^bench\\.(io|irq)\\.")) | .answer == "yes" and .guest_verified and .bench.samples >= 5 and .bench.median_ns > 0 and .bench.median_ns <= .bench.p99_ns] == [true, true, true]' "$IB"
+jqok "bench.io.ioeventfd states the exit it saves and the ratio" \
+	'.findings[] | select(.id == "bench.io.ioeventfd") | .answer == "yes" and (.reason | test("ns per port write that exits to userspace .*: ratio [0-9]+\\.[0-9]+$"))' "$IB"
+jqok "the latency benchmarks' guest took only their vector" \
+	'[.findings[] | select((.id | test("^bench\\.irq\\.")) and .answer == "yes") | .guest[] | select(.label == "vector the handler took first") | .value] == ["0x41", "0x50"]' "$IB"
 
 H=$out/html.out
 ok "the HTML report of a real run exits 0" eval 'exits html 0 && complete html'
@@ -90,6 +100,31 @@ ok "and finds a change planted in a real report" \
 ok "a finding that deviates from the contract exits 1" eval 'exits wrong 1 && jq_true ".summary.failing > 0" "$out/wrong.out"'
 jqok "and is reported as deviating" \
 	'.findings[0].id == "mem.two_maps" and .findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$out/wrong.out"
+
+# Interrupts and I/O notification: every answer from the guest's own report.
+for id in irq.chip irq.irqfd irq.irqfd_resample irq.msi irq.route_limit irq.inject_userspace irq.guest_timer \
+	io.ioeventfd_pio io.ioeventfd_mmio io.ioeventfd_datamatch io.ioeventfd_mmio_any_length io.coalesced_mmio; do
+	jqok "$id: yes, proven by the guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
+done
+vec() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | select(.label == "vector the guest'"'"'s handler took") | .value] | sort == %s' "$1" "$2"; }
+jqok "irq.chip: the guest's handler took its self-IPI's vector" "$(vec irq.chip '["0x40"]')" "$J"
+jqok "irq.irqfd: the eventfd write arrived as the IOAPIC pin's vector" "$(vec irq.irqfd '["0x41"]')" "$J"
+jqok "irq.irqfd_resample: the level line's vector, and the resample eventfd counted the guest's EOI" \
+	"($(vec irq.irqfd_resample '["0x47"]')) and ([.findings[] | select(.id == \"irq.irqfd_resample\") | .guest[] | select(.label | test(\"resample\")) | .value] == [\"0x1\"])" "$J"
+jqok "irq.msi: both MSIs, the signalled and the routed one" "$(vec irq.msi '["0x42", "0x43"]')" "$J"
+jqok "irq.route_limit: KVM's table of 4096 routes (KVM_MAX_IRQ_ROUTES), one more refused with EINVAL, its last route delivered" \
+	'.findings[] | select(.id == "irq.route_limit") | .answer == "yes" and .evidence[.decisive].errno == "EINVAL" and (.reason | test("^the largest routing table accepted has 4096 entries")) and ([.guest[] | select(.label == "vector the guest'"'"'s handler took") | .value] == ["0x44"])' "$J"
+jqok "irq.inject_userspace: the injected vector" "$(vec irq.inject_userspace '["0x45"]')" "$J"
+jqok "irq.guest_timer: the timer's vector with no exit to userspace while the guest waited" \
+	"($(vec irq.guest_timer '["0x46"]')) and ([.findings[] | select(.id == \"irq.guest_timer\") | .guest[] | select(.label | test(\"exits to userspace\")) | .value] == [\"0x0\"])" "$J"
+bell() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | .value] == %s' "$1" "$2"; }
+jqok "io.ioeventfd_pio: 8 writes, the eventfd counted 8, no exit at the doorbell" "$(bell io.ioeventfd_pio '["0x8", "0x8", "0x0"]')" "$J"
+jqok "io.ioeventfd_mmio: 8 writes, the eventfd counted 8, no exit at the doorbell" "$(bell io.ioeventfd_mmio '["0x8", "0x8", "0x0"]')" "$J"
+jqok "io.ioeventfd_datamatch: 8 matching writes counted, the 8 others exited" "$(bell io.ioeventfd_datamatch '["0x8", "0x8", "0x8"]')" "$J"
+jqok "io.ioeventfd_mmio_any_length: 32 writes of four widths, all counted" "$(bell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$J"
+jqok "io.coalesced_mmio: the ring held the guest's stores in order, no exit at the zone" \
+	"$(bell io.coalesced_mmio '["0x1", "0x2", "0x3", "0x4", "0x0"]')" "$J"
 
 # DESIGN.md, "Truth rules": a host process limit is never the API's answer.
 U=$out/ulimit.out
