@@ -12,6 +12,12 @@
 #                   assembled for Apple's targets byte for byte)
 #   x86_64 KVM      qemu-system-x86, busybox-static, cpio (and zstd for
 #     in QEMU       Ubuntu's compressed kernel modules)
+#   x86_64 KVM on   bochs, bochsbios, vgabios (Bochs emulates Intel VMX,
+#     Intel VMX     where kvm_intel runs), isolinux, syslinux-common and
+#     in Bochs      xorriso (the CD Bochs boots the kernel from)
+#   the package     debhelper and lintian (check-deb builds the .deb with
+#                   dpkg-buildpackage and runs lintian on it); systemd's
+#                   systemd-analyze verifies the units (check-systemd)
 #   arm64 KVM       qemu-system-arm, gcc-aarch64-linux-gnu,
 #     in QEMU       libc6-dev-arm64-cross, linux-libc-dev-arm64-cross, and
 #                   apt knowing the arm64 architecture: the tests download
@@ -35,8 +41,9 @@ done
 
 . /etc/os-release
 pkgs="build-essential libjson-c-dev jq python3-jsonschema python3-prometheus-client groff-base
-	clang libclang-rt-dev llvm
+	clang libclang-rt-dev llvm debhelper lintian
 	qemu-system-x86 busybox-static cpio zstd
+	bochs bochsbios vgabios isolinux syslinux-common xorriso
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross"
 case $ID in
 ubuntu) ;;

@@ -130,6 +130,7 @@ struct hvp_boot {
 	uint64_t sctlr_el1, tcr_el1, mair_el1, vbar_el1;
 	unsigned ring;       /* privilege level: 0, or 3 (x86_64 user mode; arm64 EL0) */
 	bool real_mode;      /* x86: 16-bit real mode at entry (CS = entry >> 4); paging, GDT and ring unused */
+	bool interrupts_off; /* x86: RFLAGS.IF clear at entry; set otherwise (hvp_guest_arch_regs says why) */
 	uint64_t arg[4];     /* rdi, rsi, rdx, rcx / x0..x3 */
 	/*
 	 * The register file that starts the program (pc, stack, flags for the
@@ -156,6 +157,58 @@ void hvp_facts_add(struct hvp_facts *facts, const char *key, const char *fmt, ..
 	__attribute__((format(printf, 3, 4)));
 const char *hvp_facts_get(const struct hvp_facts *facts, const char *key);
 
+/*
+ * Interrupts and I/O notification. An event notifier is a host file
+ * descriptor (Linux: an eventfd, notify.h) that the API watches or signals
+ * without the VMM's loop: the one host object these calls take.
+ */
+enum hvp_irq_chip {
+	HVP_IRQCHIP_X86_FULL,  /* x86: PIC, IOAPIC and local APICs in the kernel (KVM_CREATE_IRQCHIP) */
+	HVP_IRQCHIP_X86_SPLIT, /* x86: local APICs in the kernel, the IOAPIC and PIC left to the VMM */
+	HVP_IRQCHIP_GICV3,     /* arm64: a GICv3, its registers where guest_abi.h says (HVP_ARM64_GIC*) */
+	HVP_IRQCHIP_GICV2,
+	HVP_IRQCHIP_GICV3_ITS, /* arm64: an ITS beside a GICv3 (after HVP_IRQCHIP_GICV3) */
+};
+
+/* What the API offers for interrupts and doorbells; irq_feature says how much (KVM: the capability's value). */
+enum hvp_irq_feature {
+	HVP_FEAT_IRQCHIP,
+	HVP_FEAT_SPLIT_IRQCHIP,
+	HVP_FEAT_IRQFD,
+	HVP_FEAT_IRQFD_RESAMPLE,
+	HVP_FEAT_IRQ_ROUTING,     /* the value: the largest routing table the API says it takes */
+	HVP_FEAT_SIGNAL_MSI,
+	HVP_FEAT_USER_INJECT,
+	HVP_FEAT_IOEVENTFD,
+	HVP_FEAT_IOEVENTFD_ANY_LENGTH,
+	HVP_FEAT_COALESCED_MMIO,
+};
+
+/* One entry of an interrupt routing table: a GSI to a controller's pin, or to an MSI message. */
+struct hvp_irq_route {
+	uint32_t gsi;
+	bool msi;
+	uint32_t chip, pin;   /* !msi: the controller (KVM x86: 0, 1 the PICs, 2 the IOAPIC) and its pin */
+	uint64_t msi_addr;    /* msi: the message */
+	uint32_t msi_data;
+};
+
+/* A doorbell: guest writes here signal a notifier instead of exiting. len 0: any length (MMIO). */
+struct hvp_doorbell {
+	uint64_t addr;
+	uint32_t len;
+	bool pio;
+	bool datamatch; /* only writes of data signal; others exit as before */
+	uint64_t data;
+};
+
+/* One write a coalesced zone took, as the API's ring holds it. */
+struct hvp_coalesced {
+	uint64_t addr;
+	uint32_t len;
+	uint64_t value;
+};
+
 /* One class of vCPU state a snapshot carries ("regs", "xsave2") and its size in bytes. */
 struct hvp_state_class {
 	char name[24];
@@ -165,6 +218,7 @@ struct hvp_state_class {
 #define HVP_STATE_CLASSES_MAX 40
 
 struct hvp_hv;   /* an open hypervisor API (KVM: the /dev/kvm fd) */
+struct hvp_cpu_model;
 struct hvp_vm;
 struct hvp_vcpu;
 
@@ -294,6 +348,51 @@ struct hvp_backend {
 	 */
 	struct hvp_status (*arm64_nisv_to_user)(struct hvp_vm *vm);
 
+	/*
+	 * The guest CPU model the API offers (cpu_model.h): what a VMM starts
+	 * from before it reduces it. NULL where the backend cannot say.
+	 */
+	struct hvp_status (*cpu_model)(struct hvp_hv *hv, struct hvp_cpu_model *out);
+	/*
+	 * arm64 only: a vCPU's system register by its encoding (HVP_SYSREG), as
+	 * the VMM reads and sets it before the first run (ID registers: the
+	 * model the vCPU's guest gets). NULL elsewhere.
+	 */
+	struct hvp_status (*arm64_sysreg_get)(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t *value);
+	struct hvp_status (*arm64_sysreg_set)(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t value);
+	/*
+	 * Interrupts and I/O notification (NULL where the API has none). How
+	 * much of each the API offers (KVM: KVM_CHECK_EXTENSION's value, 0:
+	 * none; -1: the API has no such call at all), with the native name of
+	 * what was asked (or of the API) in *name.
+	 */
+	int64_t (*irq_feature)(struct hvp_hv *hv, enum hvp_irq_feature feature, const char **name);
+	/* An in-kernel interrupt controller; x86: before the first vCPU, whose local APIC it then makes. */
+	struct hvp_status (*irq_chip_create)(struct hvp_vm *vm, enum hvp_irq_chip kind);
+	/*
+	 * Binds (assign) or unbinds a notifier to a GSI: a signal raises the
+	 * line. resample_fd >= 0: a level-triggered line, lowered and
+	 * resample_fd signalled when the guest ends the interrupt.
+	 */
+	struct hvp_status (*irqfd)(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign);
+	/* Replaces the VM's whole interrupt routing table with n entries. */
+	struct hvp_status (*gsi_routing_set)(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n);
+	/* Delivers one MSI message now (x86: address 0xfee00000 | APIC ID << 12, data the vector). */
+	struct hvp_status (*msi_signal)(struct hvp_vm *vm, uint64_t addr, uint32_t data);
+	/* The VMM injects an interrupt vector itself (no in-kernel controller); it arrives at the next run. */
+	struct hvp_status (*irq_inject)(struct hvp_vcpu *vcpu, uint32_t vector);
+	/* Binds (assign) or unbinds a notifier to a doorbell: matching guest writes signal it without an exit. */
+	struct hvp_status (*ioeventfd)(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
+	/* Registers (assign) or drops a coalesced MMIO zone: writes there go to a ring, not to an exit. */
+	struct hvp_status (*coalesced_zone)(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
+	/* Takes up to max writes from the coalesced ring (the VM's, reached through vcpu), oldest first. */
+	struct hvp_status (*coalesced_read)(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);
+	/*
+	 * Finishes the in-kernel controller once every vCPU exists, before the
+	 * first run (KVM arm64: KVM_DEV_ARM_VGIC_CTRL_INIT). NULL where nothing
+	 * is needed (KVM x86).
+	 */
+	struct hvp_status (*irq_chip_ready)(struct hvp_vm *vm);
 	/*
 	 * Snapshots: the vCPU's whole state as an opaque, self-describing byte
 	 * blob that a new VM of the same API, in another process, restores. The

@@ -24,10 +24,20 @@ void hvp_cli_usage(FILE *out)
 		"                       and how guests run here (measured at ring 0 and ring 3)\n"
 		"  diff OLD.json NEW.json  what changed between two JSON reports: answers, verdicts,\n"
 		"                       probes added or missing, benchmark medians that moved beyond\n"
-		"                       three times the runs' combined spread (text or json)\n"
+		"                       three times the runs' combined spread, and whether a guest given\n"
+		"                       OLD's CPU model can run on NEW's host (text or json)\n"
+		"  baseline A.json B.json...  the guest CPU model common to the reports' hosts, as a\n"
+		"                       Firecracker custom CPU template (JSON)\n"
+		"  report FILE.json     render a saved JSON report in any format (-f), with no hypervisor:\n"
+		"                       e.g. -f html for a page, -f nfd for Kubernetes' node labels\n"
+		"  matrix FILE.json...  many reports side by side: probes as rows, hosts as columns, the\n"
+		"                       rows whose answers differ marked (text, markdown, html or json)\n"
 		"\n"
 		"Options:\n"
-		"  -f, --format=FORMAT  report format: %s (default text)\n"
+		"  -f, --format=FORMAT  report format (default text), one of\n"
+		"                       %s;\n"
+		"                       nfd: a Node Feature Discovery feature file (features.d)\n"
+		"                       labelling what the run proved, expiring a day after it\n"
 		"  -o, --output=FILE    write the report to FILE (atomically) instead of stdout\n"
 		"  -t, --timeout=SEC    deadline per probe, overriding each probe's own (1-3600)\n"
 		"      --kvm-device=PATH  KVM device to open (default /dev/kvm)\n"
@@ -43,6 +53,8 @@ void hvp_cli_usage(FILE *out)
 		"      --page-size=BYTES  for testing hvprobe: map guest memory in pages of BYTES (a power\n"
 		"                       of two, 4096 to 65536, and a multiple of the API's own page) instead\n"
 		"                       of the API's page; 16384 runs the probes as on Apple silicon\n"
+		"      --cpu            info: show the guest CPU model the API offers (named features,\n"
+		"                       XSAVE sizes, the raw CPUID and feature MSRs or ID registers)\n"
 		"  -v, --verbose        text report: show each answer's reason and every API call\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
@@ -50,8 +62,10 @@ void hvp_cli_usage(FILE *out)
 		"Exit status:\n"
 		"  0  every probe ran and none deviates from its contract (diff: nothing changed)\n"
 		"  1  a finding deviates, or a probe crashed or hung where no contract expects it\n"
-		"     (diff: something changed)\n"
-		"  2  usage error (diff: a report that cannot be read; the message names the place)\n"
+		"     (diff: something changed; matrix: the answers differ between hosts; report: the\n"
+		"     report could not be written)\n"
+		"  2  usage error (diff, report, matrix: a report that cannot be read, or of a newer\n"
+		"     schema; the message names the file and the place)\n"
 		"  3  no usable hypervisor (the message names the cause and the fix)\n"
 		"  130  interrupted (the findings so far are still reported)\n",
 		hvp_report_format_names(), HVP_CAP_MAPS_DEFAULT, HVP_CAP_VMS_DEFAULT, HVP_CAP_VCPUS_DEFAULT);
@@ -140,7 +154,7 @@ static const struct option_def options[] = {
 	{ "verbose", 'v', 0, 'v' },  { "help", 'h', 0, 'h' },    { "version", 'V', 0, 'V' },
 	{ "cap-maps", 0, 1, 'm' },   { "duration", 0, 1, 'd' },  { "samples", 0, 1, 's' },
 	{ "pin", 0, 1, 'p' },        { "cap-vms", 0, 1, 'n' },   { "cap-vcpus", 0, 1, 'u' },
-	{ "page-size", 0, 1, 'P' },
+	{ "page-size", 0, 1, 'P' },  { "cpu", 0, 0, 'M' },
 };
 
 /* Finds the option an argument names; sets *inline_value for "--x=v" and "-xv". */
@@ -174,6 +188,7 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 			return -1;
 		}
 		c->format = v;
+		c->format_given = true;
 		return 0;
 	case 'o': c->output = v; return 0;
 	case 't': return parse_timeout(v, &c->timeout_s, err, err_size);
@@ -202,6 +217,7 @@ static int apply_option(struct hvp_cli *c, const struct option_def *o, const cha
 	case 'c': c->contract_file = v; return 0;
 	case 'C': return parse_color(v, &c->color, err, err_size);
 	case 'v': c->verbose = true; return 0;
+	case 'M': c->cpu = true; return 0;
 	case 'h': *help = true; return 0;
 	case 'V': *version = true; return 0;
 	}
@@ -230,11 +246,23 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 			c->cmd = HVP_CMD_DIFF;
 			return 0;
 		}
+		if (strcmp(w, "baseline") == 0) {
+			c->cmd = HVP_CMD_BASELINE;
+			return 0;
+		}
+		if (strcmp(w, "report") == 0) {
+			c->cmd = HVP_CMD_REPORT;
+			return 0;
+		}
+		if (strcmp(w, "matrix") == 0) {
+			c->cmd = HVP_CMD_MATRIX;
+			return 0;
+		}
 		if (strcmp(w, "help") == 0) {
 			c->cmd = HVP_CMD_HELP;
 			return 0;
 		}
-		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info or diff", w);
+		snprintf(err, err_size, "unknown command '%s': use run, bench, list, info, diff, baseline, report or matrix", w);
 		return -1;
 	}
 	if (c->cmd == HVP_CMD_INFO) {
@@ -246,6 +274,34 @@ static int add_word(struct hvp_cli *c, const char *w, int *seen_command, char *e
 		return -1;
 	}
 	c->patterns[c->n_patterns++] = w;
+	return 0;
+}
+
+/* What the commands that read reports need, and --cpu only with info. */
+static int check_files(const struct hvp_cli *c, char *err, size_t err_size)
+{
+	if (c->cmd == HVP_CMD_DIFF && c->n_patterns != 2) {
+		snprintf(err, err_size, "diff compares two JSON reports: hvprobe diff OLD.json NEW.json (got %u)",
+			 c->n_patterns);
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_BASELINE && c->n_patterns < 1) {
+		snprintf(err, err_size, "baseline needs JSON reports: hvprobe baseline A.json B.json ...");
+		return -1;
+	}
+	if (c->cpu && c->cmd != HVP_CMD_INFO) {
+		snprintf(err, err_size, "--cpu is an option of 'info': hvprobe info --cpu");
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_REPORT && c->n_patterns != 1) {
+		snprintf(err, err_size, "report renders one JSON report: hvprobe report FILE.json [-f FORMAT] (got %u)",
+			 c->n_patterns);
+		return -1;
+	}
+	if (c->cmd == HVP_CMD_MATRIX && c->n_patterns == 0) {
+		snprintf(err, err_size, "matrix puts JSON reports side by side: hvprobe matrix A.json B.json ...");
+		return -1;
+	}
 	return 0;
 }
 
@@ -294,11 +350,8 @@ int hvp_cli_parse(int argc, char **argv, struct hvp_cli *c, char *err, size_t er
 			return -1;
 	}
 	/* --help and --version win over any command word. */
-	if (c->cmd == HVP_CMD_DIFF && c->n_patterns != 2 && !help && !version) {
-		snprintf(err, err_size, "diff compares two JSON reports: hvprobe diff OLD.json NEW.json (got %u)",
-			 c->n_patterns);
+	if (!help && !version && check_files(c, err, err_size))
 		return -1;
-	}
 	if (help)
 		c->cmd = HVP_CMD_HELP;
 	else if (version)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum hvp_command { HVP_CMD_RUN, HVP_CMD_BENCH, HVP_CMD_LIST, HVP_CMD_INFO, HVP_CMD_DIFF, HVP_CMD_HELP, HVP_CMD_VERSION };
+enum hvp_command { HVP_CMD_RUN, HVP_CMD_BENCH, HVP_CMD_LIST, HVP_CMD_INFO, HVP_CMD_DIFF, HVP_CMD_BASELINE, HVP_CMD_REPORT, HVP_CMD_MATRIX, HVP_CMD_HELP, HVP_CMD_VERSION };
 enum hvp_color { HVP_COLOR_AUTO, HVP_COLOR_ALWAYS, HVP_COLOR_NEVER };
 
 #define HVP_PATTERNS_MAX 64
@@ -15,6 +15,7 @@ enum hvp_color { HVP_COLOR_AUTO, HVP_COLOR_ALWAYS, HVP_COLOR_NEVER };
 struct hvp_cli {
 	enum hvp_command cmd;
 	const char *format;        /* "text" unless given */
+	bool format_given;         /* -f was given (matrix: its own formats) */
 	const char *output;        /* NULL: stdout */
 	unsigned timeout_s;        /* 0: each probe's default */
 	const char *kvm_device;    /* "/dev/kvm" unless given */
@@ -26,8 +27,9 @@ struct hvp_cli {
 	int pin_cpu;               /* bench: -1 = not pinned */
 	unsigned page_size;        /* --page-size: the page guest memory is mapped in; 0 = the API's */
 	bool verbose;
+	bool cpu;                  /* info --cpu: the guest CPU model */
 	unsigned n_patterns;
-	const char *patterns[HVP_PATTERNS_MAX]; /* diff: the two reports, old then new */
+	const char *patterns[HVP_PATTERNS_MAX]; /* diff: the two reports, old then new; baseline, report, matrix: the reports */
 };
 
 /* Returns 0, or -1 with a one-line message in err (a usage error: exit 2). */

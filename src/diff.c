@@ -15,8 +15,7 @@ static const struct hvp_read_finding *find(const struct hvp_read_report *r, cons
 	return NULL;
 }
 
-/* Both measured: compare the medians against the runs' combined spread. */
-static bool bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise)
+bool hvp_diff_bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise)
 {
 	*noise = sqrt(a->spread_ns * a->spread_ns + b->spread_ns * b->spread_ns);
 	return fabs(b->median_ns - a->median_ns) > HVP_DIFF_NOISE_FACTOR * *noise;
@@ -34,7 +33,7 @@ static void compare(const struct hvp_read_finding *a, const struct hvp_read_find
 	c->answer = a->answer != b->answer;
 	c->verdict = a->verdict != b->verdict;
 	if (measured(a) && measured(b)) {
-		c->bench = bench_moved(a, b, &c->noise_ns);
+		c->bench = hvp_diff_bench_moved(a, b, &c->noise_ns);
 		d->bench_within_noise += !c->bench && a->median_ns != b->median_ns;
 	}
 }
@@ -65,6 +64,7 @@ int hvp_diff_compute(const struct hvp_read_report *old, const char *old_name, co
 	for (unsigned i = 0; i < old->n; i++)
 		if (!find(new, old->findings[i].id))
 			out->changes[out->n++] = (struct hvp_change){ .kind = HVP_CHANGE_MISSING, .old = &old->findings[i] };
+	hvp_migration_compute(old, new, &out->migration);
 	return 0;
 }
 
@@ -139,6 +139,7 @@ int hvp_diff_text(FILE *out, const struct hvp_diff *d)
 		fprintf(out, " (%u benchmark medians differ within their noise)", d->bench_within_noise);
 	fputs(d->old->interrupted || d->new->interrupted ? "; note: a run was interrupted, so probes may be missing\n"
 							  : "\n", out);
+	hvp_migration_text(out, &d->migration, d->old_name, d->new_name);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -188,8 +189,10 @@ int hvp_diff_json(FILE *out, const struct hvp_diff *d)
 	json_report(out, "old", d->old_name, d->old);
 	fputc(',', out);
 	json_report(out, "new", d->new_name, d->new);
-	fprintf(out, ",\"changed\":%s,\"same\":%u,\"bench_within_noise\":%u,\"noise_factor\":%.1f,\"changes\":[",
+	fprintf(out, ",\"changed\":%s,\"same\":%u,\"bench_within_noise\":%u,\"noise_factor\":%.1f,",
 		d->n ? "true" : "false", d->same, d->bench_within_noise, HVP_DIFF_NOISE_FACTOR);
+	hvp_migration_json(out, &d->migration);
+	fputs(",\"changes\":[", out);
 	for (unsigned i = 0; i < d->n; i++) {
 		fputs(i ? ",\n" : "\n", out);
 		json_change(out, &d->changes[i]);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "migration.h"
 #include "report_read.h"
 
 #define HVP_DIFF_NOISE_FACTOR 3.0
@@ -34,7 +35,11 @@ struct hvp_diff {
 	struct hvp_change *changes;
 	unsigned same;               /* findings in both, nothing changed */
 	unsigned bench_within_noise; /* of those, benchmarks whose medians differ within the noise */
+	struct hvp_migration migration; /* can a guest given old's CPU model run on new's host */
 };
+
+/* Both measured: whether the medians differ by more than the noise factor times the runs' combined spread. */
+bool hvp_diff_bench_moved(const struct hvp_read_finding *a, const struct hvp_read_finding *b, double *noise);
 
 /* Returns 0, or -1 when out of memory. */
 int hvp_diff_compute(const struct hvp_read_report *old, const char *old_name, const struct hvp_read_report *new,

@@ -7,6 +7,7 @@
 #ifndef HVP_GUEST_H
 #define HVP_GUEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -16,6 +17,7 @@
 struct hvp_program {
 	const char *name;
 	const uint8_t *start, *end;
+	bool interrupts_off; /* x86: starts with RFLAGS.IF clear (hvp_guest_arch_regs says when) */
 };
 
 /*
@@ -26,6 +28,10 @@ struct hvp_program {
 	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
 	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end }
 #define HVP_NO_PROGRAM(n) const struct hvp_program hvp_prog_##n = { #n, NULL, NULL }
+/* A program whose question needs external interrupts masked while it runs (x86: IF clear). */
+#define HVP_PROGRAM_INTERRUPTS_OFF(n)                                                  \
+	extern const uint8_t hvp_code_##n##_start[], hvp_code_##n##_end[];             \
+	const struct hvp_program hvp_prog_##n = { #n, hvp_code_##n##_start, hvp_code_##n##_end, true }
 
 /* The programs every architecture provides (see guest_<arch>.S). */
 extern const struct hvp_program hvp_prog_report_args; /* reports arg0, arg1 */
@@ -60,6 +66,8 @@ extern const struct hvp_program hvp_prog_tsc_pair;
 extern const struct hvp_program hvp_prog_real_mode16;
 /* arm64 only: a store with write-back (no valid syndrome) of arg1 to arg0; reports arg1 if it returns. */
 extern const struct hvp_program hvp_prog_store_writeback;
+/* arm64 only, EL1: reports the ten ID registers of the CPU model (cpu_model.h, hvp_model_id_regs), then the level. */
+extern const struct hvp_program hvp_prog_idregs_report;
 /* arm64 only: HVC #0 with function id arg0; reports x0. timed: arg0 iterations of id arg1. */
 extern const struct hvp_program hvp_prog_hypercall_hvc, hvp_prog_timed_hvc;
 
@@ -133,5 +141,22 @@ unsigned hvp_guest_arch_arg_reg(unsigned i);
 /* Which guest ABI channel an exit is: a report, the final report, a failed check, a pause, or none. */
 enum hvp_guest_channel { HVP_CHANNEL_NONE, HVP_CHANNEL_REPORT, HVP_CHANNEL_DONE, HVP_CHANNEL_FAIL, HVP_CHANNEL_PAUSE };
 enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x);
+
+/*
+ * Interrupts: irq_wait takes the block at arg0 (guest_abi.h, HVP_IRQ_*),
+ * sets up what the flags ask (x86_64: its own IDT, local APIC, IOAPIC;
+ * arm64: the GICv3, the vectors' IRQ entry), waits (HLT; WFI) for
+ * HVP_IRQ_WANT interrupts and reports their vectors or INTIDs. The
+ * controller's registers must be paged as device memory
+ * (hvp_guest_arch_map_device) and never mapped.
+ */
+extern const struct hvp_program hvp_prog_irq_wait;
+/* arg1 times a write of arg2 (and of arg3 if not 0) to port arg0; reports the writes of arg2. */
+extern const struct hvp_program hvp_prog_doorbell_pio;
+/* arg1 times a 4-byte store of arg2 at arg0 (arg3 not 0: 1-, 2- and 8-byte ones too); reports the stores. Both architectures. */
+extern const struct hvp_program hvp_prog_doorbell_mmio;
+
+/* As hvp_guest_arch_map, for device registers: uncached (x86_64 PCD and PWT; arm64 Device-nGnRnE). */
+int hvp_guest_arch_map_device(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size);
 
 #endif

@@ -63,4 +63,42 @@
 #define HVP_SYS_PT_POOL 0x100000     /* page-table pages, enough to page 250 GiB in 2 MiB pages */
 #define HVP_SYS_PT_POOL_PAGES 256
 
+/*
+ * Interrupt programs (x86_64 irq_wait): the IDT the program builds, and
+ * the block of words its argument points at, which the host fills in and
+ * the program's interrupt handler writes.
+ */
+#define HVP_SYS_IDT 0x4000           /* 256 gates of 16 bytes */
+#define HVP_IRQ_FLAGS 0              /* HVP_IRQF_* */
+#define HVP_IRQ_VECTOR 8             /* the vector of the timer, the self-IPI and the IOAPIC pin */
+#define HVP_IRQ_PIN 16               /* the IOAPIC pin the program routes */
+#define HVP_IRQ_RTE 24               /* more bits of the pin's redirection entry (1 << 15: level) */
+#define HVP_IRQ_TIMER 32             /* the local APIC timer's initial count (divide by 1) */
+#define HVP_IRQ_WANT 40              /* interrupts to wait for before the reports */
+#define HVP_IRQ_TSC 48               /* written: the TSC at the last interrupt */
+#define HVP_IRQ_COUNT 56             /* written: interrupts taken */
+#define HVP_IRQ_LOG 64               /* written: the first 16 vectors taken */
+#define HVP_IRQ_LOG_MAX 16
+#define HVP_IRQ_BLOCK_SIZE (HVP_IRQ_LOG + 8 * HVP_IRQ_LOG_MAX)
+#define HVP_IRQF_LAPIC 1             /* enable the local APIC (xAPIC at 0xfee00000) */
+#define HVP_IRQF_EOI 2               /* the handler ends each interrupt at the local APIC */
+#define HVP_IRQF_TIMER 4             /* arm the local APIC timer, one-shot */
+#define HVP_IRQF_IOAPIC 8            /* route the IOAPIC pin (0xfec00000) to the vector, APIC 0 */
+#define HVP_IRQF_SELF_IPI 16         /* send the vector to itself through the ICR */
+#define HVP_IRQF_PAUSE 32            /* pause (HVP_PORT_PAUSE) once armed, for the host to act */
+#define HVP_X86_APIC_GPA 0xfee00000
+#define HVP_X86_IOAPIC_GPA 0xfec00000
+/*
+ * arm64 irq_wait: the same block and flags, for a GICv3 (HVP_IRQF_LAPIC:
+ * the CPU interface, distributor and redistributor; HVP_IRQF_IOAPIC: SPI
+ * HVP_IRQ_VECTOR, edge unless the RTE word has 1 << 15; HVP_IRQF_TIMER: the
+ * virtual timer, PPI HVP_ARM64_VTIMER_INTID; HVP_IRQF_SELF_IPI: SGI
+ * HVP_IRQ_VECTOR). The reports are INTIDs. The GIC's registers, where the
+ * API places them for the guest (KVM: KVM_VGIC_V3_ADDR_TYPE_DIST, _REDIST):
+ */
+#define HVP_ARM64_GICD_GPA 0x08000000   /* 64 KiB */
+#define HVP_ARM64_GICR_GPA 0x080a0000   /* 128 KiB per vCPU */
+#define HVP_ARM64_ITS_GPA 0x08080000    /* 128 KiB */
+#define HVP_ARM64_VTIMER_INTID 27
+
 #endif

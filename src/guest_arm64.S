@@ -241,6 +241,37 @@ PROGRAM tsc_pair
 END_PROGRAM tsc_pair
 
 /*
+ * The ID registers of the guest CPU model (cpu_model.c, hvp_model_id_regs,
+ * in that order), each reported as this level reads it, then the level:
+ * ID_AA64PFR0/PFR1/ZFR0, DFR0, ISAR0/1/2, MMFR0/1/2. EL1 only: at EL0 an
+ * MRS of them is UNDEFINED (the vectors end the program). Generic names,
+ * since not every assembler knows ISAR2 or ZFR0.
+ */
+PROGRAM idregs_report
+	mrs x0, S3_0_C0_C4_0
+	REPORT
+	mrs x0, S3_0_C0_C4_1
+	REPORT
+	mrs x0, S3_0_C0_C4_4
+	REPORT
+	mrs x0, S3_0_C0_C5_0
+	REPORT
+	mrs x0, S3_0_C0_C6_0
+	REPORT
+	mrs x0, S3_0_C0_C6_1
+	REPORT
+	mrs x0, S3_0_C0_C6_2
+	REPORT
+	mrs x0, S3_0_C0_C7_0
+	REPORT
+	mrs x0, S3_0_C0_C7_1
+	REPORT
+	mrs x0, S3_0_C0_C7_2
+	REPORT
+	RING_DONE
+END_PROGRAM idregs_report
+
+/*
  * A store the syndrome cannot describe: STR with post-index write-back to
  * x0 (never mapped). KVM then fails the run or, with
  * KVM_CAP_ARM_NISV_TO_USER, exits with KVM_EXIT_ARM_NISV; done if it returns.
@@ -288,7 +319,11 @@ PROGRAM vectors
 	VECTOR 0x780
 	.p2align 7
 vectors_handler:
-	mrs x11, esr_el1
+	cmp x10, #0x280                 /* an IRQ at EL1 (SP_EL1, or SP_EL0 below) */
+	b.eq 5f
+	cmp x10, #0x080
+	b.eq 5f
+4:	mrs x11, esr_el1
 	mov w11, w11                    /* ISS2 aside: EC, IL and ISS */
 	lsr x9, x11, #26
 	cmp x9, #0x15                   /* EC: SVC from AArch64 */
@@ -306,7 +341,173 @@ vectors_handler:
 	CHANNEL
 99:	str x0, [x9, #(HVP_MMIO_FAIL - HVP_MMIO_BASE)]
 	b 99b
+/*
+ * An IRQ, where irq_wait asked for them (x28: its block, guest_abi.h): the
+ * INTID acknowledged at the GICv3 CPU interface is logged, the virtual
+ * timer (a level line until it is off) turned off, the interrupt ended.
+ * Anywhere else an IRQ is a failed check like any other exception.
+ */
+5:	cbz x28, 4b
+	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
+	cmp x11, #1020
+	b.hs 6f                         /* spurious: nothing to end */
+	ldr x9, [x28, #HVP_IRQ_COUNT]
+	cmp x9, #HVP_IRQ_LOG_MAX
+	b.hs 7f
+	add x10, x28, #HVP_IRQ_LOG
+	str x11, [x10, x9, lsl #3]
+7:	add x9, x9, #1
+	str x9, [x28, #HVP_IRQ_COUNT]
+	mrs x9, cntvct_el0
+	str x9, [x28, #HVP_IRQ_TSC]
+	cmp x11, #HVP_ARM64_VTIMER_INTID
+	b.ne 8f
+	msr cntv_ctl_el0, xzr
+8:	msr s3_0_c12_c12_1, x11         /* ICC_EOIR1_EL1 */
+	isb
+6:	eret
 END_PROGRAM vectors
+
+/*
+ * Interrupts through a GICv3 (guest_abi.h, the arm64 irq_wait). x0: the
+ * block, kept in x28 for the vectors' IRQ entry; x7 the distributor, x8
+ * the redistributor. The program sets up what the flags ask with IRQs
+ * masked, pauses if asked, then waits: with IRQs masked it checks the
+ * count, WFI (which a pending interrupt ends even while masked), then
+ * unmasks so that the interrupt is taken; it reports the INTIDs taken; done.
+ */
+	.set gicd_hi, HVP_ARM64_GICD_GPA >> 16
+	.set gicr_hi, HVP_ARM64_GICR_GPA >> 16
+
+PROGRAM irq_wait
+	msr daifset, #2
+	mov x28, x0
+	str xzr, [x28, #HVP_IRQ_COUNT]
+	ldr x4, [x28, #HVP_IRQ_FLAGS]
+	ldr x5, [x28, #HVP_IRQ_VECTOR]
+	movz x7, #gicd_hi, lsl #16
+	movz x8, #gicr_hi, lsl #16
+	add x15, x8, #0x10, lsl #12     /* the redistributor's SGI and PPI frame */
+	tbz x4, #0, 2f                  /* HVP_IRQF_LAPIC: the CPU interface, distributor, redistributor */
+	mrs x6, s3_0_c12_c12_5          /* ICC_SRE_EL1: the system register interface */
+	orr x6, x6, #1
+	msr s3_0_c12_c12_5, x6
+	isb
+	mov x6, #0xff
+	msr s3_0_c4_c6_0, x6            /* ICC_PMR_EL1: every priority */
+	mov x6, #1
+	msr s3_0_c12_c12_7, x6          /* ICC_IGRPEN1_EL1: group 1 on */
+	isb
+	mov w6, #0x12
+	str w6, [x7]                    /* GICD_CTLR: affinity routing, group 1 */
+	ldr w6, [x8, #0x14]
+	bic w6, w6, #2
+	str w6, [x8, #0x14]             /* GICR_WAKER: the redistributor awake */
+1:	ldr w6, [x8, #0x14]
+	tbnz w6, #2, 1b
+2:	tbz x4, #3, 3f                  /* HVP_IRQF_IOAPIC: SPI x5, group 1, to this CPU, edge unless level asked */
+	lsr x6, x5, #5
+	lsl x6, x6, #2
+	and x14, x5, #31
+	mov w13, #1
+	lsl w13, w13, w14
+	add x12, x7, #0x80              /* GICD_IGROUPR */
+	ldr w14, [x12, x6]
+	orr w14, w14, w13
+	str w14, [x12, x6]
+	ldr x12, [x28, #HVP_IRQ_RTE]
+	tbnz x12, #15, 9f
+	lsr x6, x5, #4
+	lsl x6, x6, #2
+	and x14, x5, #15
+	lsl x14, x14, #1
+	add x14, x14, #1
+	mov w13, #1
+	lsl w13, w13, w14
+	add x12, x7, #0xc00             /* GICD_ICFGR: edge */
+	ldr w14, [x12, x6]
+	orr w14, w14, w13
+	str w14, [x12, x6]
+9:	add x12, x7, #0x6000            /* GICD_IROUTER: affinity 0 */
+	str xzr, [x12, x5, lsl #3]
+	lsr x6, x5, #5
+	lsl x6, x6, #2
+	and x14, x5, #31
+	mov w13, #1
+	lsl w13, w13, w14
+	add x12, x7, #0x100             /* GICD_ISENABLER */
+	str w13, [x12, x6]
+3:	tbz x4, #2, 4f                  /* HVP_IRQF_TIMER: PPI 27 on, the virtual timer armed */
+	mov w13, #(1 << HVP_ARM64_VTIMER_INTID)
+	ldr w14, [x15, #0x80]           /* GICR_IGROUPR0 */
+	orr w14, w14, w13
+	str w14, [x15, #0x80]
+	str w13, [x15, #0x100]          /* GICR_ISENABLER0 */
+	ldr x12, [x28, #HVP_IRQ_TIMER]
+	msr cntv_tval_el0, x12
+	mov x12, #1
+	msr cntv_ctl_el0, x12
+	isb
+4:	tbz x4, #4, 5f                  /* HVP_IRQF_SELF_IPI: SGI x5 on, then sent to this CPU */
+	mov w13, #1
+	lsl w13, w13, w5
+	ldr w14, [x15, #0x80]
+	orr w14, w14, w13
+	str w14, [x15, #0x80]
+	str w13, [x15, #0x100]
+	dsb sy
+	lsl x12, x5, #24
+	orr x12, x12, #1                /* target list: affinity 0.0.0.0 */
+	msr s3_0_c12_c11_5, x12         /* ICC_SGI1R_EL1 */
+	isb
+5:	tbz x4, #5, 6f                  /* HVP_IRQF_PAUSE */
+	PAUSE
+6:	msr daifset, #2
+	ldr x12, [x28, #HVP_IRQ_COUNT]
+	ldr x13, [x28, #HVP_IRQ_WANT]
+	cmp x12, x13
+	b.hs 7f
+	wfi
+	msr daifclr, #2
+	isb
+	b 6b
+7:	mov x6, #0
+8:	ldr x12, [x28, #HVP_IRQ_COUNT]
+	cmp x6, x12
+	b.hs 9f
+	cmp x6, #HVP_IRQ_LOG_MAX
+	b.hs 9f
+	add x12, x28, #HVP_IRQ_LOG
+	ldr x0, [x12, x6, lsl #3]
+	REPORT
+	add x6, x6, #1
+	b 8b
+9:	DONE
+END_PROGRAM irq_wait
+
+/*
+ * x1 times a 4-byte store of w2 at x0, and with x3 not 0 also 1-, 2- and
+ * 8-byte stores before it; report the stores made; done. Single-register
+ * stores without write-back: their aborts carry a valid syndrome.
+ */
+PROGRAM doorbell_mmio
+	mov x4, #0
+	mov x5, #0
+1:	cmp x5, x1
+	b.hs 3f
+	cbz x3, 2f
+	strb w2, [x0]
+	strh w2, [x0]
+	str x2, [x0]
+	add x4, x4, #3
+2:	str w2, [x0]
+	add x4, x4, #1
+	add x5, x5, #1
+	b 1b
+3:	mov x0, x4
+	REPORT
+	DONE
+END_PROGRAM doorbell_mmio
 
 /*
  * state_check (guest_state.h): every class of state the guest reaches at

@@ -99,6 +99,7 @@ HVP_PROGRAM(timed_hvc);
 HVP_PROGRAM(timed_alu);
 HVP_PROGRAM(tsc_pair);
 HVP_PROGRAM(store_writeback);
+HVP_PROGRAM(idregs_report);
 HVP_NO_PROGRAM(hypercall_vmcall);
 HVP_NO_PROGRAM(hypercall_vmmcall);
 HVP_NO_PROGRAM(loop_pio_out);
@@ -110,6 +111,9 @@ HVP_NO_PROGRAM(timed_rdmsr);
 HVP_NO_PROGRAM(cpuid_report);
 HVP_NO_PROGRAM(rdmsr_report);
 HVP_NO_PROGRAM(real_mode16);
+HVP_PROGRAM(irq_wait);
+HVP_NO_PROGRAM(doorbell_pio);
+HVP_PROGRAM(doorbell_mmio);
 HVP_PROGRAM(state_check);
 
 static uint64_t *table_at(uint8_t *sys, uint64_t gpa)
@@ -324,4 +328,20 @@ enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x)
 	case HVP_MMIO_PAUSE: return HVP_CHANNEL_PAUSE;
 	default: return HVP_CHANNEL_NONE;
 	}
+}
+
+/* Device-nGnRnE blocks, as the report page's: an interrupt controller's registers. */
+int hvp_guest_arch_map_device(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	uint64_t first = va & ~(BLOCK_2M - 1), last = va + (size ? size - 1 : 0);
+	uint64_t out = gpa & ~(BLOCK_2M - 1);
+
+	if (last < va || last >= IDENTITY_LIMIT || ((va ^ gpa) & (BLOCK_2M - 1)) || gpa >= IDENTITY_LIMIT)
+		return -1;
+	for (uint64_t a = first; a <= last; a += BLOCK_2M, out += BLOCK_2M) {
+		uint64_t *entry = block_entry(sys, pg, a);
+		if (!entry || block_set(entry, out | DEVICE) < 0)
+			return -1;
+	}
+	return 0;
 }

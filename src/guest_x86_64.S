@@ -4,7 +4,8 @@
  * identity paging. They are data to the host (copied into guest memory by
  * the probes), so they live in .rodata; every one is position-independent.
  * Ring-0 guest code may be emulated instruction by instruction (PVM), so
- * programs stay a handful of instructions.
+ * programs stay a handful of instructions. They run with RFLAGS.IF set
+ * (interrupts on), loop_hlt excepted: hvp_guest_arch_regs says why.
  */
 #include "asm.h"
 #include "guest_abi.h"
@@ -183,6 +184,11 @@ PROGRAM loop_mmio_read
 	jmp 1b
 END_PROGRAM loop_mmio_read
 
+/*
+ * Starts with interrupts off (guest_x86_64.c: HVP_PROGRAM_INTERRUPTS_OFF):
+ * the question is whether HLT, which then nothing in the guest can end,
+ * exits to the VMM. Every other program runs with them on.
+ */
 PROGRAM loop_hlt
 1:	hlt
 	jmp 1b
@@ -321,6 +327,198 @@ PROGRAM real_mode16
 	hlt
 END_PROGRAM real_mode16
 	.code64
+
+/*
+ * Interrupts. rdi: the block (guest_abi.h, HVP_IRQ_*), kept in r15 for the
+ * handler, with the local APIC's base in r14. The program builds an IDT
+ * whose gate i is stub i, sets up what the flags ask (local APIC, IOAPIC
+ * pin, timer, self-IPI), pauses if asked, then waits with HLT until
+ * HVP_IRQ_WANT interrupts came (STI's shadow covers the HLT, so none comes
+ * between the check and the HLT; a kick bounds the wait), and reports the
+ * vectors taken; done. An exception is a failed check, HVP_FAIL_EXCEPTION
+ * | its vector.
+ */
+	.set apic_base, HVP_X86_APIC_GPA
+	.set ioapic_base, HVP_X86_IOAPIC_GPA
+	.set pause_port, HVP_PORT_PAUSE
+	.set fail_port, HVP_PORT_FAIL
+	.set gate_bits, 0x00008e0000080000 /* present, DPL 0, 64-bit interrupt gate; selector 0x08 */
+
+PROGRAM irq_wait
+	cli
+	mov %rdi, %r15
+	movq $0, HVP_IRQ_COUNT(%r15)
+	lea 21f(%rip), %rsi             /* the stubs */
+	mov $HVP_SYS_IDT, %edi
+	mov $256, %ecx
+1:	mov %rsi, %rax
+	movzwl %ax, %eax
+	mov %rsi, %rdx
+	shr $16, %rdx
+	movzwl %dx, %edx
+	shl $48, %rdx
+	or %rdx, %rax
+	movabs $gate_bits, %rdx
+	or %rdx, %rax
+	mov %rax, (%rdi)
+	mov %rsi, %rax
+	shr $32, %rax
+	mov %rax, 8(%rdi)
+	add $16, %rdi
+	add $16, %rsi
+	dec %ecx
+	jnz 1b
+	sub $16, %rsp
+	movw $0xfff, (%rsp)
+	movq $HVP_SYS_IDT, 2(%rsp)
+	lidt (%rsp)
+	add $16, %rsp
+	mov $apic_base, %r14d
+	mov HVP_IRQ_FLAGS(%r15), %rbx
+	test $HVP_IRQF_LAPIC, %bl
+	jz 2f
+	movl $0x1ff, 0xf0(%r14)       /* spurious vector register: enabled, vector 0xff */
+	movl $0, 0x80(%r14)           /* task priority 0: every vector */
+2:	test $HVP_IRQF_IOAPIC, %bl
+	jz 3f
+	mov $ioapic_base, %r13d
+	mov HVP_IRQ_PIN(%r15), %eax
+	lea 0x10(%rax,%rax), %eax     /* the pin's redirection entry, low half */
+	movl %eax, (%r13)
+	mov HVP_IRQ_VECTOR(%r15), %edx
+	or HVP_IRQ_RTE(%r15), %edx
+	movl %edx, 0x10(%r13)
+	inc %eax
+	movl %eax, (%r13)
+	movl $0, 0x10(%r13)           /* high half: destination APIC 0 */
+3:	test $HVP_IRQF_TIMER, %bl
+	jz 4f
+	movl $0xb, 0x3e0(%r14)        /* divide by 1 */
+	mov HVP_IRQ_VECTOR(%r15), %eax
+	movl %eax, 0x320(%r14)        /* LVT timer: one-shot, unmasked */
+	mov HVP_IRQ_TIMER(%r15), %eax
+	movl %eax, 0x380(%r14)        /* the initial count starts it */
+4:	test $HVP_IRQF_SELF_IPI, %bl
+	jz 5f
+	mov HVP_IRQ_VECTOR(%r15), %eax
+	or $0x40000, %eax             /* fixed, destination shorthand self */
+	movl %eax, 0x300(%r14)
+5:	test $HVP_IRQF_PAUSE, %bl
+	jz 6f
+	mov $pause_port, %dx
+	out %eax, %dx
+6:	cli
+	mov HVP_IRQ_COUNT(%r15), %rax
+	cmp HVP_IRQ_WANT(%r15), %rax
+	jae 7f
+	sti
+	hlt
+	jmp 6b
+7:	xor %ecx, %ecx
+8:	cmp HVP_IRQ_COUNT(%r15), %rcx
+	jae 9f
+	cmp $HVP_IRQ_LOG_MAX, %rcx
+	jae 9f
+	mov HVP_IRQ_LOG(%r15,%rcx,8), %rax
+	REPORT
+	inc %rcx
+	jmp 8b
+9:	DONE
+
+/*
+ * Stub i: push i; jump to the handler (20). 16 bytes each, written out so
+ * that every assembler makes the same bytes; numeric labels, so that no
+ * object format keeps a relocation for them.
+ */
+21:
+	.set vec, 0
+	.rept 256
+	.byte 0x68
+	.long vec
+	.byte 0xe9
+	.long 20f - (. + 4)
+	.byte 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc
+	.set vec, vec + 1
+	.endr
+
+20:	/* the handler: the vector is on the stack, above the registers it saves */
+	push %rax
+	push %rcx
+	push %rdx
+	mov 24(%rsp), %rcx
+	cmp $32, %rcx
+	jb 3f
+	TSC_NOW
+	mov %rax, HVP_IRQ_TSC(%r15)
+	mov HVP_IRQ_COUNT(%r15), %rax
+	cmp $HVP_IRQ_LOG_MAX, %rax
+	jae 1f
+	mov %rcx, HVP_IRQ_LOG(%r15,%rax,8)
+1:	inc %rax
+	mov %rax, HVP_IRQ_COUNT(%r15)
+	testq $HVP_IRQF_EOI, HVP_IRQ_FLAGS(%r15)
+	jz 2f
+	movl $0, 0xb0(%r14)           /* end of interrupt */
+2:	pop %rdx
+	pop %rcx
+	pop %rax
+	add $8, %rsp
+	iretq
+3:	mov %rcx, %rax
+	or $HVP_FAIL_EXCEPTION, %rax
+	mov $fail_port, %dx
+	out %eax, %dx
+	cli
+4:	hlt
+	jmp 4b
+END_PROGRAM irq_wait
+
+/*
+ * Doorbells. doorbell_pio: rsi times, out edx to port rdi, then ecx too
+ * when it is not 0; report the writes of edx made; done. doorbell_mmio:
+ * rsi times, a 4-byte store of edx at rdi, and with rcx not 0 also 1-, 2-
+ * and 8-byte stores before it; report the stores made; done.
+ */
+PROGRAM doorbell_pio
+	mov %rdx, %r10
+	mov %rcx, %r11
+	xor %r9d, %r9d
+1:	cmp %rsi, %r9
+	jae 3f
+	mov %rdi, %rdx
+	mov %r10, %rax
+	out %eax, %dx
+	inc %r9
+	test %r11, %r11
+	jz 1b
+	mov %r11, %rax
+	out %eax, %dx
+	jmp 1b
+3:	mov %r9, %rax
+	REPORT
+	DONE
+END_PROGRAM doorbell_pio
+
+PROGRAM doorbell_mmio
+	xor %r9d, %r9d
+	xor %r8d, %r8d
+1:	cmp %rsi, %r8
+	jae 3f
+	mov %rdx, %rax
+	test %rcx, %rcx
+	jz 2f
+	movb %al, (%rdi)
+	movw %ax, (%rdi)
+	movq %rax, (%rdi)
+	add $3, %r9
+2:	movl %eax, (%rdi)
+	inc %r9
+	inc %r8
+	jmp 1b
+3:	mov %r9, %rax
+	REPORT
+	DONE
+END_PROGRAM doorbell_mmio
 
 /*
  * state_check (guest_state.h): every class of state the guest reaches,

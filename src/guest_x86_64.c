@@ -12,9 +12,13 @@
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2)
+#define PTE_PWT (1ull << 3)
+#define PTE_PCD (1ull << 4)
 #define PTE_PS (1ull << 7)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define PAGE_2M (2ull << 20)
+
+#define RFLAGS_IF (1ull << 9)
 
 /* Identity paging reaches the lower canonical half of 4-level paging. */
 #define IDENTITY_LIMIT (1ull << 47)
@@ -34,7 +38,8 @@ HVP_PROGRAM(loop_pio_out);
 HVP_PROGRAM(loop_pio_in);
 HVP_PROGRAM(loop_mmio_write);
 HVP_PROGRAM(loop_mmio_read);
-HVP_PROGRAM(loop_hlt);
+/* cpu.hlt asks whether HLT with interrupts off exits: nothing but the VMM can end that halt. */
+HVP_PROGRAM_INTERRUPTS_OFF(loop_hlt);
 HVP_PROGRAM(timed_cpuid);
 HVP_PROGRAM(timed_vmcall);
 HVP_PROGRAM(timed_vmmcall);
@@ -45,8 +50,12 @@ HVP_PROGRAM(rdmsr_report);
 HVP_PROGRAM(tsc_pair);
 HVP_PROGRAM(real_mode16);
 HVP_NO_PROGRAM(store_writeback);
+HVP_NO_PROGRAM(idregs_report);
 HVP_NO_PROGRAM(hypercall_hvc);
 HVP_NO_PROGRAM(timed_hvc);
+HVP_PROGRAM(irq_wait);
+HVP_PROGRAM(doorbell_pio);
+HVP_PROGRAM(doorbell_mmio);
 HVP_PROGRAM(state_check);
 
 static uint64_t gdt_entry(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
@@ -92,7 +101,22 @@ uint64_t hvp_guest_arch_identity_limit(void)
 	return IDENTITY_LIMIT;
 }
 
+static int map_range(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size,
+		     uint64_t flags);
+
 int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	return map_range(sys, pg, va, gpa, size, 0);
+}
+
+/* Uncached: page-level cache disable and write-through, whatever the PAT holds. */
+int hvp_guest_arch_map_device(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size)
+{
+	return map_range(sys, pg, va, gpa, size, PTE_PWT | PTE_PCD);
+}
+
+static int map_range(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, uint64_t gpa, uint64_t size,
+		     uint64_t flags)
 {
 	uint64_t first = va & ~(PAGE_2M - 1);
 	uint64_t last = va + (size ? size - 1 : 0);
@@ -105,7 +129,7 @@ int hvp_guest_arch_map(uint8_t *sys, struct hvp_guest_paging *pg, uint64_t va, u
 		uint64_t *pd = pdpt ? next_table(sys, pg, &pdpt[(a >> 30) & 511]) : NULL;
 		if (!pd)
 			return -1;
-		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		pd[(a >> 21) & 511] = ((a - first) + (gpa & ~(PAGE_2M - 1))) | PTE_P | PTE_RW | PTE_US | PTE_PS | flags;
 	}
 	return 0;
 }
@@ -130,12 +154,29 @@ const struct hvp_program *hvp_guest_arch_timed_hypercall(void)
 	return uses_vmcall() ? &hvp_prog_timed_vmcall : &hvp_prog_timed_vmmcall;
 }
 
+/*
+ * Programs run with external interrupts enabled (RFLAGS.IF set), as real
+ * guests wait and spin, unless they ask otherwise (interrupts_off, such as
+ * cpu.hlt's HLT) or run in real mode (a few instructions that never wait).
+ * It is harmless: they have no IDT, and KVM without an in-kernel irqchip
+ * (and HVF) injects nothing into them; the host's own interrupts leave the
+ * guest by external-interrupt exiting, whatever IF is. But an emulated VMX
+ * may get that wrong with IF clear (Bochs masks the host's interrupts for
+ * such a guest), and a spinning guest then never leaves for the host's
+ * timer or a kick.
+ */
+static bool interrupts_on(const struct hvp_boot *boot)
+{
+	return !boot->real_mode && !boot->interrupts_off;
+}
+
 void hvp_guest_arch_regs(const struct hvp_boot *boot, struct hvp_regs *regs)
 {
 	memset(regs, 0, sizeof(*regs));
 	regs->pc = boot->real_mode ? boot->entry & 0xf : boot->entry; /* real mode: CS = entry >> 4 */
 	regs->sp = boot->real_mode ? 0 : boot->stack;
-	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0); /* bit 1 reserved; IOPL 3 for ring-3 reports */
+	/* bit 1 reserved; IOPL 3 for ring-3 reports */
+	regs->flags = 0x2 | (boot->ring == 3 ? 0x3000 : 0) | (interrupts_on(boot) ? RFLAGS_IF : 0);
 	for (unsigned i = 0; i < 4; i++)
 		regs->gpr[hvp_guest_arch_arg_reg(i)] = boot->arg[i];
 }

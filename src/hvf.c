@@ -23,6 +23,7 @@
 #include <sys/sysctl.h>
 #endif
 
+#include "cpu_model.h"
 #include "hvf_internal.h"
 
 /*
@@ -215,7 +216,8 @@ static unsigned hvf_gpa_bits_max(struct hvp_hv *hv)
 #endif
 
 /* A request carried out on a vCPU's owner thread. */
-enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET, OP_STATE_SAVE, OP_STATE_RESTORE };
+enum hvf_op { OP_CREATE, OP_DESTROY, OP_BOOT, OP_RUN, OP_REGS_GET, OP_REGS_SET, OP_TSC_SET, OP_IRQ_INJECT, OP_STATE_SAVE,
+	       OP_STATE_RESTORE };
 
 struct hvf_call {
 	enum hvf_op op;
@@ -236,6 +238,7 @@ static struct hvp_status dispatch(struct hvp_vcpu *vcpu, struct hvf_call *c)
 	case OP_REGS_GET: return hvf_arch_regs_get(vcpu, c->out);
 	case OP_REGS_SET: return hvf_arch_regs_set(vcpu, c->in);
 	case OP_TSC_SET: return hvf_arch_tsc_set(vcpu, c->value);
+	case OP_IRQ_INJECT: return hvf_arch_irq_inject(vcpu, (uint32_t)c->value);
 	case OP_STATE_SAVE: return hvf_arch_state_save(vcpu, c->out);
 	case OP_STATE_RESTORE: return hvf_arch_state_restore(vcpu, c->in, (size_t)c->value);
 	}
@@ -404,6 +407,18 @@ static struct hvp_status hvf_tsc_set(struct hvp_vcpu *vcpu, uint64_t value)
 	return on_owner(vcpu, &c);
 }
 
+static struct hvp_status hvf_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	struct hvf_call c = { .op = OP_IRQ_INJECT, .value = vector };
+	return on_owner(vcpu, &c);
+}
+
+static int64_t hvf_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature feature, const char **name)
+{
+	(void)hv;
+	return hvf_arch_irq_feature(feature, name);
+}
+
 static void hvf_vcpu_direct(struct hvp_vcpu *vcpu, bool on)
 {
 	__atomic_store_n(&vcpu->direct, on, __ATOMIC_RELEASE);
@@ -413,6 +428,28 @@ static uint64_t hvf_tsc_khz(struct hvp_vcpu *vcpu)
 {
 	(void)vcpu;
 	return hvf_arch_tsc_khz();
+}
+
+/*
+ * The guest CPU model: what the architecture's part reads on a vCPU of
+ * this thread in a scratch VM (one VM per process: made and gone before
+ * any probe's).
+ */
+static struct hvp_status hvf_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	struct hvp_vm *vm;
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st = hvf_vm_create(hv, &vm);
+
+	memset(out, 0, sizeof(*out));
+	if (st.err != HVP_OK)
+		return st;
+	if ((st = hvf_vcpu_create_here(vm, 0, &vcpu)).err == HVP_OK) {
+		st = hvf_arch_cpu_model(vcpu, out);
+		hvf_vcpu_destroy(vcpu);
+	}
+	hvf_vm_destroy(vm);
+	return st;
 }
 
 /* Snapshots: the blob (state_blob.h) filled on the owner thread, where every vCPU call must be made. */
@@ -485,10 +522,14 @@ const struct hvp_backend hvp_backend_hvf = {
 	.vcpu_direct = hvf_vcpu_direct,
 	.tsc_khz = hvf_tsc_khz,
 	.tsc_set = hvf_tsc_set,
+	.cpu_model = hvf_cpu_model,
 #if defined(__aarch64__)
 	.vm_create_sized = hvf_vm_create_sized,
 	.gpa_bits_max = hvf_gpa_bits_max,
 #endif
+	.irq_feature = hvf_irq_feature,
+	.irq_chip_create = hvf_arch_irq_chip_create,
+	.irq_inject = hvf_irq_inject,
 	.vcpu_state_save = hvf_vcpu_state_save,
 	.vcpu_state_restore = hvf_vcpu_state_restore,
 	.vcpu_state_classes = hvf_vcpu_state_classes,

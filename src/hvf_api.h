@@ -115,7 +115,8 @@ enum {
 	VMCS_GUEST_FS = 0x808, VMCS_GUEST_GS = 0x80a, VMCS_GUEST_LDTR = 0x80c, VMCS_GUEST_TR = 0x80e,
 	VMCS_GUEST_PHYSICAL_ADDRESS = 0x2400, VMCS_GUEST_IA32_EFER = 0x2806,
 	VMCS_CTRL_PIN_BASED = 0x4000, VMCS_CTRL_CPU_BASED = 0x4002, VMCS_CTRL_EXC_BITMAP = 0x4004,
-	VMCS_CTRL_VMEXIT_CONTROLS = 0x400c, VMCS_CTRL_VMENTRY_CONTROLS = 0x4012, VMCS_CTRL_CPU_BASED2 = 0x401e,
+	VMCS_CTRL_VMEXIT_CONTROLS = 0x400c, VMCS_CTRL_VMENTRY_CONTROLS = 0x4012, VMCS_CTRL_VMENTRY_IRQ_INFO = 0x4016,
+	VMCS_CTRL_CPU_BASED2 = 0x401e,
 	VMCS_RO_INSTR_ERROR = 0x4400, VMCS_RO_EXIT_REASON = 0x4402, VMCS_RO_VMEXIT_INSTR_LEN = 0x440c,
 	VMCS_RO_EXIT_QUALIFIC = 0x6400,
 	VMCS_GUEST_ES_LIMIT = 0x4800, VMCS_GUEST_CS_LIMIT = 0x4802, VMCS_GUEST_SS_LIMIT = 0x4804,
@@ -216,6 +217,23 @@ typedef uint8_t hv_simd_fp_uchar16_t __attribute__((vector_size(16)));
 hv_return_t hv_vcpu_get_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t *value);
 hv_return_t hv_vcpu_set_simd_fp_reg(hv_vcpu_t vcpu, hv_simd_fp_reg_t reg, hv_simd_fp_uchar16_t value);
 void os_release(void *object);
+
+/* hv_vcpu_types.h, hv_vcpu.h: the vCPU's feature registers, and an IRQ the VMM raises itself. */
+typedef uint32_t hv_feature_reg_t;
+#define HV_FEATURE_REG_ID_AA64PFR0_EL1 0u
+hv_vcpu_config_t hv_vcpu_config_create(void);
+hv_return_t hv_vcpu_config_get_feature_reg(hv_vcpu_config_t config, hv_feature_reg_t feature_reg, uint64_t *value);
+typedef uint32_t hv_interrupt_type_t;
+#define HV_INTERRUPT_TYPE_IRQ 0u
+#define HV_INTERRUPT_TYPE_FIQ 1u
+hv_return_t hv_vcpu_set_pending_interrupt(hv_vcpu_t vcpu, hv_interrupt_type_t type, bool pending);
+
+/* hv_gic.h and hv_gic_types.h (macOS 15): an in-kernel GICv3. */
+typedef struct hv_gic_config_s *hv_gic_config_t;
+hv_gic_config_t hv_gic_config_create(void);
+hv_return_t hv_gic_config_set_distributor_base(hv_gic_config_t config, hv_ipa_t distributor_base_address);
+hv_return_t hv_gic_config_set_redistributor_base(hv_gic_config_t config, hv_ipa_t redistributor_base_address);
+hv_return_t hv_gic_create(hv_gic_config_t gic_config);
 #endif /* __aarch64__ */
 
 #endif /* __APPLE__ */
@@ -231,6 +249,20 @@ void os_release(void *object);
 #define HVF_MACOS_13 __builtin_available(macOS 13.0, *)
 #else
 #define HVF_MACOS_13 1
+#endif
+
+/*
+ * The same for macOS 15's in-kernel GIC (hv_gic_create): asked at run time,
+ * and only where the SDK declares it (HVF_HAVE_GIC: the macOS 15 SDK or
+ * newer; an older SDK builds a binary that says the framework has none).
+ */
+#if !defined(__APPLE__) || defined(__MAC_15_0)
+#define HVF_HAVE_GIC 1
+#endif
+#ifdef __APPLE__
+#define HVF_MACOS_15 __builtin_available(macOS 15.0, *)
+#else
+#define HVF_MACOS_15 1
 #endif
 
 /*

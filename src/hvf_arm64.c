@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu_model.h"
+#include "guest_abi.h"
 #include "hvf_internal.h"
 
 #define EC_WFX 0x01
@@ -103,6 +105,23 @@ struct hvp_status hvf_arch_vm_create(struct hvp_vm *vm, unsigned gpa_bits)
 	return hvf_status("hv_vm_create", r);
 }
 
+/*
+ * What the vCPU's ID register says of a GIC (ID_AA64PFR0_EL1.GIC, bits
+ * [27:24]: 0 none, 1 a GICv3 system register interface), to set beside
+ * what irq.chip finds works: the field may say no GIC while one works.
+ */
+static void gic_id_field(struct hvp_facts *out)
+{
+	hv_vcpu_config_t config = hv_vcpu_config_create();
+	uint64_t pfr0 = 0;
+
+	if (!config)
+		return;
+	if (hv_vcpu_config_get_feature_reg(config, HV_FEATURE_REG_ID_AA64PFR0_EL1, &pfr0) == HV_SUCCESS)
+		hvp_facts_add(out, "ID_AA64PFR0_EL1.GIC", "%u", (unsigned)((pfr0 >> 24) & 0xf));
+	os_release(config);
+}
+
 void hvf_arch_facts(struct hvp_facts *out)
 {
 	uint32_t max = 0;
@@ -112,6 +131,7 @@ void hvf_arch_facts(struct hvp_facts *out)
 	hvp_facts_add(out, "ipa_bits_default", "%u", hvf_arch_gpa_bits());
 	hvp_facts_add(out, "ipa_bits_max", "%u", hvf_arch_gpa_bits_max());
 	hvp_facts_add(out, "gpa_bits", "%u", hvf_arch_gpa_bits());
+	gic_id_field(out);
 }
 
 struct hvp_status hvf_arch_vcpu_create(struct hvp_vcpu *vcpu)
@@ -331,6 +351,99 @@ uint64_t hvf_arch_tsc_khz(void)
 
 	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
 	return hz / 1000;
+}
+
+/*
+ * The ID registers as the framework gives them to a vCPU
+ * (hv_vcpu_get_sys_reg; hv_sys_reg_t packs op0:op1:CRn:CRm:op2 as
+ * cpu_model.h does). A register this macOS does not name is left out.
+ */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out)
+{
+	snprintf(out->arch, sizeof(out->arch), "arm64");
+	snprintf(out->source, sizeof(out->source), "hv_vcpu_get_sys_reg on a new vCPU");
+	snprintf(out->note, sizeof(out->note), "no writable masks: the framework does not say which ID register fields "
+		 "a VMM may change");
+	for (unsigned i = 0; i < hvp_model_n_id_regs; i++) {
+		uint64_t v;
+		if (hv_vcpu_get_sys_reg((hv_vcpu_t)vcpu->native, (hv_sys_reg_t)hvp_model_id_regs[i], &v) == HV_SUCCESS)
+			out->reg[out->n_regs++] = (struct hvp_model_reg){ .enc = hvp_model_id_regs[i], .value = v };
+	}
+	out->present = out->n_regs > 0;
+	return out->present ? hvp_ok("hv_vcpu_get_sys_reg") : hvf_status("hv_vcpu_get_sys_reg", HV_ERROR);
+}
+
+/*
+ * Interrupts: macOS 15's in-kernel GICv3 (hv_gic_create) where the SDK
+ * and the running macOS have it, and the VMM's own IRQ line
+ * (hv_vcpu_set_pending_interrupt); no irqfd, routing or doorbell call
+ * (-1: none at all).
+ */
+int64_t hvf_arch_irq_feature(enum hvp_irq_feature feature, const char **name)
+{
+	switch (feature) {
+	case HVP_FEAT_IRQCHIP:
+		*name = "hv_gic_create (macOS 15)";
+#ifdef HVF_HAVE_GIC
+		if (HVF_MACOS_15)
+			return 1;
+#endif
+		return 0;
+	case HVP_FEAT_USER_INJECT:
+		*name = "hv_vcpu_set_pending_interrupt";
+		return 1;
+	default:
+		*name = "Hypervisor.framework on arm64";
+		return -1;
+	}
+}
+
+/* The IRQ line pending for the next run (Apple: the pending state is cleared after every run); arm64 has no vector. */
+struct hvp_status hvf_arch_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	(void)vector;
+	return hvf_status("hv_vcpu_set_pending_interrupt",
+			  hv_vcpu_set_pending_interrupt((hv_vcpu_t)vcpu->native, HV_INTERRUPT_TYPE_IRQ, true));
+}
+
+#ifdef HVF_HAVE_GIC
+/* The GIC's configuration, its two bases, the GIC (macOS 15; the caller checked). */
+#ifdef __APPLE__
+__attribute__((availability(macos, introduced = 15.0)))
+#endif
+static struct hvp_status gic_create(void)
+{
+	hv_gic_config_t config = hv_gic_config_create();
+	hv_return_t r = config ? HV_SUCCESS : HV_NO_RESOURCES;
+	const char *call = config ? "hv_gic_config_set_distributor_base" : "hv_gic_config_create";
+
+	if (r == HV_SUCCESS)
+		r = hv_gic_config_set_distributor_base(config, HVP_ARM64_GICD_GPA);
+	if (r == HV_SUCCESS) {
+		call = "hv_gic_config_set_redistributor_base";
+		r = hv_gic_config_set_redistributor_base(config, HVP_ARM64_GICR_GPA);
+	}
+	if (r == HV_SUCCESS) {
+		call = "hv_gic_create";
+		r = hv_gic_create(config);
+	}
+	if (config)
+		os_release(config);
+	return hvf_status(call, r);
+}
+#endif
+
+/* A GICv3 with its distributor and redistributors where guest_abi.h says, before any vCPU. */
+struct hvp_status hvf_arch_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	(void)vm;
+#ifdef HVF_HAVE_GIC
+	if (kind == HVP_IRQCHIP_GICV3)
+		if (HVF_MACOS_15) /* alone in its condition: what clang takes as an availability guard */
+			return gic_create();
+#endif
+	(void)kind;
+	return hvf_status("hv_gic_create", HV_UNSUPPORTED);
 }
 
 /*

@@ -97,6 +97,12 @@ struct hvp_status hvf_arch_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 uint64_t hvf_arch_tsc_khz(void);
 /* Forces the vCPU out of run; documented as callable from any thread. */
 struct hvp_status hvf_arch_vcpu_kick(struct hvp_vcpu *vcpu);
+/* The guest CPU model (cpu_model.h), read on vcpu, a vCPU of the calling thread. */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out);
+/* Interrupts: what the framework offers, and the VMM's own injection (on the owner thread). */
+int64_t hvf_arch_irq_feature(enum hvp_irq_feature feature, const char **name);
+struct hvp_status hvf_arch_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
+struct hvp_status hvf_arch_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind);
 /* Snapshots (hvf_<arch>.c), on the owner thread: every class into b, and back from a blob of this kind. */
 struct hvp_status hvf_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b);
 struct hvp_status hvf_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *blob, size_t len);

@@ -20,6 +20,7 @@
 #endif
 
 #include "guest_abi.h"
+#include "cpu_model.h"
 #include "hvf_internal.h"
 #include "hvf_x86_64_mov.h"
 
@@ -498,6 +499,96 @@ uint64_t hvf_arch_tsc_khz(void)
 #else
 	return 0;
 #endif
+}
+
+static void host_cpuid_count(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* Leaves whose subleaf matters (Intel SDM vol. 2A, CPUID): caches, features, topology, XSAVE. */
+static unsigned subleaves(uint32_t leaf)
+{
+	return leaf == 4 || leaf == 0xb ? 4 : leaf == 7 ? 2 : leaf == 0xd ? 19 : 1;
+}
+
+static void add_leaves(struct hvp_cpu_model *out, uint32_t first)
+{
+	uint32_t r[4];
+
+	host_cpuid_count(first, 0, r);
+	for (uint32_t leaf = first; leaf <= r[0] && leaf - first < 0x40; leaf++)
+		for (uint32_t sub = 0; sub < subleaves(leaf) && out->n_cpuid < HVP_MODEL_CPUID_MAX; sub++) {
+			struct hvp_model_cpuid *e = &out->cpuid[out->n_cpuid++];
+			*e = (struct hvp_model_cpuid){ .leaf = leaf, .subleaf = sub, .flags = subleaves(leaf) > 1 };
+			host_cpuid_count(leaf, sub, e->reg);
+		}
+}
+
+/*
+ * CPUID always exits to the VMM here (the framework has no table): the
+ * model is the host CPU's CPUID, which a VMM passes on or reduces itself,
+ * and the VMX controls the framework allows (hv_vmx_read_capability), kept
+ * as the VMX capability MSRs they correspond to (Intel SDM vol. 3, A.3-A.5).
+ */
+struct hvp_status hvf_arch_cpu_model(struct hvp_vcpu *vcpu, struct hvp_cpu_model *out)
+{
+	static const struct { hv_vmx_capability_t cap; uint32_t msr; } caps[] = {
+		{ HV_VMX_CAP_PINBASED, 0x481 }, { HV_VMX_CAP_PROCBASED, 0x482 }, { HV_VMX_CAP_EXIT, 0x483 },
+		{ HV_VMX_CAP_ENTRY, 0x484 },    { HV_VMX_CAP_PROCBASED2, 0x48b },
+	};
+
+	(void)vcpu;
+	snprintf(out->arch, sizeof(out->arch), "x86_64");
+	snprintf(out->source, sizeof(out->source), "the host CPU's CPUID (HVF has no CPUID table), hv_vmx_read_capability");
+	add_leaves(out, 0);
+	add_leaves(out, 0x80000000u);
+	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		uint64_t v;
+		if (hv_vmx_read_capability(caps[i].cap, &v) == HV_SUCCESS)
+			out->msr[out->n_msrs++] = (struct hvp_model_msr){ caps[i].msr, v };
+	}
+	out->present = true;
+	return hvp_ok("hv_vmx_read_capability");
+}
+
+/*
+ * Interrupts: Hypervisor.framework on x86 has no interrupt controller,
+ * irqfd, routing or doorbell of its own (-1: no such call at all); the VMM
+ * injects an event itself through the VMCS.
+ */
+int64_t hvf_arch_irq_feature(enum hvp_irq_feature feature, const char **name)
+{
+	if (feature == HVP_FEAT_USER_INJECT) {
+		*name = "VMCS_CTRL_VMENTRY_IRQ_INFO";
+		return 1;
+	}
+	*name = "Hypervisor.framework on x86";
+	return -1;
+}
+
+/*
+ * An external interrupt delivered by the next VM entry (Intel SDM Vol. 3C,
+ * 24.8.3, VM-entry interruption-information: vector, type 0, valid). The
+ * VMM injects after the guest's HLT exit, whose instruction the next run
+ * steps over first, so the STI shadow that covered the HLT is over: it is
+ * cleared, since an entry injecting an interrupt under it fails.
+ */
+struct hvp_status hvf_arch_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	uint64_t blocking = vmcs_read(vcpu, VMCS_GUEST_INTERRUPTIBILITY);
+	struct hvp_status st = vmcs_write(vcpu, VMCS_GUEST_INTERRUPTIBILITY, blocking & ~UINT64_C(3));
+
+	if (st.err != HVP_OK)
+		return st;
+	return vmcs_write(vcpu, VMCS_CTRL_VMENTRY_IRQ_INFO, (vector & 0xff) | (UINT64_C(1) << 31));
+}
+
+struct hvp_status hvf_arch_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	(void)vm;
+	(void)kind;
+	return hvf_status("hv_vm_create (no interrupt controller on x86)", HV_UNSUPPORTED);
 }
 
 /*

@@ -202,6 +202,7 @@ static void kvm_facts(struct hvp_hv *hv, struct hvp_facts *out)
 		hvp_facts_add(out, caps[i].name, "%d", check_ext(hv->fd, caps[i].cap));
 	hvp_facts_add(out, "page_size", "%llu", (unsigned long long)kvm_page_size(hv));
 	kvm_arch_facts(hv, out);
+	kvm_irq_facts(hv, out);
 }
 
 static unsigned slot_table_size(const struct hvp_hv *hv)
@@ -255,6 +256,12 @@ static struct hvp_status kvm_vm_destroy(struct hvp_vm *vm)
 	if (vm->dead)
 		return kvm_unmade("close(vm fd)", EBADF);
 	st = KVM_CALL("close(vm fd)", close(vm->fd));
+	/* The VM lives on while its devices' descriptors are open (each holds a reference). */
+	if (vm->has_its)
+		close(vm->its_fd);
+	if (vm->has_gic)
+		close(vm->gic_fd);
+	vm->has_its = vm->has_gic = false;
 	vm->dead = 1;
 	/* The slot table is the big part (one byte per slot): a dead VM has no slots. */
 	free(vm->regions);
@@ -758,11 +765,29 @@ const struct hvp_backend hvp_backend_kvm = {
 	.x86_cpuid_set = kvm_x86_cpuid_set,
 	.x86_msr_set = kvm_x86_msr_set,
 	.x86_msr_read_exits = kvm_x86_msr_read_exits,
+	.cpu_model = kvm_x86_cpu_model,
 #elif defined(__aarch64__)
 	.tsc_set = kvm_arm64_counter_set,
 	.vm_create_sized = kvm_arm64_vm_create_sized,
 	.gpa_bits_max = kvm_arm64_gpa_bits_max,
 	.arm64_nisv_to_user = kvm_arm64_nisv_to_user,
+	.cpu_model = kvm_arm64_cpu_model,
+	.arm64_sysreg_get = kvm_arm64_sysreg_get,
+	.arm64_sysreg_set = kvm_arm64_sysreg_set,
+#endif
+	.irq_feature = kvm_irq_feature,
+	.irq_chip_create = kvm_irq_chip_create,
+	.irqfd = kvm_irqfd,
+	.gsi_routing_set = kvm_gsi_routing_set,
+	.msi_signal = kvm_msi_signal,
+#if defined(__x86_64__)
+	.irq_inject = kvm_irq_inject,
+#endif
+	.ioeventfd = kvm_ioeventfd,
+	.coalesced_zone = kvm_coalesced_zone,
+	.coalesced_read = kvm_coalesced_read,
+#if defined(__aarch64__)
+	.irq_chip_ready = kvm_irq_chip_ready,
 	.arm64_sve_enable = kvm_arm64_sve_enable,
 #endif
 	.vcpu_state_save = kvm_vcpu_state_save,

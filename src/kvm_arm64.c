@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpu_model.h"
 #include "kvm_internal.h"
 
 #define CORE_REG(x) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG(x))
@@ -290,6 +291,133 @@ struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm)
 	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0)
 		return kvm_status("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)", errno);
 	return hvp_ok("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)");
+}
+
+struct hvp_status kvm_arm64_sysreg_get(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t *value)
+{
+	return one_reg_get(vcpu, hvp_model_kvm_reg_id(enc), value);
+}
+
+struct hvp_status kvm_arm64_sysreg_set(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t value)
+{
+	return one_reg_set(vcpu, hvp_model_kvm_reg_id(enc), value);
+}
+
+/* Newer than Linux 6.1's headers; the numbers are ABI (api.rst, KVM_ARM_GET_REG_WRITABLE_MASKS). */
+#define HVP_CAP_ARM_SUPPORTED_REG_MASK_RANGES 230
+struct hvp_reg_mask_range {
+	uint64_t addr;
+	uint32_t range;
+	uint32_t reserved[13];
+};
+#define HVP_ARM_GET_REG_WRITABLE_MASKS _IOR(KVMIO, 0xb6, struct hvp_reg_mask_range)
+#define HVP_FEATURE_ID_RANGE_SIZE (3 * 8 * 8)
+
+/* Index of an ID register (op0 3, CRn 0) in the feature-ID range: op1 {0, 1, 3} -> {0, 1, 2}, CRm, op2. */
+static unsigned id_range_index(uint16_t enc)
+{
+	unsigned op1 = enc >> 11 & 7, crm = enc >> 3 & 15, op2 = enc & 7;
+
+	op1 &= 3;
+	op1 -= op1 == 3;
+	return op1 << 6 | (crm & 7) << 3 | op2;
+}
+
+/* The fields of each ID register a VMM may change, where the kernel says (not Linux 6.1). */
+static void writable_masks(struct hvp_hv *hv, int vm, struct hvp_cpu_model *out)
+{
+	uint64_t masks[HVP_FEATURE_ID_RANGE_SIZE] = { 0 };
+	struct hvp_reg_mask_range range = { .addr = (uint64_t)(uintptr_t)masks, .range = 0 };
+
+	if (!(check_ext(hv->fd, HVP_CAP_ARM_SUPPORTED_REG_MASK_RANGES) & 1)) {
+		snprintf(out->note, sizeof(out->note), "no writable masks: KVM_CAP_ARM_SUPPORTED_REG_MASK_RANGES is absent "
+			 "(Linux 6.1 has no KVM_ARM_GET_REG_WRITABLE_MASKS; there only ID_AA64PFR0_EL1.CSV2 and CSV3 "
+			 "may be changed)");
+		return;
+	}
+	if (ioctl(vm, HVP_ARM_GET_REG_WRITABLE_MASKS, &range) < 0) {
+		snprintf(out->note, sizeof(out->note), "no writable masks: KVM_ARM_GET_REG_WRITABLE_MASKS failed with %s",
+			 strerror(errno));
+		return;
+	}
+	out->has_writable = true;
+	for (unsigned i = 0; i < out->n_regs; i++)
+		out->reg[i].writable = masks[id_range_index(out->reg[i].enc)];
+}
+
+/*
+ * The vCPU features a VMM can ask for that change the ID registers (SVE,
+ * pointer authentication, PMUv3), each where its capability is offered:
+ * the model is the most the API gives. SVE needs finalizing before its
+ * registers read.
+ */
+static int init_with_features(struct hvp_hv *hv, int vm, int vcpu, char *named, size_t size)
+{
+	static const struct { long cap; unsigned feature; const char *name; } opt[] = {
+		{ KVM_CAP_ARM_PSCI_0_2, KVM_ARM_VCPU_PSCI_0_2, "psci_0_2" },
+		{ KVM_CAP_ARM_PMU_V3, KVM_ARM_VCPU_PMU_V3, "pmu_v3" },
+		{ KVM_CAP_ARM_SVE, KVM_ARM_VCPU_SVE, "sve" },
+		{ KVM_CAP_ARM_PTRAUTH_ADDRESS, KVM_ARM_VCPU_PTRAUTH_ADDRESS, "ptrauth_address" },
+		{ KVM_CAP_ARM_PTRAUTH_GENERIC, KVM_ARM_VCPU_PTRAUTH_GENERIC, "ptrauth_generic" },
+	};
+	struct kvm_vcpu_init init;
+	size_t len = 0;
+	int sve = 0;
+
+	memset(&init, 0, sizeof(init));
+	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		return -1;
+	named[0] = '\0';
+	for (unsigned i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
+		if (check_ext(hv->fd, opt[i].cap) > 0) {
+			init.features[0] |= 1u << opt[i].feature;
+			sve |= opt[i].feature == KVM_ARM_VCPU_SVE;
+			if (len < size)
+				len += (size_t)snprintf(named + len, size - len, "%s%s", len ? " " : "", opt[i].name);
+		}
+	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+		return -1;
+	if (sve) {
+		int what = KVM_ARM_VCPU_SVE;
+		if (ioctl(vcpu, KVM_ARM_VCPU_FINALIZE, &what) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The model: the ID registers of a fresh vCPU of a scratch VM, with every optional feature asked for. */
+struct hvp_status kvm_arm64_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	struct hvp_status st = hvp_ok("KVM_GET_ONE_REG");
+	int vm, vcpu = -1;
+	char features[96];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->arch, sizeof(out->arch), "arm64");
+	if ((vm = ioctl(hv->fd, KVM_CREATE_VM, 0)) < 0)
+		return kvm_status("KVM_CREATE_VM", errno);
+	if ((vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)
+		st = kvm_status("KVM_CREATE_VCPU", errno);
+	else if (init_with_features(hv, vm, vcpu, features, sizeof(features)))
+		st = kvm_status("KVM_ARM_VCPU_INIT", errno);
+	for (unsigned i = 0; st.err == HVP_OK && i < hvp_model_n_id_regs; i++) {
+		uint64_t v;
+		struct kvm_one_reg r = { .id = hvp_model_kvm_reg_id(hvp_model_id_regs[i]), .addr = (uint64_t)(uintptr_t)&v };
+		if (ioctl(vcpu, KVM_GET_ONE_REG, &r) < 0)
+			st = kvm_status("KVM_GET_ONE_REG", errno);
+		else
+			out->reg[out->n_regs++] = (struct hvp_model_reg){ .enc = hvp_model_id_regs[i], .value = v };
+	}
+	if (st.err == HVP_OK) {
+		out->present = true;
+		snprintf(out->source, sizeof(out->source), "KVM_GET_ONE_REG on a vCPU initialized with %s",
+			 features[0] ? features : "no optional features");
+		writable_masks(hv, vm, out);
+	}
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	return st;
 }
 
 /* For snapshots (kvm_arm64_state.c): a vCPU initialized as vcpu_boot does, before its registers are restored. */

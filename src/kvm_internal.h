@@ -46,6 +46,8 @@ struct hvp_vm {
 	unsigned slot_hint;       /* no slot below this is free */
 	int dead;                 /* destroyed: fd is closed, its number kept */
 	struct hvp_vm *next_dead;
+	int gic_fd, its_fd;       /* arm64: the vGIC and ITS devices (KVM_CREATE_DEVICE), when has_gic, has_its */
+	bool has_gic, has_its;
 	uint32_t dirty_ring_bytes;  /* kvm_dirty.c: the ring size enabled, 0 for none */
 	int arm64_sve;              /* arm64: vCPUs made with SVE (kvm_arm64_state.c) */
 };
@@ -116,15 +118,32 @@ struct hvp_status kvm_x86_msr_set(struct hvp_vcpu *vcpu, uint32_t index, uint64_
 struct hvp_status kvm_x86_msr_read_exits(struct hvp_vm *vm, uint32_t index);
 struct hvp_status kvm_x86_tsc_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_x86_tsc_khz_set(struct hvp_vcpu *vcpu, uint64_t khz);
+struct hvp_status kvm_x86_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out);
 #elif defined(__aarch64__)
 struct hvp_status kvm_arm64_counter_set(struct hvp_vcpu *vcpu, uint64_t value);
 struct hvp_status kvm_arm64_vm_create_sized(struct hvp_hv *hv, unsigned bits, struct hvp_vm **out);
 unsigned kvm_arm64_gpa_bits_max(struct hvp_hv *hv);
 struct hvp_status kvm_arm64_nisv_to_user(struct hvp_vm *vm);
+struct hvp_status kvm_arm64_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out);
+struct hvp_status kvm_arm64_sysreg_get(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t *value);
+struct hvp_status kvm_arm64_sysreg_set(struct hvp_vcpu *vcpu, uint16_t enc, uint64_t value);
 struct hvp_status kvm_arm64_vcpu_init(struct hvp_vcpu *vcpu);
 struct hvp_status kvm_arm64_sve_enable(struct hvp_vm *vm);
 /* After KVM_ARM_VCPU_INIT with SVE: the vector lengths (vcpu->sve_vls) if given, then KVM_ARM_VCPU_FINALIZE. */
 struct hvp_status kvm_arm64_sve_finalize(struct hvp_vcpu *vcpu);
 #endif
+
+/* kvm_irq.c: interrupts and I/O notification. */
+int64_t kvm_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **name);
+void kvm_irq_facts(struct hvp_hv *hv, struct hvp_facts *out);
+struct hvp_status kvm_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind);
+struct hvp_status kvm_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign);
+struct hvp_status kvm_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n);
+struct hvp_status kvm_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data);
+struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
+struct hvp_status kvm_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
+struct hvp_status kvm_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
+struct hvp_status kvm_coalesced_read(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);
+struct hvp_status kvm_irq_chip_ready(struct hvp_vm *vm);
 
 #endif

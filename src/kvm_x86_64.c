@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "cpu_model.h"
 #include "kvm_internal.h"
 
 #define CPUID_MAX_ENTRIES 256
@@ -395,4 +396,55 @@ uint64_t kvm_arch_tsc_khz(struct hvp_vcpu *vcpu)
 		return 0;
 	errno = 0;
 	return (uint64_t)khz;
+}
+
+/*
+ * The feature MSRs the system descriptor answers for (api.rst,
+ * KVM_GET_MSR_FEATURE_INDEX_LIST and KVM_GET_MSRS on the system fd, with
+ * KVM_CAP_GET_MSR_FEATURES): asked one at a time, since KVM_GET_MSRS stops
+ * at the first it cannot read.
+ */
+static void feature_msrs(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	union {
+		struct kvm_msr_list hdr;
+		uint8_t bytes[sizeof(struct kvm_msr_list) + HVP_MODEL_MSRS_MAX * sizeof(uint32_t)];
+	} list = { .hdr = { .nmsrs = HVP_MODEL_MSRS_MAX } };
+
+	if (ioctl(hv->fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_MSR_FEATURES) <= 0) {
+		snprintf(out->note, sizeof(out->note), "no feature MSRs: KVM_CAP_GET_MSR_FEATURES is absent");
+		return;
+	}
+	if (ioctl(hv->fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &list) < 0) {
+		snprintf(out->note, sizeof(out->note), "no feature MSRs: KVM_GET_MSR_FEATURE_INDEX_LIST failed with %s",
+			 strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < list.hdr.nmsrs && i < HVP_MODEL_MSRS_MAX; i++) {
+		union {
+			struct kvm_msrs hdr;
+			uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+		} m = { .hdr = { .nmsrs = 1 } };
+		m.hdr.entries[0].index = list.hdr.indices[i];
+		if (ioctl(hv->fd, KVM_GET_MSRS, &m) == 1)
+			out->msr[out->n_msrs++] = (struct hvp_model_msr){ list.hdr.indices[i], m.hdr.entries[0].data };
+	}
+}
+
+/* The model: the CPUID table KVM supports (read at open) and the feature MSRs. */
+struct hvp_status kvm_x86_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	const struct kvm_cpuid2 *cpuid = hv->arch;
+
+	memset(out, 0, sizeof(*out));
+	out->present = true;
+	snprintf(out->arch, sizeof(out->arch), "x86_64");
+	snprintf(out->source, sizeof(out->source), "KVM_GET_SUPPORTED_CPUID, KVM_GET_MSR_FEATURE_INDEX_LIST, KVM_GET_MSRS");
+	for (unsigned i = 0; i < cpuid->nent && i < HVP_MODEL_CPUID_MAX; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+		out->cpuid[out->n_cpuid++] = (struct hvp_model_cpuid){
+			e->function, e->index, e->flags, { e->eax, e->ebx, e->ecx, e->edx } };
+	}
+	feature_msrs(hv, out);
+	return hvp_ok("KVM_GET_SUPPORTED_CPUID");
 }

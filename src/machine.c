@@ -218,6 +218,18 @@ static uint64_t load_program(struct hvp_machine *m, const struct hvp_program *pr
 	return at;
 }
 
+/* The boot of vCPU id into prog at ring (or HVP_REAL_MODE), the program loaded. */
+static void program_boot(struct hvp_machine *m, struct hvp_boot *boot, unsigned id, const struct hvp_program *prog,
+			 const uint64_t arg[4], unsigned ring)
+{
+	hvp_guest_arch_boot(boot, load_program(m, prog), arg);
+	boot->real_mode = ring == HVP_REAL_MODE;
+	boot->ring = boot->real_mode ? 0 : ring;
+	boot->interrupts_off = prog->interrupts_off;
+	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
+	boot->stack -= VCPU_STACK_SIZE * (id % 16);
+}
+
 struct hvp_status hvp_vcpu_start_try(struct hvp_machine *m, unsigned id, const struct hvp_program *prog,
 				     const uint64_t arg[4], struct hvp_vcpu **out)
 {
@@ -249,11 +261,7 @@ struct hvp_status hvp_vcpu_boot_try(struct hvp_machine *m, struct hvp_vcpu *vcpu
 	struct hvp_boot boot;
 	struct hvp_status st;
 
-	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	boot.real_mode = ring == HVP_REAL_MODE;
-	boot.ring = boot.real_mode ? 0 : ring;
-	/* Each vCPU gets its own stack: 4 KiB below the previous one's. */
-	boot.stack -= VCPU_STACK_SIZE * (id % 16);
+	program_boot(m, &boot, id, prog, arg, ring);
 	hvp_guest_arch_regs(&boot, &boot.regs);
 	st = m->ctx->be->vcpu_boot(vcpu, &boot);
 	if (boot.real_mode)
@@ -280,9 +288,7 @@ struct hvp_status hvp_vcpu_rerun_try(struct hvp_machine *m, struct hvp_vcpu *vcp
 	struct hvp_regs regs;
 	struct hvp_boot boot;
 
-	hvp_guest_arch_boot(&boot, load_program(m, prog), arg);
-	boot.stack -= VCPU_STACK_SIZE * (id % 16);
-	boot.ring = ring;
+	program_boot(m, &boot, id, prog, arg, ring);
 	hvp_guest_arch_regs(&boot, &regs);
 	return m->ctx->be->regs_set(vcpu, &regs);
 }
@@ -535,4 +541,10 @@ uint64_t *hvp_guest_thread_spin(struct hvp_ctx *ctx, struct hvp_guest_thread *t,
 	hvp_guest_thread_start(t);
 	wait_for_marker(ctx, t, &page[1]);
 	return page;
+}
+
+void hvp_page_device(struct hvp_machine *m, uint64_t gpa, uint64_t size)
+{
+	HVP_ASSERT(m->ctx, hvp_guest_arch_map_device(m->sys, &m->paging, gpa, gpa, size) == 0,
+		   "cannot page device registers at gpa 0x%" PRIx64 " for the guest", gpa);
 }

@@ -216,4 +216,7 @@ void *hvp_host_mmap(const struct hvp_ctx *ctx, uint64_t size, int flags, int fd)
 void *hvp_guest_memory(struct hvp_ctx *ctx, uint64_t size);
 void hvp_guest_memory_free(void *p, uint64_t size);
 
+/* Identity-pages an interrupt controller's registers for the guest, uncached (never mapped: the API emulates them). */
+void hvp_page_device(struct hvp_machine *m, uint64_t gpa, uint64_t size);
+
 #endif

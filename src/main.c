@@ -15,12 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "builtin_contract.h"
 #include "cli.h"
 #include "contract.h"
+#include "cpu_model.h"
 #include "diff.h"
+#include "matrix.h"
 #include "output.h"
 #include "probe.h"
+#include "report_read.h"
 #include "report.h"
 #include "runner.h"
 
@@ -177,6 +181,12 @@ static int write_diff_job(FILE *out, const void *arg)
 	return job->write(out, job->d);
 }
 
+static int write_text(FILE *out, const void *arg)
+{
+	fputs(arg, out);
+	return ferror(out) ? -1 : 0;
+}
+
 static int report_failed(const struct hvp_cli *c)
 {
 	fprintf(stderr, "hvprobe: cannot write %s: %s\n", c->output ? c->output : "the report", strerror(errno));
@@ -217,8 +227,45 @@ static int check_page_size(const struct hvp_backend *be, struct hvp_hv *hv, cons
 	return EXIT_OK;
 }
 
-/* Opens the backend once to prove it is usable, to read the host facts and to check --page-size. */
-static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts *oo, struct hvp_facts *facts)
+/* The host's name, so that reports from many hosts (hvprobe matrix) say which is which. */
+static void host_name_fact(struct hvp_facts *facts)
+{
+	char name[256];
+
+	/* "(none)" is Linux's name for a host that was never given one. */
+	if (gethostname(name, sizeof(name)) == 0 && memchr(name, '\0', sizeof(name)) && name[0] &&
+	    strcmp(name, "(none)") != 0)
+		hvp_facts_add(facts, "hostname", "%s", name);
+}
+
+/*
+ * The guest CPU model the API offers, for the report's host block; where
+ * it cannot be read, a fact says why.
+ */
+static void read_cpu_model(const struct hvp_backend *be, struct hvp_hv *hv, struct hvp_facts *facts,
+			   struct hvp_cpu_model *model)
+{
+	struct hvp_status st;
+
+	if (!model)
+		return;
+	if (!be->cpu_model) {
+		hvp_facts_add(facts, "cpu_model_error", "the %s backend cannot read a guest CPU model", be->name);
+		return;
+	}
+	st = be->cpu_model(hv, model);
+	if (st.err != HVP_OK) {
+		model->present = false;
+		hvp_facts_add(facts, "cpu_model_error", "%s failed with %s", st.call, be->native_name(st.native));
+	}
+}
+
+/*
+ * Opens the backend once to prove it is usable, to read the host facts and
+ * the guest CPU model (model, unless NULL) and to check --page-size.
+ */
+static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts *oo, struct hvp_facts *facts,
+			struct hvp_cpu_model *model)
 {
 	struct hvp_hv *hv;
 	struct hvp_status st = be->open(oo, &hv);
@@ -237,6 +284,8 @@ static int open_backend(const struct hvp_backend *be, const struct hvp_open_opts
 	}
 	hvp_facts_add(facts, "arch", "%s", be->arch);
 	be->facts(hv, facts);
+	read_cpu_model(be, hv, facts, model);
+	host_name_fact(facts);
 	rc = check_page_size(be, hv, oo, facts);
 	be->close(hv);
 	return rc;
@@ -291,7 +340,8 @@ static int write_report(const struct hvp_cli *c, struct hvp_report *r)
 {
 	const struct hvp_report_format *fmt = hvp_report_format(c->format);
 
-	r->tool_version = HVP_VERSION;
+	if (!r->tool_version) /* a report read back keeps the version that wrote it */
+		r->tool_version = HVP_VERSION;
 	r->verbose = c->verbose;
 	r->color = c->color == HVP_COLOR_ALWAYS ||
 		   (c->color == HVP_COLOR_AUTO && !c->output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
@@ -309,22 +359,29 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 	struct hvp_finding *findings;
 	struct hvp_contract contract;
 	struct hvp_facts facts = { 0 };
-	struct hvp_report r = { .host = &facts };
+	struct hvp_cpu_model *model = calloc(1, sizeof(*model));
+	struct hvp_report r = { .host = &facts, .cpu_model = model };
 	struct hvp_tally t;
 	int n = select_probes(c, sel), rc, interrupted;
 	int64_t t0 = now_ns();
 
-	if (n < 0)
-		return EXIT_USAGE;
-	if ((rc = load_contract(c, be, &contract)) != EXIT_OK)
+	if (n < 0 || !model) {
+		free(model);
+		return n < 0 ? EXIT_USAGE : usage_error("out of memory");
+	}
+	if ((rc = load_contract(c, be, &contract)) != EXIT_OK) {
+		free(model);
 		return rc;
-	if ((rc = open_backend(be, &ro.open, &facts)) != EXIT_OK) {
+	}
+	if ((rc = open_backend(be, &ro.open, &facts, model)) != EXIT_OK) {
 		hvp_contract_free(&contract);
+		free(model);
 		return rc;
 	}
 	findings = calloc((size_t)n + 1, sizeof(*findings));
 	if (!findings) {
 		hvp_contract_free(&contract);
+		free(model);
 		return usage_error("out of memory");
 	}
 	if (isatty(STDERR_FILENO))
@@ -345,34 +402,92 @@ static int cmd_run(const struct hvp_cli *c, const struct hvp_backend *be)
 	if (interrupted)
 		rc = EXIT_INTERRUPTED;
 	free(findings);
+	free(model);
 	hvp_contract_free(&contract);
 	return rc;
+}
+
+/* info --cpu in text: the guest CPU model alone, or why there is none. */
+static int write_model_text(FILE *out, const void *arg)
+{
+	const struct hvp_report *r = arg;
+	const char *why = hvp_facts_get(r->host, "cpu_model_error");
+
+	if (r->cpu_model->present)
+		hvp_model_text(out, r->cpu_model);
+	else
+		fprintf(out, "guest CPU model: not read (%s)\n", why ? why : "unknown");
+	return ferror(out) ? -1 : 0;
 }
 
 static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 {
 	struct hvp_open_opts oo = { .kvm_device = c->kvm_device, .page_size = c->page_size };
 	struct hvp_facts facts = { 0 };
+	struct hvp_cpu_model *model = calloc(1, sizeof(*model));
 	struct hvp_run_opts ro = { .be = be, .open = oo, .timeout_s = c->timeout_s };
 	const struct hvp_probe *vendor[1] = { hvp_probe_find("exec.vendor") };
 	struct hvp_finding f;
 	int rc, interrupted = 0;
 
-	if (check_text_or_json(c, "info"))
-		return EXIT_USAGE;
-	if ((rc = open_backend(be, &oo, &facts)) != EXIT_OK)
+	if (check_text_or_json(c, "info") || !model) {
+		free(model);
+		return model ? EXIT_USAGE : usage_error("out of memory");
+	}
+	if ((rc = open_backend(be, &oo, &facts, model)) != EXIT_OK) {
+		free(model);
 		return rc;
+	}
 	/* Judge by running guests at each ring, never by CPU flags alone. */
-	if (vendor[0] && hvp_run_probes(vendor, 1, &ro, &f, &interrupted) == 1) {
+	if (!c->cpu && vendor[0] && hvp_run_probes(vendor, 1, &ro, &f, &interrupted) == 1) {
 		hvp_facts_add(&facts, "guest_runs", "%s", f.guest_verified ? "yes (timed guests ran at ring 0 and 3)" : "no");
 		hvp_facts_add(&facts, "virtualization", "%s%s", f.guest_verified ? "" : "not measured: ", f.reason);
 	}
-	struct hvp_report r = { .host = &facts, .tool_version = HVP_VERSION };
+	struct hvp_report r = { .host = &facts, .tool_version = HVP_VERSION, .cpu_model = model };
 	int json = strcmp(c->format, "json") == 0;
 	struct report_job job = { json ? hvp_report_json : hvp_report_facts, &r };
-	if (hvp_write_output(c->output, write_job, &job))
+	rc = c->cpu && !json ? hvp_write_output(c->output, write_model_text, &r) : hvp_write_output(c->output, write_job, &job);
+	free(model);
+	if (rc)
 		return report_failed(c);
 	return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+/* Exit 0: the template is written; 2: a report cannot be read or the reports have no common model. */
+static int cmd_baseline(const struct hvp_cli *c)
+{
+	struct hvp_read_report *r = calloc(c->n_patterns, sizeof(*r));
+	char err[512], note[400];
+	unsigned n = 0;
+	int rc = EXIT_USAGE;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (!r)
+		return usage_error("out of memory");
+	for (; n < c->n_patterns; n++)
+		if (hvp_report_read_file(c->patterns[n], &r[n], err, sizeof(err))) {
+			fprintf(stderr, "hvprobe: %s\n", err);
+			goto out;
+		}
+	if (!(mem = open_memstream(&buf, &len)))
+		goto out;
+	if (hvp_baseline_write(mem, r, c->patterns, n, err, sizeof(err), note, sizeof(note))) {
+		fclose(mem);
+		fprintf(stderr, "hvprobe: baseline: %s\n", err);
+		goto out;
+	}
+	fclose(mem);
+	if (note[0])
+		fprintf(stderr, "hvprobe: baseline: note: %s\n", note);
+	rc = hvp_write_output(c->output, write_text, buf) ? report_failed(c) : EXIT_OK;
+out:
+	for (unsigned k = 0; k < n; k++)
+		hvp_report_read_free(&r[k]);
+	free(r);
+	free(buf);
+	return rc;
 }
 
 /* Exit 0: nothing changed; 1: something did; 2: a report could not be read. */
@@ -399,11 +514,78 @@ static int cmd_diff(const struct hvp_cli *c)
 		rc = EXIT_USAGE;
 	} else {
 		struct diff_job job = { json ? hvp_diff_json : hvp_diff_text, &d };
-		rc = hvp_write_output(c->output, write_diff_job, &job) ? report_failed(c) : d.n ? EXIT_DEVIATES : EXIT_OK;
+		rc = hvp_write_output(c->output, write_diff_job, &job) ? report_failed(c)
+		     : d.n || d.migration.verdict == HVP_MIGRATION_INCOMPATIBLE ? EXIT_DEVIATES : EXIT_OK;
 	}
 	hvp_diff_free(&d);
 	hvp_report_read_free(&old);
 	hvp_report_read_free(&new);
+	return rc;
+}
+
+/* A saved run in any format, with no hypervisor. Exit 0: written; 1: could not be written; 2: not readable. */
+static int cmd_report(const struct hvp_cli *c)
+{
+	struct hvp_run run;
+	struct hvp_report r;
+	char err[512];
+	int rc;
+
+	if (hvp_run_read_file(c->patterns[0], &run, err, sizeof(err))) {
+		fprintf(stderr, "hvprobe: %s\n", err);
+		return EXIT_USAGE;
+	}
+	hvp_run_report(&run, &r);
+	rc = write_report(c, &r) ? EXIT_DEVIATES : EXIT_OK;
+	hvp_run_free(&run);
+	return rc;
+}
+
+struct matrix_job {
+	int (*write)(FILE *out, const struct hvp_matrix *m);
+	const struct hvp_matrix *m;
+};
+
+static int write_matrix_job(FILE *out, const void *arg)
+{
+	const struct matrix_job *job = arg;
+
+	return job->write(out, job->m);
+}
+
+/* Reads every report, then writes the matrix. Exit 0: the same everywhere; 1: answers differ; 2: unreadable. */
+static int cmd_matrix(const struct hvp_cli *c)
+{
+	int (*write)(FILE *, const struct hvp_matrix *) = hvp_matrix_format(c->format);
+	struct hvp_run *runs = calloc(c->n_patterns, sizeof(*runs));
+	struct hvp_matrix m = { 0 };
+	unsigned n = 0;
+	char err[512];
+	int rc = EXIT_USAGE;
+
+	if (!write) {
+		free(runs);
+		snprintf(err, sizeof(err), "'matrix' writes text, markdown, html or json, not %s", c->format);
+		return usage_error(err);
+	}
+	if (!runs)
+		return usage_error("out of memory");
+	for (; n < c->n_patterns; n++)
+		if (hvp_run_read_file(c->patterns[n], &runs[n], err, sizeof(err))) {
+			fprintf(stderr, "hvprobe: %s\n", err);
+			goto out;
+		}
+	if (hvp_matrix_compute(runs, c->patterns, n, &m)) {
+		fprintf(stderr, "hvprobe: out of memory\n");
+		goto out;
+	}
+	struct matrix_job job = { write, &m };
+	rc = hvp_write_output(c->output, write_matrix_job, &job) ? report_failed(c) : m.n_differ ? EXIT_DEVIATES : EXIT_OK;
+	hvp_matrix_free(&m);
+out:
+	while (n-- > 0)
+		hvp_run_free(&runs[n]);
+	free(runs);
 	return rc;
 }
 
@@ -430,6 +612,12 @@ int main(int argc, char **argv)
 		return cmd_list(&c);
 	case HVP_CMD_DIFF:
 		return cmd_diff(&c);
+	case HVP_CMD_BASELINE:
+		return cmd_baseline(&c);
+	case HVP_CMD_REPORT:
+		return cmd_report(&c);
+	case HVP_CMD_MATRIX:
+		return cmd_matrix(&c);
 	case HVP_CMD_INFO:
 	case HVP_CMD_RUN:
 	case HVP_CMD_BENCH:

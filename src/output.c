@@ -63,7 +63,15 @@ int hvp_write_output(const char *path, hvp_writer write, const void *r)
 		rc = write(stdout, r);
 		return fflush(stdout) || rc ? -1 : 0;
 	}
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+	/*
+	 * A dot file beside the target: the directories a report is written
+	 * into for others to read skip dot files (Node Feature Discovery's
+	 * features.d) or read only *.prom (node_exporter's textfile collector),
+	 * so neither sees the half-written file.
+	 */
+	const char *slash = strrchr(path, '/');
+	int dir_len = slash ? (int)(slash - path + 1) : 0;
+	if (asprintf(&tmp, "%.*s.%s.XXXXXX", dir_len, path, path + dir_len) < 0)
 		return -1;
 	fd = mkstemp(tmp);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {

@@ -14,6 +14,7 @@ static const struct hvp_report_format formats[] = {
 	{ "junit", hvp_report_junit },
 	{ "prometheus", hvp_report_prometheus },
 	{ "html", hvp_report_html },
+	{ "nfd", hvp_report_nfd },
 };
 
 const struct hvp_report_format *hvp_report_format(const char *name)
@@ -26,7 +27,7 @@ const struct hvp_report_format *hvp_report_format(const char *name)
 
 const char *hvp_report_format_names(void)
 {
-	return "text, json, tap, markdown, junit, prometheus, html";
+	return "text, json, tap, markdown, junit, prometheus, html, nfd";
 }
 
 void hvp_tally_add(struct hvp_tally *t, const struct hvp_finding *f)

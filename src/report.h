@@ -13,9 +13,12 @@
 #include "backend.h"
 #include "finding.h"
 
+struct hvp_cpu_model;
+
 struct hvp_report {
 	const char *tool_version;
 	const struct hvp_facts *host;
+	const struct hvp_cpu_model *cpu_model; /* the guest CPU model, kept in the host block; NULL: none */
 	const struct hvp_finding *findings;
 	unsigned n;
 	int interrupted;  /* signal that stopped the run, 0 if none */
@@ -41,6 +44,8 @@ int hvp_report_junit(FILE *out, const struct hvp_report *r);
 int hvp_report_prometheus(FILE *out, const struct hvp_report *r);
 /* One self-contained page: the findings table, filterable, and a plot per benchmark. */
 int hvp_report_html(FILE *out, const struct hvp_report *r);
+/* A Node Feature Discovery feature file (features.d): a label for each thing the run proved. */
+int hvp_report_nfd(FILE *out, const struct hvp_report *r);
 /* `hvprobe info`: one host fact per line. */
 int hvp_report_facts(FILE *out, const struct hvp_report *r);
 

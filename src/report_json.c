@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 
+#include "cpu_model.h"
 #include "report.h"
 
 #define SCHEMA_VERSION 1
@@ -131,13 +132,23 @@ int hvp_report_json(FILE *out, const struct hvp_report *r)
 	fputc('{', out);
 	for (unsigned i = 0; r->host && i < r->host->n; i++)
 		str_member(out, r->host->fact[i].key, r->host->fact[i].value, i + 1 < r->host->n);
+	if (r->cpu_model && r->cpu_model->present) {
+		fputs(r->host && r->host->n ? "," : "", out);
+		key(out, "cpu_model");
+		hvp_model_json(out, r->cpu_model);
+	}
 	fputs("},", out);
 	key(out, "interrupted");
 	fputs(r->interrupted ? "true," : "false,", out);
+	if (r->interrupted > 0)
+		fprintf(out, "\"interrupted_by_signal\":%d,", r->interrupted);
 	key(out, "summary");
 	fprintf(out, "{\"probes\":%u,\"as_documented\":%u,\"deviates\":%u,\"undocumented\":%u,"
-		     "\"not_checked\":%u,\"failing\":%u,\"elapsed_ns\":%" PRId64 "},",
+		     "\"not_checked\":%u,\"failing\":%u,\"elapsed_ns\":%" PRId64,
 		r->n, t.as_documented, t.deviates, t.undocumented, t.not_checked, t.failing, r->elapsed_ns);
+	if (r->unix_time > 0)
+		fprintf(out, ",\"ended_unix\":%" PRId64, r->unix_time);
+	fputs("},", out);
 	key(out, "findings");
 	fputc('[', out);
 	for (unsigned i = 0; i < r->n; i++) {

@@ -117,8 +117,11 @@ int hvp_report_prometheus(FILE *out, const struct hvp_report *r)
 	fputs(",kernel=", out);
 	label(out, kernel ? kernel : "");
 	fputs("} 1\n", out);
-	header(out, "hvprobe_last_run_timestamp_seconds", "gauge", "When the run that wrote this file ended.");
-	fprintf(out, "hvprobe_last_run_timestamp_seconds %" PRId64 "\n", r->unix_time);
+	/* A report read back that does not say when it ran (hvprobe report) has no time to give. */
+	if (r->unix_time > 0) {
+		header(out, "hvprobe_last_run_timestamp_seconds", "gauge", "When the run that wrote this file ended.");
+		fprintf(out, "hvprobe_last_run_timestamp_seconds %" PRId64 "\n", r->unix_time);
+	}
 	probe_gauges(out, r);
 	bench_summaries(out, r);
 	return ferror(out) ? -1 : 0;

@@ -12,7 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "finding.h"
+#include "report.h"
+
+struct hvp_cpu_model;
 
 #define HVP_READ_SAMPLES_MAX 4096
 
@@ -35,6 +39,7 @@ struct hvp_read_report {
 	bool interrupted;
 	unsigned n;
 	struct hvp_read_finding *findings; /* n of them, ids unique */
+	struct hvp_cpu_model *cpu_model;   /* host.cpu_model; NULL when the report has none */
 };
 
 /*
@@ -46,6 +51,28 @@ int hvp_report_read(const char *name, const char *data, size_t len, struct hvp_r
 /* Reads a whole file (at most 64 MiB) and parses it. */
 int hvp_report_read_file(const char *path, struct hvp_read_report *out, char *err, size_t err_size);
 void hvp_report_read_free(struct hvp_read_report *r);
+
+/*
+ * A whole run read back, for `hvprobe report` and `hvprobe matrix`: every
+ * field the JSON writer writes, as the report writers take them. head is
+ * what hvp_report_read gives (the tool version, the host's backend, arch
+ * and kernel, the findings' answers and benchmark medians).
+ */
+struct hvp_run {
+	struct hvp_read_report head;
+	struct hvp_facts host;        /* the host block, in the order written */
+	struct hvp_finding *findings; /* head.n of them, in the same order */
+	unsigned n;
+	int interrupted;              /* the signal that stopped the run; -1: one the report does not name */
+	int64_t elapsed_ns;
+	int64_t unix_time;            /* when the run ended; 0 when the report does not say */
+};
+
+int hvp_run_read(const char *name, const char *data, size_t len, struct hvp_run *out, char *err, size_t err_size);
+int hvp_run_read_file(const char *path, struct hvp_run *out, char *err, size_t err_size);
+void hvp_run_free(struct hvp_run *run);
+/* The report the writers take, pointing into run. */
+void hvp_run_report(const struct hvp_run *run, struct hvp_report *r);
 
 /* Whether this build can read JSON (json-c was found at build time). */
 bool hvp_report_read_available(void);

@@ -65,7 +65,9 @@ int hvp_report_tap(FILE *out, const struct hvp_report *r)
 		if (bad)
 			write_yaml(out, f);
 	}
-	if (r->interrupted)
+	if (r->interrupted > 0)
 		fprintf(out, "# interrupted by signal %d: later probes did not run\n", r->interrupted);
+	else if (r->interrupted) /* a report read back that does not name the signal */
+		fputs("# interrupted: later probes did not run\n", out);
 	return ferror(out) ? -1 : 0;
 }

@@ -135,6 +135,15 @@ static void write_overhead(FILE *out, const struct hvp_report *r)
 		     "(medians of interleaved batches; goal: at most 1.02)\n", raw->bench.harness_ratio);
 }
 
+/* The figure a VMM author chooses a notification path by: a doorbell the kernel takes against an exit. */
+static void write_doorbell_ratio(FILE *out, const struct hvp_report *r)
+{
+	const struct hvp_finding *bell = find_id(r, "bench.io.ioeventfd");
+
+	if (bell && bell->answer == HVP_ANSWER_YES)
+		fprintf(out, "doorbells: %s\n", bell->reason);
+}
+
 static void write_benches(FILE *out, const struct hvp_report *r, int w)
 {
 	const char *pinned = NULL;
@@ -148,6 +157,7 @@ static void write_benches(FILE *out, const struct hvp_report *r, int w)
 				pinned = r->findings[i].bench.pinned;
 		}
 	write_overhead(out, r);
+	write_doorbell_ratio(out, r);
 	if (pinned)
 		fprintf(out, "pinned: %s; samples are batches of N operations (SAMPLES = batches x N)\n", pinned);
 }

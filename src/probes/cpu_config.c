@@ -53,77 +53,91 @@ static int same_leaf(const uint64_t *seen, const uint32_t want[4])
 #define VALUE_REFUSALS (HVP_CLASS(HVP_ERR_INVALID) | HVP_CLASS(HVP_ERR_UNSUPPORTED))
 
 /*
- * The VMM sets the marker leaf on vcpu; returns 0, or -1 after answering
- * no when the API refused the leaf. A failure of another kind ends the
- * probe crashed.
+ * The VMM sets one leaf on vcpu; returns 0, or -1 after answering no when
+ * the API refused it. A failure of another kind ends the probe crashed.
  */
-static int set_marker_leaf(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, const uint32_t want[4])
+static int set_leaf(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu, uint32_t leaf, uint32_t subleaf, const uint32_t val[4],
+		    const char *what)
 {
-	struct hvp_status st = ctx->be->x86_cpuid_set(vcpu, MARKER_LEAF, 0, want);
-	int i = hvp_record(ctx, st, "leaf 0x%x = \"%s\"", MARKER_LEAF, cpuid_marker);
+	struct hvp_status st = ctx->be->x86_cpuid_set(vcpu, leaf, subleaf, val);
+	int i = hvp_record(ctx, st, "leaf 0x%x.%u = %s", leaf, subleaf, what);
 
 	if (st.err == HVP_OK)
 		return 0;
 	if (!hvp_refused_as(st, VALUE_REFUSALS))
-		hvp_not_evidence(ctx, st, "setting CPUID leaf 0x%x", MARKER_LEAF);
+		hvp_not_evidence(ctx, st, "setting CPUID leaf 0x%x.%u", leaf, subleaf);
 	hvp_decisive(ctx, i);
-	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VMM could not set CPUID leaf 0x%x: %s %s", MARKER_LEAF, st.call,
-			   ctx->be->native_name(st.native));
+	hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the VMM could not set CPUID leaf 0x%x.%u to %s: %s %s", leaf, subleaf,
+			   what, st.call, ctx->be->native_name(st.native));
 	return -1;
 }
 
-/* The guest's four registers and its ring report decide: the VMM's leaf at the ring asked, or not. */
-static void judge_cpuid(struct hvp_ctx *ctx, unsigned ring, const struct hvp_guest_result *r, const uint32_t want[4])
+int hvp_cpuid_seen(struct hvp_ctx *ctx, struct hvp_machine *m, unsigned id, const struct hvp_cpuid_ask *ask,
+		   uint32_t seen[4], unsigned *ran_at)
 {
 	static const char *const reg[4] = { "eax", "ebx", "ecx", "edx" };
-	uint32_t host[4];
-	unsigned ran_at;
+	uint64_t arg[4] = { ask->leaf, ask->subleaf, 0, 0 };
+	struct hvp_guest_result r;
+	struct hvp_vcpu *vcpu;
+	struct hvp_status st = hvp_vcpu_start_ring_try(m, id, &hvp_prog_cpuid_report, arg, ask->ring, &vcpu);
 
-	for (unsigned k = 0; k < 4; k++)
-		hvp_guest_value(ctx, reg[k], r->value[k]);
-	ran_at = hvp_guest_ring_report(ctx, r->value[4]);
+	hvp_need_ok(ctx, st, "starting the vCPU");
+	if (set_leaf(ctx, vcpu, ask->leaf, ask->subleaf, ask->val, ask->what) < 0)
+		return -1;
+	hvp_guest_run(m, vcpu, &r);
+	hvp_need_guest(ctx, &r, 5, "the guest's CPUID");
+	HVP_ASSERT(ctx, r.n == 5, "the guest's CPUID made %u reports, not 5", r.n);
+	hvp_decisive(ctx, r.st.evidence);
+	for (unsigned k = 0; k < 4; k++) {
+		char label[48];
+		snprintf(label, sizeof(label), "%s%s", ask->label, reg[k]);
+		hvp_guest_value(ctx, label, r.value[k]);
+		seen[k] = (uint32_t)r.value[k];
+	}
+	*ran_at = hvp_guest_ring_report(ctx, r.value[4]);
 	ctx->f->guest_verified = true;
+	return 0;
+}
+
+/* The guest's four registers and its ring report decide: the VMM's leaf at the ring asked, or not. */
+static void judge_cpuid(struct hvp_ctx *ctx, unsigned ring, unsigned ran_at, const uint32_t seen[4],
+			const uint32_t want[4])
+{
+	uint32_t host[4];
+	uint64_t seen64[4] = { seen[0], seen[1], seen[2], seen[3] };
+
 	host_cpuid(MARKER_LEAF, host);
 	if (ran_at != ring)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the vCPU was started at ring %u, but the guest proved it ran at "
 				   "%s: its CPUID says nothing of ring %u", ring, hvp_ring_name(ran_at), ring);
-	else if (same_leaf(r->value, want))
+	else if (same_leaf(seen64, want))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "guest CPUID at ring %u saw the VMM's leaf 0x%x (\"%s\")", ring,
 				   MARKER_LEAF, cpuid_marker);
-	else if (same_leaf(r->value, host))
+	else if (same_leaf(seen64, host))
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "guest CPUID at ring %u saw the host CPU's own leaf 0x%x, not the "
 				   "VMM's: CPUID there is not intercepted", ring, MARKER_LEAF);
 	else
 		hvp_probe_abort(ctx, __FILE__, __LINE__, "guest CPUID at ring %u reported neither the VMM's leaf 0x%x nor "
-				"the host's (eax=0x%" PRIx64 "): whose table it read cannot be told", ring, MARKER_LEAF,
-				r->value[0]);
+				"the host's (eax=0x%x): whose table it read cannot be told", ring, MARKER_LEAF, seen[0]);
 }
 
 static void cpuid_applied_at(struct hvp_ctx *ctx, unsigned ring)
 {
+	struct hvp_cpuid_ask ask = { .leaf = MARKER_LEAF, .ring = ring, .what = "\"hvprobe-cpuid-ok\"", .label = "" };
 	struct hvp_machine *m;
-	struct hvp_vcpu *vcpu;
-	struct hvp_guest_result r;
-	struct hvp_status st;
-	uint64_t arg[4] = { MARKER_LEAF, 0, 0, 0 };
-	uint32_t want[4];
+	uint32_t seen[4];
+	unsigned ran_at;
 
 	if (!ctx->be->x86_cpuid_set) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API (%s on %s) has no CPUID table for the VMM to set",
 				   ctx->be->name, ctx->be->arch);
 		return;
 	}
-	memcpy(want, cpuid_marker, sizeof(want));
+	memcpy(ask.val, cpuid_marker, sizeof(ask.val));
 	m = hvp_machine_create(ctx, "VM");
-	st = hvp_vcpu_start_ring_try(m, 0, &hvp_prog_cpuid_report, arg, ring, &vcpu);
-	hvp_need_ok(ctx, st, "starting the vCPU");
-	if (set_marker_leaf(ctx, vcpu, want) < 0)
+	if (hvp_cpuid_seen(ctx, m, 0, &ask, seen, &ran_at) < 0)
 		return;
-	hvp_guest_run(m, vcpu, &r);
-	hvp_need_guest(ctx, &r, 5, "the guest's CPUID");
-	HVP_ASSERT(ctx, r.n == 5, "the guest's CPUID made %u reports, not 5", r.n);
-	hvp_decisive(ctx, r.st.evidence);
-	judge_cpuid(ctx, ring, &r, want);
+	judge_cpuid(ctx, ring, ran_at, seen, ask.val);
 }
 
 static void run_cpuid_applied_cpl0(struct hvp_ctx *ctx)

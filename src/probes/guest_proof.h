@@ -30,4 +30,23 @@ const char *hvp_ring_name(unsigned ring);
  */
 uint64_t hvp_guest_tsc_khz(struct hvp_ctx *ctx, struct hvp_vcpu *vcpu);
 
+/*
+ * x86: what a guest's CPUID reads of a leaf the VMM set. The VMM starts
+ * vCPU id of m at ring on cpuid_report, sets leaf.subleaf to val (what
+ * describes it in the evidence) and runs it to its five reports: seen gets
+ * the four registers (kept as guest values, label before each name),
+ * ran_at the ring the guest proved. Returns 0, or -1 after answering no
+ * when the API refused the leaf; anything else that is not evidence ends
+ * the probe (cpu_config.c).
+ */
+struct hvp_cpuid_ask {
+	uint32_t leaf, subleaf;
+	uint32_t val[4];
+	unsigned ring;
+	const char *what;
+	const char *label;
+};
+int hvp_cpuid_seen(struct hvp_ctx *ctx, struct hvp_machine *m, unsigned id, const struct hvp_cpuid_ask *ask,
+		   uint32_t seen[4], unsigned *ran_at);
+
 #endif

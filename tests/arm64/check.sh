@@ -23,19 +23,10 @@ make -s -C "$top" BUILD=build/arm64 ARCH=arm64 CC=aarch64-linux-gnu-gcc LDFLAGS=
 	>"$tmp/build.log" 2>&1 || { sed 's/^/# /' "$tmp/build.log"; bail "the arm64 cross build failed"; }
 
 armout=${HVP_ARM64_OUT:-$tmp/arm64}
-rm -rf "$armout"
-mkdir -p "$armout"
-start=$SECONDS
-"$top/tests/vm/hvprobe-in-qemu-arm64" --batch "$top/tests/arm64/arm64.batch" "$armout" 2>"$tmp/batch.err"
-batch_rc=$?
-echo "# the batch took $((SECONDS - start)) s and exited $batch_rc"
-ran="arm64 KVM suite: ran on arm64 KVM inside QEMU (emulated EL2), its batch $((SECONDS - start)) s, exit $batch_rc"
-echo "check.sh: $ran" >&2
-[ -n "${HVP_ARM64_OUT:-}" ] && echo "$ran" >"$HVP_ARM64_OUT.ran"
-sed 's/^/# /' "$tmp/batch.err"
+suite_batch check.sh "${HVP_ARM64_OUT:-}" "arm64 KVM suite" "arm64 KVM inside QEMU (emulated EL2)" "$armout" \
+	"$top/tests/vm/hvprobe-in-qemu-arm64" --batch "$top/tests/arm64/arm64.batch"
 ok "the batch ran to its end on arm64 KVM inside QEMU" [ "$batch_rc" = 0 ]
-jq -r '.findings[]? | select(.verdict == "deviates" or .answer == "crashed" or .answer == "hung")
-	| "# failing: \(.id): \(.answer) (\(.reason))"' "$armout/suite.out" 2>/dev/null
+failing "$armout/suite.out"
 [ "$(rc suite)" = 0 ] 2>/dev/null || tail -n 5 "$armout/suite.err" 2>/dev/null | sed 's/^/# /'
 [ -n "${HVP_ARM64_REPORT:-}" ] && cp "$armout/suite.out" "$HVP_ARM64_REPORT"
 

@@ -40,6 +40,22 @@ jqok "exec.native_cpl0/cpl3: EL1 and EL0 timed by the guest's counter, yes exact
 	and ((.answer == "yes") == (.reason | test("time: native")))] == [true, true]' "$R"
 jqok "mem.two_maps: the seed's question, proven by the guest" \
 	'.findings[] | select(.id == "mem.two_maps") | .answer == "yes" and .guest_verified' "$R"
+# Interrupts through the in-kernel vGICv3 and doorbells: the guest's own INTIDs and counts.
+avec() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | select(.label == "vector the guest'"'"'s handler took") | .value] == %s' "$1" "$2"; }
+jqok "irq.chip: a GICv3; the guest's handler took the SGI it sent itself (INTID 1)" \
+	"($(avec irq.chip '["0x1"]')) and ([.findings[] | select(.id == \"irq.chip\") | .reason | test(\"a GICv2: [A-Za-z]+; an ITS: [A-Za-z]+$\")] == [true])" "$R"
+jqok "irq.irqfd: the eventfd write on GSI 20 arrived as SPI INTID 52" "$(avec irq.irqfd '["0x34"]')" "$R"
+jqok "irq.guest_timer: the virtual timer's PPI 27 with no exit to userspace" \
+	"($(avec irq.guest_timer '["0x1b"]')) and ([.findings[] | select(.id == \"irq.guest_timer\") | .guest[] | select(.label | test(\"exits to userspace\")) | .value] == [\"0x0\"])" "$R"
+abell() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | .value] == %s' "$1" "$2"; }
+jqok "io.ioeventfd_mmio: 8 stores, the eventfd counted 8, no exit at the doorbell" "$(abell io.ioeventfd_mmio '["0x8", "0x8", "0x0"]')" "$R"
+jqok "io.ioeventfd_mmio_any_length: 32 stores of four widths, all counted" "$(abell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$R"
+jqok "io.coalesced_mmio: the ring held the guest's stores in order, no exit at the zone" \
+	"$(abell io.coalesced_mmio '["0x1", "0x2", "0x3", "0x4", "0x0"]')" "$R"
+IB=$out/irqbench.out
+ok "bench.irq.irqfd_latency runs on arm64, its report complete JSON" eval 'exits irqbench 0 && json_ok "$IB"'
+jqok "and measures, every sample ending in the guest's handler for SPI INTID 52" \
+	'[.findings[] | select(.id == "bench.irq.irqfd_latency") | .answer == "yes" and .guest_verified and .bench.samples >= 5 and .bench.median_ns > 0 and ([.guest[] | select(.label == "vector the handler took first") | .value] == ["0x34"])] == [true]' "$IB"
 # The guest's own word that it ran with the MMU on: exec.native_cpl0's ring
 # report at EL1 is SCTLR_EL1's low half above CurrentEL (src/guest_arm64.S,
 # RING), with M, C and I set.
@@ -49,6 +65,19 @@ jqok "exec.native_cpl0: the guest at EL1 read SCTLR_EL1 with the MMU and caches 
 	.findings[] | select(.id == "exec.native_cpl0") | (.answer == "yes") == (.reason | test("time: native"))
 	and ([.guest[] | select(.label == "ring report") | "0000000000000000\(.value[2:])"[-16:]
 	| select(.[8:] == "00000004") | .[:8] | hex | bit(0) and bit(2) and bit(12)] == [true])' "$R"
+
+# The guest CPU model: KVM's ID registers, proven by a guest at EL1 (EL0
+# cannot read them), and Linux 6.1's lack of writable masks said.
+jqok "cpu.model: a guest at EL1 saw a feature of KVM's model, and read it cleared once the VMM cleared it" \
+	'.findings[] | select(.id == "cpu.model") | .answer == "yes" and .guest_verified
+	and ([.guest[] | select(.label | startswith("reduced model, EL1"))] | length) == 1
+	and (.reason | test("the guest at EL1 read 0 \\(EL0 cannot read ID registers"))' "$R"
+jqok "the host block holds the guest CPU model: ten ID registers, named features, why no writable masks" \
+	'.host.cpu_model | .arch == "arm64" and (.id_registers | length) == 10 and (.features | index("asimd")) != null
+	and (.note | test("KVM_ARM_GET_REG_WRITABLE_MASKS"))' "$R"
+ok "info --cpu shows the named features and the ID registers" \
+	eval 'exits cpuinfo 0 && grep -q "^features offered:" "$out/cpuinfo.out" && grep -qE "^  ID_AA64ISAR0_EL1 += 0x[0-9a-f]{16}" "$out/cpuinfo.out" &&
+	tail -n 1 "$out/cpuinfo.out" | grep -qE "^  ID_AA64MMFR2_EL1 += 0x[0-9a-f]{16}"'
 
 # Snapshots and dirty tracking (issue 16).
 jqok "state.save_restore: yes, the guest restored in a new process found every class it set intact" \

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # make check-checks: the tests of the tests. The checks of the x86_64 KVM
-# suite (tests/e2e/kvm-checks.bash) and of the arm64 one
-# (tests/arm64/checks.bash) run against bad outputs, made from real ones:
+# suite (tests/e2e/kvm-checks.bash), of the same on Intel VMX
+# (tests/e2e/intel-checks.bash) and of the arm64 one (tests/arm64/checks.bash)
+# run against bad outputs, made from real ones:
 #
 #   empty      every output, exit status included, is an empty file
 #   truncated  every report cut to half its length
@@ -14,24 +15,34 @@
 # every check must fail but those of the report's form, which do not read
 # answers (named below). Each bad run's checks are listed with their result.
 #
-# The real outputs are those make check kept (build/check/kvm-x86_64 and
-# build/check/kvm-arm64, written by tests/e2e/kvm.sh and tests/arm64/check.sh);
-# where a suite has not run, its report in docs/examples stands in (then the
-# checks on the other outputs fail for want of them, as they must).
+# The real outputs are those make check kept (build/check/kvm-x86_64,
+# build/check/kvm-intel and build/check/kvm-arm64, written by tests/e2e/kvm.sh,
+# tests/e2e/intel.sh and tests/arm64/check.sh); where a suite has not run, its
+# report in docs/examples stands in (then the checks on the other outputs fail
+# for want of them, as they must; the Intel suite's checks of Intel's answers
+# too, the x86_64 example being AMD's).
 . "$(dirname "$0")/lib.bash"
 command -v jq >/dev/null || bail "jq is needed (apt-get install jq)"
 
 # Checks that read the form of a report, not its answers: they pass on a
 # flipped one by design (the text summary and JUnit's failures count
 # verdicts, which flipping the words of those reports leaves alone). A check
-# not named here must fail on it.
-x86_form_only=(
+# not named here must fail on it. First those of tests/e2e/kvm-suite-checks.bash,
+# which both x86_64 check sets run.
+suite_form_only=(
 	"the JSON report parses"
 	"it has schema_version 1"
 	"its host block names the backend"
 	"the report validates against docs/report-schema.json"
-	"TAP run exits 0, prove accepting its report"
 	"no probe crashed or hung"
+	"info exits 0"
+	"info names the KVM module"
+	"info states how guests run here, measured"
+	"info shows the capabilities"
+)
+x86_form_only=(
+	"${suite_form_only[@]}"
+	"TAP run exits 0, prove accepting its report"
 	"the text report exits 0, ending with its summary"
 	"it has one line per probe"
 	"and the summary"
@@ -47,10 +58,6 @@ x86_form_only=(
 	"it has the section 'Teardown'"
 	"the JUnit report exits 0; python3's XML parser reads it: one testcase per probe, no failure"
 	"the Prometheus report exits 0; python3-prometheus-client parses it, one answer per probe"
-	"info exits 0"
-	"info names the KVM module"
-	"info states how guests run here, measured"
-	"info shows the capabilities"
 	"bench exits 0, its report complete JSON"
 	"bench runs only the benchmarks asked for"
 	"the bench report validates against the schema"
@@ -59,10 +66,28 @@ x86_form_only=(
 	"it holds a plot of every benchmark's samples"
 	"headless Chromium renders it, and its filter shows only bench.exit.cpuid for 'cpuid'"
 	"two runs on this host: diff finds nothing changed"
+	"the notification benchmarks exit 0, their report complete JSON"
+	"and the doorbell's cost against the exit it saves, with their ratio"
 	# skipped and the process list are no yes or no to flip
 	"limits.vms_per_process under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"limits.vcpus_per_vm under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"kill -9 of hvprobe mid-run (a probe's process running) leaves none of its processes behind"
+	# the guest CPU model is the API's, not an answer; diff and baseline read the model
+	"the host block holds the guest CPU model: KVM's CPUID table, feature MSRs, named features, XSAVE sizes"
+	"info --cpu shows the named features, XSAVE and KVM's CPUID table"
+	"diff of the report with itself: migration compatible"
+	"diff to the report with a feature removed: migration incompatible, the feature named"
+	"and its JSON carries the verdict and the feature"
+	"the other way, to the host that offers more: compatible"
+	"baseline of the two: a Firecracker template with exactly the documented members and forms"
+	"it clears the one feature the hosts do not share, and nothing else"
+)
+# The host block, the count of answers and info's text hold no yes or no.
+intel_form_only=(
+	"${suite_form_only[@]}"
+	"every probe of the default suite answered"
+	"the report is from an Intel host with VMX, KVM's module kvm_intel"
+	"info names kvm_intel and Intel VMX"
 	"the snapshot and dirty-tracking benchmarks exit 0, their report complete JSON"
 )
 arm64_form_only=(
@@ -72,23 +97,26 @@ arm64_form_only=(
 	"every answer is proven by a guest or by the API's refusal"
 	"no probe crashed or hung"
 	"the probes about x86 say they are not applicable, and nothing else is skipped but the capped search"
+	"the host block holds the guest CPU model: ten ID registers, named features, why no writable masks"
+	"info --cpu shows the named features and the ID registers"
+	"bench.irq.irqfd_latency runs on arm64, its report complete JSON"
 	# Linux 6.1 arm64 has no dirty ring: skipped is no yes or no to flip
 	"mem.dirty_ring: answered where the host has a ring, else skipped with the capability's value"
 )
 
-# good ARCH DIR: the real outputs of the suite, or the example report.
+# good SUITE DIR: the real outputs of the suite (x86_64, intel or arm64), or
+# the example report.
 good() {
-	local kept=$top/build/check/kvm-$1
+	local kept=$top/build/check/kvm-$1 entry=json example=kvm-x86_64.json
 	if [ -d "$kept" ] && [ -n "$(ls "$kept")" ]; then
 		cp -r "$kept/." "$2/"
 		echo "# $1: bad outputs made from the last real run ($kept)"
 	else
-		local entry=json
-		[ "$1" = arm64 ] && entry=suite
-		cp "$top/docs/examples/kvm-$1.json" "$2/$entry.out"
+		[ "$1" = arm64 ] && entry=suite example=kvm-arm64.json
+		cp "$top/docs/examples/$example" "$2/$entry.out"
 		echo 0 >"$2/$entry.rc"
 		: >"$2/$entry.err"
-		echo "# $1: no real run kept; bad outputs made from docs/examples/kvm-$1.json"
+		echo "# $1: no real run kept; bad outputs made from docs/examples/$example"
 	fi
 }
 
@@ -179,11 +207,14 @@ try() {
 	fi
 }
 
-for arch in x86_64 arm64; do
+for arch in x86_64 intel arm64; do
 	mkdir -p "$tmp/good-$arch"
 	good "$arch" "$tmp/good-$arch"
-	if [ "$arch" = x86_64 ]; then checks=$top/tests/e2e/kvm-checks.bash form=("${x86_form_only[@]}")
-	else checks=$top/tests/arm64/checks.bash form=("${arm64_form_only[@]}"); fi
+	case $arch in
+	x86_64) checks=$top/tests/e2e/kvm-checks.bash form=("${x86_form_only[@]}") ;;
+	intel) checks=$top/tests/e2e/intel-checks.bash form=("${intel_form_only[@]}") ;;
+	arm64) checks=$top/tests/arm64/checks.bash form=("${arm64_form_only[@]}") ;;
+	esac
 	checks_on "$checks" "$tmp/good-$arch" "$tmp/$arch-good.tap"
 	passing "$tmp/$arch-good.tap" >"$tmp/$arch-good.passing"
 	echo "# $arch: $(wc -l <"$tmp/$arch-good.passing") of $(grep -cE '^(not )?ok ' "$tmp/$arch-good.tap") checks pass on the real output"

@@ -14,7 +14,7 @@ for o in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/help.out" | sort -u); do
 	grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$man" || { echo "# $o is not in the man page"; opts_ok=0; }
 done
 ok "every option in --help is in the man page" [ "$opts_ok" = 1 ]
-for cmd in run bench list info diff; do
+for cmd in run bench list info diff baseline; do
 	ok "the man page documents '$cmd'" grep -q "^\.B.* $cmd\b\|^\.BR $cmd\b\|^\.B $cmd\b" "$man"
 done
 if command -v groff >/dev/null; then
@@ -57,6 +57,15 @@ ok "run points benchmarks to 'hvprobe bench'" grep -q "benchmarks run with 'hvpr
 run baddur bench --duration=0
 ok "a zero --duration exits 2" [ "$(rc baddur)" = 2 ]
 run nomatch run 'nothing.*'
+run baselinenone baseline
+ok "baseline without reports exits 2, saying what it needs" \
+	eval '[ "$(rc baselinenone)" = 2 ] && grep -q "baseline needs JSON reports" "$tmp/baselinenone.err"'
+run baselinemissing baseline /nonexistent.json
+ok "baseline of a report that cannot be read exits 2, naming it" \
+	eval '[ "$(rc baselinemissing)" = 2 ] && grep -q "/nonexistent.json: cannot read" "$tmp/baselinemissing.err"'
+run cpurun run --cpu
+ok "--cpu outside info exits 2, pointing to info" \
+	eval '[ "$(rc cpurun)" = 2 ] && grep -q "hvprobe info --cpu" "$tmp/cpurun.err"'
 ok "a pattern matching no probe exits 2" [ "$(rc nomatch)" = 2 ]
 ok "and names the pattern" grep -q "no probe matches 'nothing.\*'" "$tmp/nomatch.err"
 

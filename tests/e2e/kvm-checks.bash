@@ -5,107 +5,14 @@
 # Sourced by tests/e2e/kvm.sh after the batch ran, and by
 # tests/e2e/checks-fail.sh against bad outputs, where every check must fail.
 # Each check reads what it asserts on through jqok/json_ok, or asks for the
-# run's exit status together with a complete report.
+# run's exit status together with a complete report. The checks that hold on
+# any x86_64 KVM host come first (tests/e2e/kvm-suite-checks.bash).
 
-seed="vm.sequential_in_one_thread vm.two_in_one_thread vm.destroy_after_refused_create
-vm.two_in_two_threads vm.two_in_two_processes mem.two_maps"
-J=$out/json.out
-
-# complete NAME: the output of the run NAME is whole (a check on part of a
-# report proves nothing): by its own last line, or one section per probe.
-complete() {
-	local f=$out/$1.out
-	[ -s "$f" ] || return 1
-	case $1 in
-	text | subset) tail -n 1 "$f" | grep -qE '^[0-9]+ probes in .*deviate' ;;
-	benchtext) tail -n 1 "$f" | grep -qE '^[0-9]+ benchmarks: ' ;;
-	md) [ -n "$nprobes" ] && [ "$(grep -c '^### `' "$f")" = "$nprobes" ] ;;
-	info) tail -n 1 "$f" | grep -q '^virtualization ' ;;
-	html) tail -n 1 "$f" | grep -q '</html>' ;;
-	*) return 1 ;;
-	esac
-}
-# has NAME PATTERN: the whole output of NAME has a line matching PATTERN (grep -E).
-has() { complete "$1" && grep -qE -- "$2" "$out/$1.out"; }
-# agrees: a finding's answer is yes exactly when its own measurement says native.
-agrees='((.answer == "yes") == (.reason | test("time: native")))'
-
-ok "the default run exits 0 (nothing deviates), its report complete JSON" \
-	eval 'exits json 0 && json_ok "$J"'
-jqok "the JSON report parses" '.' "$J"
-jqok "it has schema_version 1" '.schema_version == 1' "$J"
-jqok "its host block names the backend" '.host.backend == "kvm"' "$J"
-for id in $seed; do
-	jqok "$id: answered yes, as documented" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .verdict == "as documented"' "$J" --arg id "$id"
-	jqok "$id: a yes proven by a guest" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified and (.guest | length) >= 2' "$J" --arg id "$id"
-	jqok "$id: a yes with every call as evidence, with its native result" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and (.evidence | length) > 3 and all(.evidence[]; .errno == "OK")' "$J" --arg id "$id"
-done
-jqok "mem.two_maps: the guest read each region's own value" \
-	'.findings[] | select(.id == "mem.two_maps") | .answer == "yes" and [.guest[].value] == ["0x5eed00000000a001", "0x5eed00000000b002"]' "$J"
-jqok "vm.two_in_one_thread: VM B did not see VM A's value" \
-	'.findings[] | select(.id == "vm.two_in_one_thread") | .answer == "yes" and .guest[2].value == "0x0"' "$J"
-ok_schema "the report validates against docs/report-schema.json" "$J"
+# shellcheck source=tests/e2e/kvm-suite-checks.bash
+. "$(dirname "${BASH_SOURCE[0]}")/kvm-suite-checks.bash"
 
 ok "TAP run exits 0, prove accepting its report" \
 	eval 'exits tap 0 && [ -s "$out/tap.out" ] && prove -e cat "$out/tap.out" >/dev/null 2>&1'
-
-nprobes=$(jq '.findings | length' "$J" 2>/dev/null)
-jqok "no probe crashed or hung" 'all(.findings[]; .answer == "yes" or .answer == "no" or .answer == "skipped")' "$J"
-jqok "every documented answer is as documented" 'all(.findings[]; .verdict != "deviates")' "$J"
-for id in mem.overlap_partial mem.overlap_identical mem.overlap_contained; do
-	jqok "$id: refused with EEXIST, the first map still read by the guest" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified and .evidence[.decisive].errno == "EEXIST"' "$J" --arg id "$id"
-done
-for id in mem.many_maps mem.adjacent_maps mem.alias mem.unmapped_access mem.unmap_then_access mem.move \
-	mem.remap_new_host_memory mem.readonly mem.coherence mem.dirty_log mem.backing_private mem.backing_shared \
-	mem.backing_memfd mem.backing_hugepages mem.sparse_large; do
-	jqok "$id: yes, proven by the guest" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
-done
-jqok "fork.vm_used_in_child: the child's calls fail with EIO" \
-	'.findings[] | select(.id == "fork.vm_used_in_child") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$J"
-jqok "fork.fd_passed: a VM handed over is refused to the receiver with EIO" \
-	'.findings[] | select(.id == "fork.fd_passed") | .answer == "no" and .evidence[.decisive].errno == "EIO"' "$J"
-for id in vcpu.run_from_other_thread vcpu.regs_from_other_thread vcpu.two_parallel vcpu.one_thread_two_vcpus \
-	fork.child_own_vm fork.guest_memory_private fork.guest_memory_shared limits.threads_running_vcpus \
-	lifecycle.close_vm_keep_vcpu lifecycle.use_after_destroy lifecycle.destroy_while_running; do
-	jqok "$id: yes, proven by the guest" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
-done
-jqok "vcpu.kick and vcpu.signal_during_run: run returned EINTR" \
-	'[.findings[] | select(.id == "vcpu.kick" or .id == "vcpu.signal_during_run") | .answer == "yes" and .evidence[.decisive].errno == "EINTR"] == [true, true]' "$J"
-jqok "exec.native_cpl0/cpl3: a measured answer with the guest's own timing, yes exactly when it says native" \
-	'[.findings[] | select(.id | startswith("exec.native_")) | (.answer == "yes" or .answer == "no") and .guest_verified and (.reason | test("ns per instruction")) and '"$agrees"'] == [true, true]' "$J"
-jqok "cpu.hypercall: handled in the kernel, the guest got -KVM_ENOSYS" \
-	'.findings[] | select(.id == "cpu.hypercall") | .answer == "yes" and .guest[0].value == "0xfffffffffffffc18"' "$J"
-jqok "cpu.hlt: a hlt exit" '.findings[] | select(.id == "cpu.hlt") | .answer == "yes"' "$J"
-jqok "exec.vendor: the scheme from the module, both rings measured, yes exactly when both are native" \
-	'.findings[] | select(.id == "exec.vendor") | .guest_verified and (.reason | test("module kvm_") and test("measured: ring 0 .*ring 3 "))
-	and ((.answer == "yes") == (.reason | test("ring 0 native .*ring 3 native ")))' "$J"
-jqok "exec.real_mode: answered; a yes is proven by the guest (CR0.PE clear), and says so" \
-	'.findings[] | select(.id == "exec.real_mode") | ((.answer == "yes" and .guest_verified) or .answer == "no")
-	and ((.answer == "yes") == (.reason | startswith("the vCPU ran 16-bit real-mode code")))' "$J"
-for id in cpu.cpuid_applied_cpl0 cpu.cpuid_applied_cpl3 cpu.msr_applied time.tsc_rate time.tsc_offset; do
-	jqok "$id: yes, the guest read what the VMM set" \
-		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
-done
-jqok "cpu.cpuid_applied_cpl3: the guest's CPUID at ring 3 reported the VMM's marker" \
-	'.findings[] | select(.id == "cpu.cpuid_applied_cpl3") | .answer == "yes" and [.guest[] | select(.label | IN("eax", "ebx", "ecx", "edx")) | .value] == ["0x72707668", "0x2d65626f", "0x69757063", "0x6b6f2d64"]' "$J"
-jqok "cpu.msr_applied: the filtered read exited to the VMM, whose value the guest got" \
-	'.findings[] | select(.id == "cpu.msr_applied") | .answer == "yes" and any(.evidence[]; .call == "KVM_X86_SET_MSR_FILTER" and .errno == "OK") and any(.guest[]; .value == "0x6b6b0badc000")' "$J"
-jqok "time.tsc_rate: the measured rate is stated against the API's" \
-	'.findings[] | select(.id == "time.tsc_rate") | .answer == "yes" and (.reason | test("the API says [0-9]+ kHz; .* ran at [0-9]+-[0-9]+ kHz"))' "$J"
-jqok "vcpu.duplicate_id: EEXIST" \
-	'.findings[] | select(.id == "vcpu.duplicate_id") | .answer == "yes" and .evidence[.decisive].errno == "EEXIST"' "$J"
-jqok "limits.vcpus_per_vm: refused at the limit, or the cap" \
-	'.findings[] | select(.id == "limits.vcpus_per_vm") | (.answer == "yes" and .guest_verified) or .answer == "skipped"' "$J"
-jqok "mem.readonly: the VMM saw the guest's write value" \
-	'.findings[] | select(.id == "mem.readonly") | .answer == "yes" and any(.guest[]; .value == "0x5707e0000000d00d")' "$J"
-jqok "mem.max_maps: a refusal from KVM itself, or the cap" \
-	'.findings[] | select(.id == "mem.max_maps") | (.answer == "yes" and .evidence[.decisive].call == "KVM_SET_USER_MEMORY_REGION") or .answer == "skipped"' "$J"
 
 T=$out/text.out
 echo "# $nprobes probes in the JSON report"
@@ -146,13 +53,6 @@ fi
 
 ok "a glob runs a subset" eval 'exits subset 0 && complete subset && [ "$(grep -cE "^vm\.two_in_[a-z_]+ +yes " "$out/subset.out")" = 3 ]'
 
-I=$out/info.out
-ok "info exits 0" eval 'exits info 0 && complete info'
-ok "info judges by a guest that ran" has info '^guest_runs +yes'
-ok "info names the KVM module" has info '^kvm_modules +kvm'
-ok "info states how guests run here, measured" has info '^virtualization .*measured: ring 0'
-ok "info shows the capabilities" has info '^KVM_CAP_NR_MEMSLOTS +[0-9]'
-
 B=$out/bench.out
 ok "bench exits 0, its report complete JSON" eval 'exits bench 0 && json_ok "$B"'
 jqok "bench runs only the benchmarks asked for" '[.findings[] | select(.bench)] | length == 4' "$B"
@@ -167,6 +67,16 @@ jqok "the raw baseline gives the harness ratio" \
 ok_schema "the bench report validates against the schema" "$B"
 ok "the text bench report prints the harness overhead" \
 	eval 'exits benchtext 0 && has benchtext "^harness overhead: .* = [0-9.]+"'
+ok "and the doorbell's cost against the exit it saves, with their ratio" \
+	eval 'exits benchtext 0 && has benchtext "^doorbells: median [0-9]+ ns per doorbell write .* ratio [0-9.]+$"'
+IB=$out/irqbench.out
+ok "the notification benchmarks exit 0, their report complete JSON" eval 'exits irqbench 0 && json_ok "$IB"'
+jqok "each of the three measured, the guest proving every sample" \
+	'[.findings[] | select(.bench) | select(.id | test("^bench\\.(io|irq)\\.")) | .answer == "yes" and .guest_verified and .bench.samples >= 5 and .bench.median_ns > 0 and .bench.median_ns <= .bench.p99_ns] == [true, true, true]' "$IB"
+jqok "bench.io.ioeventfd states the exit it saves and the ratio" \
+	'.findings[] | select(.id == "bench.io.ioeventfd") | .answer == "yes" and (.reason | test("ns per port write that exits to userspace .*: ratio [0-9]+\\.[0-9]+$"))' "$IB"
+jqok "the latency benchmarks' guest took only their vector" \
+	'[.findings[] | select((.id | test("^bench\\.irq\\.")) and .answer == "yes") | .guest[] | select(.label == "vector the handler took first") | .value] == ["0x41", "0x50"]' "$IB"
 
 H=$out/html.out
 ok "the HTML report of a real run exits 0" eval 'exits html 0 && complete html'
@@ -191,6 +101,31 @@ ok "a finding that deviates from the contract exits 1" eval 'exits wrong 1 && jq
 jqok "and is reported as deviating" \
 	'.findings[0].id == "mem.two_maps" and .findings[0].verdict == "deviates" and .findings[0].expected == "no"' "$out/wrong.out"
 
+# Interrupts and I/O notification: every answer from the guest's own report.
+for id in irq.chip irq.irqfd irq.irqfd_resample irq.msi irq.route_limit irq.inject_userspace irq.guest_timer \
+	io.ioeventfd_pio io.ioeventfd_mmio io.ioeventfd_datamatch io.ioeventfd_mmio_any_length io.coalesced_mmio; do
+	jqok "$id: yes, proven by the guest" \
+		'.findings[] | select(.id == $id) | .answer == "yes" and .guest_verified' "$J" --arg id "$id"
+done
+vec() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | select(.label == "vector the guest'"'"'s handler took") | .value] | sort == %s' "$1" "$2"; }
+jqok "irq.chip: the guest's handler took its self-IPI's vector" "$(vec irq.chip '["0x40"]')" "$J"
+jqok "irq.irqfd: the eventfd write arrived as the IOAPIC pin's vector" "$(vec irq.irqfd '["0x41"]')" "$J"
+jqok "irq.irqfd_resample: the level line's vector, and the resample eventfd counted the guest's EOI" \
+	"($(vec irq.irqfd_resample '["0x47"]')) and ([.findings[] | select(.id == \"irq.irqfd_resample\") | .guest[] | select(.label | test(\"resample\")) | .value] == [\"0x1\"])" "$J"
+jqok "irq.msi: both MSIs, the signalled and the routed one" "$(vec irq.msi '["0x42", "0x43"]')" "$J"
+jqok "irq.route_limit: KVM's table of 4096 routes (KVM_MAX_IRQ_ROUTES), one more refused with EINVAL, its last route delivered" \
+	'.findings[] | select(.id == "irq.route_limit") | .answer == "yes" and .evidence[.decisive].errno == "EINVAL" and (.reason | test("^the largest routing table accepted has 4096 entries")) and ([.guest[] | select(.label == "vector the guest'"'"'s handler took") | .value] == ["0x44"])' "$J"
+jqok "irq.inject_userspace: the injected vector" "$(vec irq.inject_userspace '["0x45"]')" "$J"
+jqok "irq.guest_timer: the timer's vector with no exit to userspace while the guest waited" \
+	"($(vec irq.guest_timer '["0x46"]')) and ([.findings[] | select(.id == \"irq.guest_timer\") | .guest[] | select(.label | test(\"exits to userspace\")) | .value] == [\"0x0\"])" "$J"
+bell() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | .value] == %s' "$1" "$2"; }
+jqok "io.ioeventfd_pio: 8 writes, the eventfd counted 8, no exit at the doorbell" "$(bell io.ioeventfd_pio '["0x8", "0x8", "0x0"]')" "$J"
+jqok "io.ioeventfd_mmio: 8 writes, the eventfd counted 8, no exit at the doorbell" "$(bell io.ioeventfd_mmio '["0x8", "0x8", "0x0"]')" "$J"
+jqok "io.ioeventfd_datamatch: 8 matching writes counted, the 8 others exited" "$(bell io.ioeventfd_datamatch '["0x8", "0x8", "0x8"]')" "$J"
+jqok "io.ioeventfd_mmio_any_length: 32 writes of four widths, all counted" "$(bell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$J"
+jqok "io.coalesced_mmio: the ring held the guest's stores in order, no exit at the zone" \
+	"$(bell io.coalesced_mmio '["0x1", "0x2", "0x3", "0x4", "0x0"]')" "$J"
+
 # DESIGN.md, "Truth rules": a host process limit is never the API's answer.
 U=$out/ulimit.out
 for id in limits.vms_per_process limits.vcpus_per_vm; do
@@ -211,6 +146,17 @@ ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict
 		| $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
 		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
 	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
+
+# The run read back (hvprobe report, here, with no hypervisor): the same JSON,
+# and Node Feature Discovery labels for what it proved.
+"$HVPROBE_LOCAL" report -f json "$J" >"$tmp/readback.json" 2>"$tmp/readback.err"
+ok "the JSON report read back (hvprobe report -f json) is the same, byte for byte" \
+	eval 'exits json 0 && json_ok "$J" && cmp "$J" "$tmp/readback.json"'
+"$HVPROBE_LOCAL" report -f nfd "$J" >"$tmp/nfd" 2>&1
+ok "its NFD labels: kvm, and hardware virtualization exactly when exec.vendor answered yes" \
+	eval 'exits json 0 && grep -qx "hvprobe.feature.node.kubernetes.io/kvm=true" "$tmp/nfd" &&
+	[ "$(jq -r ".findings[] | select(.id == \"exec.vendor\") | .answer" "$J")" = yes ] &&
+	grep -qx "hvprobe.feature.node.kubernetes.io/hardware-virtualization=true" "$tmp/nfd"'
 
 # Snapshots and dirty tracking (issue 16): each answered by its guest, with KVM's own calls in the evidence.
 jqok "state.save_restore: yes, the guest restored in a new process found every class it set intact" \

@@ -19,21 +19,10 @@ echo "# KVM: $where"
 echo "# binary: $HVPROBE"
 
 kvmout=${HVP_KVM_OUT:-$tmp/kvm}
-rm -rf "$kvmout"
-mkdir -p "$kvmout"
-start=$SECONDS
-"$top/tests/vm/hvprobe-on-kvm" --batch "$top/tests/e2e/kvm.batch" "$kvmout" 2>"$tmp/batch.err"
-batch_rc=$?
-echo "# the batch took $((SECONDS - start)) s and exited $batch_rc"
-# Said on stderr too, and kept for make check's last word: where the suite ran.
-ran="x86_64 KVM suite: ran on ${where%%:*} KVM (${where#*: }), its batch $((SECONDS - start)) s, exit $batch_rc"
-echo "kvm.sh: $ran" >&2
-[ -n "${HVP_KVM_OUT:-}" ] && echo "$ran" >"$HVP_KVM_OUT.ran"
-sed 's/^/# /' "$tmp/batch.err"
+suite_batch kvm.sh "${HVP_KVM_OUT:-}" "x86_64 KVM suite" "${where%%:*} KVM (${where#*: })" "$kvmout" \
+	"$top/tests/vm/hvprobe-on-kvm" --batch "$top/tests/e2e/kvm.batch"
 ok "the batch ran to its end on ${where%%:*} KVM" [ "$batch_rc" = 0 ]
-# A finding that failed, said here so that the log shows why.
-jq -r '.findings[]? | select(.verdict == "deviates" or .answer == "crashed" or .answer == "hung")
-	| "# failing: \(.id): \(.answer) (\(.reason))"' "$kvmout/json.out" 2>/dev/null
+failing "$kvmout/json.out"
 
 check_dir "$top/tests/e2e/kvm-checks.bash" "$kvmout"
 done_testing

@@ -91,6 +91,32 @@ import json, sys, jsonschema
 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$1" "$top/docs/report-schema.json"
 }
 
+# suite_batch SCRIPT KEEP SUITE WHERE OUTDIR CMD...: runs a KVM suite's
+# batch, CMD... OUTDIR (OUTDIR emptied first; batch_rc its exit status), and
+# says what became of it: how long it took; "SUITE: ran on WHERE, its batch
+# N s, exit R" on stderr as SCRIPT says it and, for make check's last word,
+# in KEEP.ran when KEEP is set; then what the batch said on stderr.
+suite_batch() {
+	local script=$1 keep=$2 suite=$3 where=$4 dir=$5 start=$SECONDS ran
+	shift 5
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	"$@" "$dir" 2>"$tmp/batch.err"
+	batch_rc=$?
+	echo "# the batch took $((SECONDS - start)) s and exited $batch_rc"
+	ran="$suite: ran on $where, its batch $((SECONDS - start)) s, exit $batch_rc"
+	echo "$script: $ran" >&2
+	[ -z "$keep" ] || echo "$ran" >"$keep.ran"
+	sed 's/^/# /' "$tmp/batch.err"
+}
+
+# failing REPORT: the findings of the JSON report REPORT that fail, as
+# comments, so that the log shows why.
+failing() {
+	jq -r '.findings[]? | select(.verdict == "deviates" or .answer == "crashed" or .answer == "hung")
+		| "# failing: \(.id): \(.answer) (\(.reason))"' "$1" 2>/dev/null
+}
+
 # check_dir CHECKS DIR: runs the checks file CHECKS (kvm-checks.bash,
 # tests/arm64/checks.bash) against the outputs in DIR.
 check_dir() {

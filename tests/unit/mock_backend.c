@@ -29,8 +29,10 @@
 #endif
 
 #include "bench.h"
+#include "cpu_model.h"
 #include "errname.h"
 #include "guest.h"
+#include "notify.h"
 #include "guest_state.h"
 
 struct mock_faults mock_faults = MOCK_FAULTS_KVM;
@@ -50,6 +52,37 @@ struct hvp_hv {
 	int unused;
 };
 
+/* Interrupts and doorbells, modelled as KVM x86 has them (api.rst, KVM_IRQFD and the rest). */
+#define MOCK_MAX_ROUTES 4096 /* KVM_MAX_IRQ_ROUTES */
+#define MOCK_NOTIFIERS 8
+#define MOCK_RING 64
+
+struct mock_irqfd {
+	int fd, resample_fd;
+	uint32_t gsi;
+	int level_pending; /* a resample line raised and not yet ended by the guest */
+};
+
+struct mock_bell {
+	int fd;
+	struct hvp_doorbell d;
+};
+
+struct mock_irq {
+	int chip;                      /* 0: none; 1 + enum hvp_irq_chip */
+	struct mock_irqfd irqfd[MOCK_NOTIFIERS];
+	unsigned n_irqfd;
+	struct hvp_irq_route *routes;  /* the routing table the VMM set; NULL: the default (GSI = IOAPIC pin) */
+	unsigned n_routes;
+	struct mock_bell bell[MOCK_NOTIFIERS];
+	unsigned n_bell;
+	struct { uint64_t addr; uint32_t size; } zone[4];
+	unsigned n_zone;
+	struct hvp_coalesced ring[MOCK_RING];
+	unsigned ring_first, ring_last;
+	uint64_t pending[4];           /* vectors raised for vCPU 0, a bit each; accessed atomically */
+};
+
 struct region {
 	uint64_t gpa, size;
 	uint8_t *host;
@@ -66,6 +99,7 @@ struct hvp_vm {
 	pid_t owner;      /* as KVM: only the creating process may use the VM (EIO elsewhere) */
 	int64_t msr_filtered; /* the MSR whose guest reads exit to the VMM, -1: none */
 	int dead;         /* destroyed: calls get EBADF, as on KVM's closed fd; vCPUs keep its memory */
+	struct mock_irq irq;
 	int manual_protect;   /* reading the dirty log leaves it; the VMM clears it */
 	unsigned ring_entries, ring_soft; /* a dirty ring (0: none), one per VM: the probes run one vCPU */
 	unsigned ring_used, ring_collected;
@@ -74,7 +108,7 @@ struct hvp_vm {
 
 enum program { P_UNKNOWN, P_REPORT_ARGS, P_LOAD2, P_LOAD_STORE, P_WAIT_FLAG, P_LOAD_LIST, P_STORE_PAGES, P_HANDSHAKE,
 	       P_RENDEZVOUS, P_TIMED_ALU, P_HYPERCALL, P_LOOP_HLT, P_CPUID_REPORT, P_RDMSR_REPORT,
-	       P_TSC_PAIR, P_REAL_MODE16, P_STATE_CHECK };
+	       P_TSC_PAIR, P_REAL_MODE16, P_IRQ_WAIT, P_DOORBELL_PIO, P_DOORBELL_MMIO, P_STATE_CHECK };
 
 struct hvp_vcpu {
 	struct hvp_vm *vm;
@@ -93,6 +127,7 @@ struct hvp_vcpu {
 	int64_t tsc_epoch_ns;
 	uint64_t state_lost; /* the classes a restore did not bring back (HVP_LOST_*) */
 	int kicked;
+	uint64_t injected; /* a vector the VMM injected (KVM_INTERRUPT) + 1; 0: none */
 	int dead; /* destroyed: later calls get EBADF; a run already inside goes on until kicked */
 	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
 	sigset_t guest_mask;  /* the caller's signal mask: signals arrive only while "in the guest" */
@@ -312,6 +347,8 @@ static const struct {
 	{ &hvp_prog_hypercall_vmmcall, P_HYPERCALL }, { &hvp_prog_loop_hlt, P_LOOP_HLT },
 	{ &hvp_prog_cpuid_report, P_CPUID_REPORT },   { &hvp_prog_rdmsr_report, P_RDMSR_REPORT },
 	{ &hvp_prog_tsc_pair, P_TSC_PAIR },           { &hvp_prog_real_mode16, P_REAL_MODE16 },
+	{ &hvp_prog_irq_wait, P_IRQ_WAIT },           { &hvp_prog_doorbell_pio, P_DOORBELL_PIO },
+	{ &hvp_prog_doorbell_mmio, P_DOORBELL_MMIO },
 	{ &hvp_prog_state_check, P_STATE_CHECK },
 };
 
@@ -465,6 +502,23 @@ static void log_dirty(struct hvp_vm *vm, struct region *r, uint64_t gpa)
 	r->dirty[page / 64] |= bit;
 }
 
+/* A write in a coalesced zone goes to the ring (while it has room); returns 1 if it did. */
+static int coalesce(struct hvp_vm *vm, uint64_t gpa, uint32_t len, uint64_t val)
+{
+	struct mock_irq *q = &vm->irq;
+
+	for (unsigned i = 0; i < q->n_zone && !mock_faults.bells_ignored; i++) {
+		if (gpa < q->zone[i].addr || gpa - q->zone[i].addr >= q->zone[i].size)
+			continue;
+		if ((q->ring_last + 1) % MOCK_RING == q->ring_first)
+			return 0; /* full: KVM exits to userspace */
+		q->ring[q->ring_last] = (struct hvp_coalesced){ gpa, len, val };
+		q->ring_last = (q->ring_last + 1) % MOCK_RING;
+		return 1;
+	}
+	return 0;
+}
+
 static enum access guest_store(struct hvp_vcpu *v, uint64_t va, uint64_t val, struct hvp_exit *x, int *resumed)
 {
 	struct region *r[8];
@@ -481,6 +535,8 @@ static enum access guest_store(struct hvp_vcpu *v, uint64_t va, uint64_t val, st
 	int unbacked = bytes_of(v->vm, gpa, p, r);
 	for (int i = 0; !unbacked && i < 8; i++)
 		readonly |= !(r[i]->prot & HVP_PROT_WRITE) && !mock_faults.readonly_writes_land;
+	if (unbacked && coalesce(v->vm, gpa, 8, val))
+		return DONE_ACCESS;
 	if (unbacked || readonly) {
 		*x = (struct hvp_exit){ .kind = HVP_EXIT_MMIO, .addr = gpa, .size = 8, .write = true, .value = val };
 		*resumed = 1;
@@ -542,6 +598,147 @@ static int spin_until_at_least(struct hvp_vcpu *v, uint64_t va, uint64_t min, ui
 	}
 }
 
+/* Raises vector for vCPU 0 (an in-kernel controller's delivery). */
+static void irq_raise(struct hvp_vm *vm, uint64_t vector)
+{
+	__atomic_or_fetch(&vm->irq.pending[(vector >> 6) & 3], 1ull << (vector & 63), __ATOMIC_SEQ_CST);
+}
+
+/* The highest pending vector, taken; 0 if none. */
+static unsigned irq_take(struct hvp_vm *vm)
+{
+	for (int w = 3; w >= 0; w--) {
+		uint64_t bits = __atomic_load_n(&vm->irq.pending[w], __ATOMIC_SEQ_CST);
+		if (bits) {
+			unsigned b = 63 - (unsigned)__builtin_clzll(bits);
+			__atomic_and_fetch(&vm->irq.pending[w], ~(1ull << b), __ATOMIC_SEQ_CST);
+			return (unsigned)w * 64 + b;
+		}
+	}
+	return 0;
+}
+
+/* Where a GSI goes: its MSI's vector in the VMM's table, or by default the IOAPIC pin the guest routed. */
+static uint64_t gsi_vector(struct hvp_vm *vm, uint32_t gsi, const uint64_t *block)
+{
+	if (vm->irq.routes) {
+		for (unsigned i = 0; i < vm->irq.n_routes; i++)
+			if (vm->irq.routes[i].gsi == gsi && vm->irq.routes[i].msi)
+				return vm->irq.routes[i].msi_data & 0xff;
+		return 0;
+	}
+	if ((block[HVP_IRQ_FLAGS / 8] & HVP_IRQF_IOAPIC) && block[HVP_IRQ_PIN / 8] == gsi)
+		return block[HVP_IRQ_VECTOR / 8] & 0xff;
+	return 0;
+}
+
+/* The eventfds the VMM wrote since the last look, as the kernel's irqfd workers would see them. */
+static void irq_poll_irqfds(struct hvp_vm *vm, const uint64_t *block)
+{
+	for (unsigned i = 0; i < vm->irq.n_irqfd; i++) {
+		struct mock_irqfd *f = &vm->irq.irqfd[i];
+		uint64_t n = 0, vector;
+		if (hvp_notifier_take(f->fd, &n) != 0 || n == 0)
+			continue;
+		vector = gsi_vector(vm, f->gsi, block);
+		if (vector && !mock_faults.irq_lost)
+			irq_raise(vm, vector);
+		f->level_pending = f->resample_fd >= 0;
+	}
+}
+
+/* The guest's EOI for a level line: the resample eventfd is signalled. */
+static void irq_eoi(struct hvp_vm *vm)
+{
+	for (unsigned i = 0; i < vm->irq.n_irqfd; i++)
+		if (vm->irq.irqfd[i].level_pending) {
+			vm->irq.irqfd[i].level_pending = 0;
+			hvp_notifier_signal(vm->irq.irqfd[i].resample_fd, 1);
+		}
+}
+
+static uint64_t guest_tsc(const struct hvp_vcpu *v);
+
+/* irq_wait's handler: logs each pending vector in the guest's block, as the program's does. */
+static void irq_handle(struct hvp_vcpu *v, uint64_t *block)
+{
+	unsigned vector;
+
+	while ((vector = irq_take(v->vm)) != 0) {
+		uint64_t n = block[HVP_IRQ_COUNT / 8];
+		block[HVP_IRQ_TSC / 8] = guest_tsc(v);
+		if (n < HVP_IRQ_LOG_MAX)
+			block[HVP_IRQ_LOG / 8 + n] = vector;
+		__atomic_store_n(&block[HVP_IRQ_COUNT / 8], n + 1, __ATOMIC_RELEASE);
+		if (block[HVP_IRQ_FLAGS / 8] & HVP_IRQF_EOI)
+			irq_eoi(v->vm);
+	}
+}
+
+/*
+ * irq_wait's HLT with interrupts on: taken in the kernel with a controller
+ * there (a kick or a signal ends it), an exit to the VMM without one.
+ * Returns 1 with the exit in x, 0 once the guest took what it waits for.
+ */
+static int irq_wait_step(struct hvp_vcpu *v, uint64_t *block, struct hvp_exit *x)
+{
+	const struct timespec pause = { 0, 100000 };
+
+	for (;;) {
+		if (v->injected) {
+			irq_raise(v->vm, v->injected - 1);
+			v->injected = 0;
+		}
+		irq_poll_irqfds(v->vm, block);
+		irq_handle(v, block);
+		if (block[HVP_IRQ_COUNT / 8] >= block[HVP_IRQ_WANT / 8])
+			return 0;
+		if (!v->vm->irq.chip) {
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_HLT };
+			return 1;
+		}
+		if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST) || ppoll(NULL, 0, &pause, &v->guest_mask) != 0) {
+			*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
+			return 1;
+		}
+	}
+}
+
+/* The host memory of irq_wait's block, or NULL. */
+static uint64_t *irq_block(struct hvp_vcpu *v)
+{
+	uint64_t gpa;
+	uint8_t *p;
+
+	if (translate(v, v->boot.arg[0], &gpa) || !(p = host_of(v->vm, gpa, NULL)))
+		return NULL;
+	return (uint64_t *)(void *)p;
+}
+
+/* A doorbell write: an ioeventfd's, a coalesced zone's, or an exit (returns 1 with it in x). */
+static int bell_write(struct hvp_vcpu *v, bool pio, uint64_t addr, uint32_t len, uint64_t value, struct hvp_exit *x)
+{
+	struct mock_irq *q = &v->vm->irq;
+
+	for (unsigned i = 0; i < q->n_bell && !mock_faults.bells_ignored; i++) {
+		const struct hvp_doorbell *d = &q->bell[i].d;
+		if (d->pio == pio && d->addr == addr && (d->len == 0 || d->len == len) && (!d->datamatch || d->data == value)) {
+			hvp_notifier_signal(q->bell[i].fd, 1);
+			return 0;
+		}
+	}
+	if (!pio && coalesce(v->vm, addr, len, value))
+		return 0;
+	*x = (struct hvp_exit){ .kind = pio ? HVP_EXIT_IO : HVP_EXIT_MMIO, .addr = addr, .size = len, .write = true,
+				.value = value };
+	return 1;
+}
+
+static uint64_t width_mask(uint32_t len)
+{
+	return len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+}
+
 static int store_resumed_flag(struct hvp_vcpu *v)
 {
 	return v->step & 0x100 ? 1 : 0;
@@ -576,6 +773,8 @@ static const uint32_t *guest_cpuid(struct hvp_vcpu *v, uint32_t leaf)
 	if (v->ring == 3 && mock_faults.cpuid_ring3_host) {
 #if defined(__x86_64__)
 		__cpuid_count(leaf, 0, out[0], out[1], out[2], out[3]);
+#else
+		memset(out, 0xff, sizeof(out)); /* a host CPU with every feature */
 #endif
 	} else if (leaf == v->cpuid_leaf) {
 		memcpy(out, v->cpuid_val, sizeof(out));
@@ -739,6 +938,67 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			REPORT(v->acc, 1);
 		}
 		FINISH();
+	case P_IRQ_WAIT: {
+		uint64_t *block = irq_block(v), f;
+		if (!block)
+			return -1;
+		f = block[HVP_IRQ_FLAGS / 8];
+		if (s == 0) {
+			block[HVP_IRQ_COUNT / 8] = 0;
+			if ((f & (HVP_IRQF_SELF_IPI | HVP_IRQF_TIMER)) && v->vm->irq.chip && (f & HVP_IRQF_LAPIC))
+				irq_raise(v->vm, block[HVP_IRQ_VECTOR / 8] & 0xff);
+			v->step = s = 1;
+			if (f & HVP_IRQF_PAUSE) {
+				io_exit(x, HVP_PORT_PAUSE, 0);
+				return 1;
+			}
+		}
+		if (s == 1) {
+			if (irq_wait_step(v, block, x))
+				return 1;
+			v->step = s = 2;
+			v->i = 0;
+		}
+		if (v->i < block[HVP_IRQ_COUNT / 8] && v->i < HVP_IRQ_LOG_MAX) {
+			v->i++;
+			REPORT(block[HVP_IRQ_LOG / 8 + v->i - 1], 2);
+		}
+		FINISH();
+	}
+	case P_DOORBELL_PIO:
+		while (s < 2 && v->i < a[1]) {
+			if (s == 0) {
+				v->step = s = 1;
+				v->addr++;
+				if (bell_write(v, true, a[0], 4, a[2] & 0xffffffff, x))
+					return 1;
+			}
+			v->step = s = 0;
+			v->i++;
+			if (a[3] && bell_write(v, true, a[0], 4, a[3] & 0xffffffff, x))
+				return 1;
+		}
+		if (s < 2)
+			REPORT(v->addr, 2);
+		FINISH();
+	case P_DOORBELL_MMIO: { /* each round: 1-, 2- and 8-byte stores when a[3] asks, then a 4-byte one */
+		static const uint32_t widths[4] = { 1, 2, 8, 4 };
+		while (s < 4 && v->i < a[1]) {
+			unsigned w = s == 0 && !a[3] ? 3 : s;
+			v->addr++;
+			if (w == 3) {
+				v->i++;
+				v->step = s = 0;
+			} else {
+				v->step = s = w + 1;
+			}
+			if (bell_write(v, false, a[0], widths[w], a[2] & width_mask(widths[w]), x))
+				return 1;
+		}
+		if (s < 4)
+			REPORT(v->addr, 4);
+		FINISH();
+	}
 	case P_UNKNOWN:
 		return -1;
 	}
@@ -893,6 +1153,190 @@ static struct hvp_status mock_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 		return st_of("mock_msr_filter", mock_faults.msr_filter_errno);
 	vm->msr_filtered = index;
 	return st_of("mock_msr_filter", 0);
+}
+
+/*
+ * The model the mock offers: the host CPU's leaves 0, 1 and 7 where the
+ * host is x86 (so that a ring-3 CPUID reaching the host shows a feature the
+ * model has), and a fixed one with avx2 elsewhere.
+ */
+static struct hvp_status mock_cpu_model(struct hvp_hv *hv, struct hvp_cpu_model *out)
+{
+	static const uint32_t leaves[][2] = { { 0, 0 }, { 1, 0 }, { 7, 0 } };
+
+	(void)hv;
+	memset(out, 0, sizeof(*out));
+	out->present = true;
+	snprintf(out->arch, sizeof(out->arch), "x86_64");
+	snprintf(out->source, sizeof(out->source), "mock");
+	for (unsigned i = 0; i < 3; i++) {
+		struct hvp_model_cpuid *e = &out->cpuid[out->n_cpuid++];
+		e->leaf = leaves[i][0];
+		e->subleaf = leaves[i][1];
+		e->flags = e->leaf == 7;
+#if defined(__x86_64__)
+		__cpuid_count(e->leaf, e->subleaf, e->reg[0], e->reg[1], e->reg[2], e->reg[3]);
+#else
+		e->reg[HVP_EBX] = e->leaf == 7 ? 1u << 5 : 0;
+#endif
+	}
+	return st_of("mock_cpu_model", 0);
+}
+
+static const char *const mock_feature_names[] = {
+	[HVP_FEAT_IRQCHIP] = "KVM_CAP_IRQCHIP", [HVP_FEAT_SPLIT_IRQCHIP] = "KVM_CAP_SPLIT_IRQCHIP",
+	[HVP_FEAT_IRQFD] = "KVM_CAP_IRQFD", [HVP_FEAT_IRQFD_RESAMPLE] = "KVM_CAP_IRQFD_RESAMPLE",
+	[HVP_FEAT_IRQ_ROUTING] = "KVM_CAP_IRQ_ROUTING", [HVP_FEAT_SIGNAL_MSI] = "KVM_CAP_SIGNAL_MSI",
+	[HVP_FEAT_USER_INJECT] = "KVM_INTERRUPT", [HVP_FEAT_IOEVENTFD] = "KVM_CAP_IOEVENTFD",
+	[HVP_FEAT_IOEVENTFD_ANY_LENGTH] = "KVM_CAP_IOEVENTFD_ANY_LENGTH", [HVP_FEAT_COALESCED_MMIO] = "KVM_CAP_COALESCED_MMIO",
+};
+
+static int64_t mock_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **name)
+{
+	(void)hv;
+	if ((unsigned)f >= sizeof(mock_feature_names) / sizeof(mock_feature_names[0]))
+		return 0;
+	*name = mock_feature_names[f];
+	if (mock_faults.irq_absent)
+		return 0;
+	return f == HVP_FEAT_IRQ_ROUTING ? MOCK_MAX_ROUTES : f == HVP_FEAT_COALESCED_MMIO ? 2 : 1;
+}
+
+/* As KVM x86: one controller, before any vCPU. */
+static struct hvp_status mock_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	if (vm->dead)
+		return st_of("mock_irq_chip_create", EBADF);
+	if (kind != HVP_IRQCHIP_X86_FULL && kind != HVP_IRQCHIP_X86_SPLIT)
+		return st_of("mock_irq_chip_create", EINVAL);
+	if (vm->irq.chip)
+		return st_of("mock_irq_chip_create", EEXIST);
+	if (vm->n_ids)
+		return st_of("mock_irq_chip_create", EINVAL);
+	vm->irq.chip = 1 + (int)kind;
+	return st_of("mock_irq_chip_create", 0);
+}
+
+static struct hvp_status mock_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign)
+{
+	struct mock_irq *q = &vm->irq;
+
+	if (vm->dead)
+		return st_of("mock_irqfd", EBADF);
+	for (unsigned i = 0; i < q->n_irqfd; i++)
+		if (q->irqfd[i].fd == fd && q->irqfd[i].gsi == gsi) {
+			if (assign)
+				return st_of("mock_irqfd", EBUSY);
+			q->irqfd[i] = q->irqfd[--q->n_irqfd];
+			return st_of("mock_irqfd", 0);
+		}
+	if (!assign)
+		return st_of("mock_irqfd", ENOENT);
+	if (!q->chip || q->n_irqfd == MOCK_NOTIFIERS || gsi >= MOCK_MAX_ROUTES)
+		return st_of("mock_irqfd", EINVAL);
+	q->irqfd[q->n_irqfd++] = (struct mock_irqfd){ fd, resample_fd, gsi, 0 };
+	return st_of("mock_irqfd", 0);
+}
+
+static struct hvp_status mock_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n)
+{
+	struct hvp_irq_route *copy;
+
+	if (vm->dead)
+		return st_of("mock_gsi_routing_set", EBADF);
+	if (n > MOCK_MAX_ROUTES)
+		return st_of("mock_gsi_routing_set", EINVAL);
+	for (unsigned i = 0; i < n; i++)
+		if (routes[i].gsi >= MOCK_MAX_ROUTES)
+			return st_of("mock_gsi_routing_set", EINVAL);
+	copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy)
+		return st_of("mock_gsi_routing_set", ENOMEM);
+	memcpy(copy, routes, n * sizeof(*copy));
+	free(vm->irq.routes);
+	vm->irq.routes = copy;
+	vm->irq.n_routes = n;
+	return st_of("mock_gsi_routing_set", 0);
+}
+
+static struct hvp_status mock_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data)
+{
+	if (vm->dead)
+		return st_of("mock_msi_signal", EBADF);
+	if (!vm->irq.chip || (addr & 0xfff00000) != 0xfee00000)
+		return st_of("mock_msi_signal", EINVAL);
+	if (!mock_faults.irq_lost)
+		irq_raise(vm, data & 0xff);
+	return st_of("mock_msi_signal", 0);
+}
+
+/* KVM_INTERRUPT: ENXIO with the controller in the kernel, EEXIST with one queued already. */
+static struct hvp_status mock_irq_inject(struct hvp_vcpu *v, uint32_t vector)
+{
+	if (__atomic_load_n(&v->dead, __ATOMIC_ACQUIRE))
+		return st_of("mock_irq_inject", EBADF);
+	if (v->vm->irq.chip)
+		return st_of("mock_irq_inject", ENXIO);
+	if (vector > 255)
+		return st_of("mock_irq_inject", EINVAL);
+	if (v->injected)
+		return st_of("mock_irq_inject", EEXIST);
+	v->injected = vector + 1ull;
+	return st_of("mock_irq_inject", 0);
+}
+
+static struct hvp_status mock_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign)
+{
+	struct mock_irq *q = &vm->irq;
+
+	if (vm->dead)
+		return st_of("mock_ioeventfd", EBADF);
+	if ((d->len != 0 && d->len != 1 && d->len != 2 && d->len != 4 && d->len != 8) || (d->len == 0 && d->pio))
+		return st_of("mock_ioeventfd", EINVAL);
+	for (unsigned i = 0; i < q->n_bell; i++)
+		if (q->bell[i].d.addr == d->addr && q->bell[i].d.pio == d->pio) {
+			if (assign)
+				return st_of("mock_ioeventfd", EEXIST);
+			q->bell[i] = q->bell[--q->n_bell];
+			return st_of("mock_ioeventfd", 0);
+		}
+	if (!assign)
+		return st_of("mock_ioeventfd", ENOENT);
+	if (q->n_bell == MOCK_NOTIFIERS)
+		return st_of("mock_ioeventfd", ENOSPC);
+	q->bell[q->n_bell++] = (struct mock_bell){ fd, *d };
+	return st_of("mock_ioeventfd", 0);
+}
+
+static struct hvp_status mock_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign)
+{
+	struct mock_irq *q = &vm->irq;
+
+	if (vm->dead)
+		return st_of("mock_coalesced_zone", EBADF);
+	for (unsigned i = 0; !assign && i < q->n_zone; i++)
+		if (q->zone[i].addr == addr && q->zone[i].size == size) {
+			q->zone[i] = q->zone[--q->n_zone];
+			return st_of("mock_coalesced_zone", 0);
+		}
+	if (!assign)
+		return st_of("mock_coalesced_zone", ENXIO);
+	if (q->n_zone == sizeof(q->zone) / sizeof(q->zone[0]))
+		return st_of("mock_coalesced_zone", ENOSPC);
+	q->zone[q->n_zone].addr = addr;
+	q->zone[q->n_zone++].size = size;
+	return st_of("mock_coalesced_zone", 0);
+}
+
+static struct hvp_status mock_coalesced_read(struct hvp_vcpu *v, struct hvp_coalesced *out, unsigned max, unsigned *n)
+{
+	struct mock_irq *q = &v->vm->irq;
+
+	for (*n = 0; *n < max && q->ring_first != q->ring_last; (*n)++) {
+		out[*n] = q->ring[q->ring_first];
+		q->ring_first = (q->ring_first + 1) % MOCK_RING;
+	}
+	return st_of("mock_coalesced_read", 0);
 }
 
 /*
@@ -1077,6 +1521,16 @@ const struct hvp_backend hvp_backend_mock = {
 	.x86_cpuid_set = mock_cpuid_set,
 	.x86_msr_set = mock_msr_set,
 	.x86_msr_read_exits = mock_msr_read_exits,
+	.cpu_model = mock_cpu_model,
+	.irq_feature = mock_irq_feature,
+	.irq_chip_create = mock_irq_chip_create,
+	.irqfd = mock_irqfd,
+	.gsi_routing_set = mock_gsi_routing_set,
+	.msi_signal = mock_msi_signal,
+	.irq_inject = mock_irq_inject,
+	.ioeventfd = mock_ioeventfd,
+	.coalesced_zone = mock_coalesced_zone,
+	.coalesced_read = mock_coalesced_read,
 	.vcpu_state_save = mock_state_save,
 	.vcpu_state_restore = mock_state_restore,
 	.vcpu_state_classes = mock_state_classes,

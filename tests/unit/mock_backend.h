@@ -40,6 +40,9 @@ struct mock_faults {
 	uint64_t hypercall_result; /* RAX after a hypercall with an unknown number: KVM's -KVM_ENOSYS */
 	const char *modules;       /* the kvm_modules fact, NULL: not reported */
 	uint64_t page_size;        /* the API's page, which maps and the dirty log go by; 0: 4 KiB (16 KiB: Apple silicon's) */
+	bool irq_absent;           /* the API offers no interrupt or doorbell feature (every capability 0) */
+	bool irq_lost;             /* irqfd writes and MSIs are accepted and never delivered */
+	bool bells_ignored;        /* ioeventfds and coalesced zones are accepted, and writes there exit as before */
 	uint64_t state_lost;       /* a restored vCPU lacks these classes (HVP_LOST_*), as its guest reports */
 	bool avx_faults;           /* the guest's AVX instructions fault (a shutdown), as in QEMU's nested SVM now and then */
 	bool tsc_restore_behind;   /* a restored TSC is a second behind the value saved (wrapping below 0) */

@@ -268,6 +268,55 @@ static struct hvp_status f_msr_read_exits(struct hvp_vm *vm, uint32_t index)
 	return M.x86_msr_read_exits(vm, index);
 }
 
+static struct hvp_status f_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
+{
+	INJECT("mock_irq_chip_create", 0);
+	return M.irq_chip_create(vm, kind);
+}
+
+static struct hvp_status f_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign)
+{
+	INJECT("mock_irqfd", 0);
+	return M.irqfd(vm, fd, gsi, resample_fd, assign);
+}
+
+static struct hvp_status f_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_route *r, unsigned n)
+{
+	INJECT("mock_gsi_routing_set", 0);
+	return M.gsi_routing_set(vm, r, n);
+}
+
+static struct hvp_status f_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data)
+{
+	INJECT("mock_msi_signal", 0);
+	return M.msi_signal(vm, addr, data);
+}
+
+static struct hvp_status f_irq_inject(struct hvp_vcpu *v, uint32_t vector)
+{
+	INJECT("mock_irq_inject", 0);
+	return M.irq_inject(v, vector);
+}
+
+static struct hvp_status f_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign)
+{
+	INJECT("mock_ioeventfd", 0);
+	return M.ioeventfd(vm, fd, d, assign);
+}
+
+static struct hvp_status f_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign)
+{
+	INJECT("mock_coalesced_zone", 0);
+	return M.coalesced_zone(vm, addr, size, assign);
+}
+
+static struct hvp_status f_coalesced_read(struct hvp_vcpu *v, struct hvp_coalesced *out, unsigned max, unsigned *n)
+{
+	*n = 0;
+	INJECT("mock_coalesced_read", 0);
+	return M.coalesced_read(v, out, max, n);
+}
+
 static struct hvp_status f_state_save(struct hvp_vcpu *v, uint8_t **blob, size_t *len)
 {
 	*blob = NULL;
@@ -338,6 +387,14 @@ static struct hvp_backend faulty_backend(void)
 	b.x86_cpuid_set = M.x86_cpuid_set ? f_cpuid_set : NULL;
 	b.x86_msr_set = M.x86_msr_set ? f_msr_set : NULL;
 	b.x86_msr_read_exits = M.x86_msr_read_exits ? f_msr_read_exits : NULL;
+	b.irq_chip_create = M.irq_chip_create ? f_irq_chip_create : NULL;
+	b.irqfd = M.irqfd ? f_irqfd : NULL;
+	b.gsi_routing_set = M.gsi_routing_set ? f_gsi_routing_set : NULL;
+	b.msi_signal = M.msi_signal ? f_msi_signal : NULL;
+	b.irq_inject = M.irq_inject ? f_irq_inject : NULL;
+	b.ioeventfd = M.ioeventfd ? f_ioeventfd : NULL;
+	b.coalesced_zone = M.coalesced_zone ? f_coalesced_zone : NULL;
+	b.coalesced_read = M.coalesced_read ? f_coalesced_read : NULL;
 	b.vcpu_state_save = M.vcpu_state_save ? f_state_save : NULL;
 	b.vcpu_state_restore = M.vcpu_state_restore ? f_state_restore : NULL;
 	b.dirty_log_manual = M.dirty_log_manual ? f_dirty_manual : NULL;

@@ -2,6 +2,7 @@
 /* Reports written atomically: a reader sees the old file or the whole new one. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,40 @@ static int write_half_then_fail(FILE *out, const void *arg)
 	return -1;
 }
 
-static unsigned entries(const char *dir)
+/* The directory's entries but . and ..; with dot files only those, without only the others. */
+static unsigned entries_of(const char *dir, bool dot_files)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	unsigned n = 0;
 
 	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n += (e->d_name[0] == '.') == dot_files;
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static unsigned entries(const char *dir)
+{
+	return entries_of(dir, true) + entries_of(dir, false);
+}
+
+/* What a reader of the directory sees while a report is being written into it. */
+struct seen {
+	const char *dir;
+	unsigned visible, hidden;
+};
+
+static int write_looking(FILE *out, const void *arg)
+{
+	struct seen *s = (struct seen *)arg;
+
+	s->visible = entries_of(s->dir, false);
+	s->hidden = entries_of(s->dir, true);
+	fputs("x=true\n", out);
+	return 0;
 }
 
 int main(void)
@@ -58,6 +82,13 @@ int main(void)
 	   "and the previous report is untouched");
 	free(text);
 	ok(&t, entries(dir) == 1, "no temporary file is left behind");
+	struct seen seen = { dir, 9, 9 };
+	snprintf(path, sizeof(path), "%s/hvprobe", dir);
+	ok(&t, hvp_write_output(path, write_looking, &seen) == 0 && seen.visible == 1 && seen.hidden == 1,
+	   "while it is written, the new file is a dot file (which features.d readers skip): %u visible, %u hidden",
+	   seen.visible, seen.hidden);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/report.txt", dir);
 	ok(&t, hvp_write_output("/nonexistent-dir/r.txt", write_hello, "x") == -1 && errno == ENOENT,
 	   "a missing directory fails with ENOENT");
 	ok(&t, hvp_read_file("/nonexistent-file", 1024, &text, &len) == -1 && errno == ENOENT, "reading a missing file fails");

@@ -15,10 +15,10 @@
 #include "runner.h"
 #include "tap.h"
 
-static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
+static struct hvp_finding run_timed(const char *id, unsigned cap_maps, unsigned cap_vms, unsigned timeout_s)
 {
 	const struct hvp_probe *p = hvp_probe_find(id);
-	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = 10,
+	struct hvp_run_opts o = { .be = &hvp_backend_mock, .timeout_s = timeout_s,
 				  .caps = { .maps = cap_maps, .vms = cap_vms, .vcpus = 0 },
 				  .bench = { .duration_s = 0.1, .pin_cpu = -1 } };
 	struct hvp_finding f;
@@ -28,6 +28,11 @@ static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned
 	if (p)
 		hvp_run_probes(&p, 1, &o, &f, &interrupted);
 	return f;
+}
+
+static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned cap_vms)
+{
+	return run_timed(id, cap_maps, cap_vms, 10);
 }
 
 static struct hvp_finding run(const char *id, unsigned cap_maps)
@@ -98,6 +103,8 @@ static void execution_fidelity(struct tap *t)
 		  "ring-3 CPUID reaching the host CPU is caught" },
 		{ &mock_faults.cpuid_ring3_host, "cpu.cpuid_applied_cpl0", HVP_ANSWER_YES, "the VMM's leaf",
 		  "while ring 0 sees the VMM's table" },
+		{ &mock_faults.cpuid_ring3_host, "cpu.model", HVP_ANSWER_NO, "at ring 3 the guest still did",
+		  "a reduced model ring-3 CPUID does not see is caught" },
 		{ &mock_faults.msr_set_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "not the value the VMM set",
 		  "an MSR write the API drops is caught" },
 		{ &mock_faults.msr_filter_ignored, "cpu.msr_applied", HVP_ANSWER_NO, "filtered",
@@ -117,6 +124,9 @@ static void execution_fidelity(struct tap *t)
 		ok(t, f.answer == cases[i].want && strstr(f.reason, cases[i].says), "%s: %s (%s)", cases[i].id,
 		   cases[i].why, f.reason);
 	}
+	f = run("cpu.model", 0);
+	ok(t, f.answer == HVP_ANSWER_YES && f.guest_verified && strstr(f.reason, "guests at ring 0 and ring 3 did not"),
+	   "cpu.model: the model's feature seen, and not once cleared, at both rings: %s", f.reason);
 	f = run("time.tsc_offset", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "750000 kHz"),
 	   "the TSC value and a 3/4 rate the VMM set are what the guest reads: %s", f.reason);
@@ -241,6 +251,44 @@ static void modelled_values(struct tap *t)
 	mock_faults.real_mode_cr0 = MOCK_CR0_ET;
 }
 
+/* Interrupts and doorbells: what the API lacks is skipped by name; what it drops turns the answer. */
+static void interrupts(struct tap *t)
+{
+	static const char *const ids[] = { "irq.chip", "irq.irqfd", "irq.irqfd_resample", "irq.msi", "irq.route_limit",
+					   "irq.inject_userspace", "irq.guest_timer", "io.ioeventfd_pio", "io.ioeventfd_mmio",
+					   "io.ioeventfd_datamatch", "io.ioeventfd_mmio_any_length", "io.coalesced_mmio" };
+	const char *const lat[] = { "bench.irq.irqfd_latency", "bench.irq.msi_latency" };
+	struct hvp_finding f;
+
+	mock_faults.irq_absent = true;
+	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		f = run(ids[i], 0);
+		ok(t, f.answer == HVP_ANSWER_SKIPPED && strstr(f.reason, "KVM_") && strstr(f.reason, " is 0"),
+		   "%s without the capability: skipped, naming it and its value (%s)", ids[i], f.reason);
+	}
+	mock_faults.irq_absent = false;
+	mock_faults.irq_lost = true; /* the guest then waits out its bound (10 s): a deadline past it */
+	f = run_timed("irq.irqfd", 0, 600, 40);
+	ok(t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "took 0 of the 1"),
+	   "irq.irqfd: an eventfd write that never arrives is a no, from the waiting guest (%s)", f.reason);
+	f = run_timed("irq.msi", 0, 600, 40);
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "took 0 of the 2"), "irq.msi: no, nothing arrived (%s)",
+	   f.reason);
+	mock_faults.irq_lost = false;
+	mock_faults.bells_ignored = true;
+	for (unsigned i = 7; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		f = run(ids[i], 0);
+		ok(t, f.answer == HVP_ANSWER_NO && f.guest_verified, "%s: no when the writes exit anyway (%s)", ids[i],
+		   f.reason);
+	}
+	mock_faults.bells_ignored = false;
+	for (unsigned i = 0; i < 2; i++) {
+		f = run(lat[i], 0);
+		ok(t, f.answer == HVP_ANSWER_YES && f.guest_verified && f.bench.n >= 5 && f.bench.median > 0,
+		   "%s measures on the mock's guest: %u samples, median %.0f ns", lat[i], f.bench.n, f.bench.median);
+	}
+}
+
 int main(void)
 {
 	struct hvp_finding f;
@@ -271,6 +319,8 @@ int main(void)
 		   "%s on a well-behaved API: %s%s (%s)", id, hvp_answer_name(f.answer),
 		   f.guest_verified ? ", guest-verified" : "", f.reason);
 	}
+
+	interrupts(&t);
 
 	f = run("mem.max_maps", 600);
 	ok(&t, strstr(f.reason, "511 maps were accepted") && strstr(f.reason, "refused with EINVAL"),
