@@ -411,6 +411,18 @@ static void test_baseline(struct tap *t)
 		ok(t, !strstr(tpl, "\"leaf\": \"0x1\""), "leaves the hosts agree on are not in it");
 	}
 	free(tpl);
+	free(jb);
+	b = a;
+	b.cpuid[1].reg[HVP_EDX] &= ~(1u << 26); /* sse2: leaf 0x1 edx */
+	b.cpuid[2].reg[HVP_ECX] &= ~(1u << 1);  /* avx512vbmi: leaf 0x7 ecx, with leaf 0x7 ebx the same */
+	jb = write_report(&b, HVP_ANSWER_YES);
+	tpl = baseline(ja, jb, err, sizeof(err));
+	p = tpl ? strstr(tpl, "\"leaf\": \"0x7\"") : NULL;
+	ok(t, tpl && firecracker_template(tpl, "x86_64", why, sizeof(why)) && p &&
+		      strstr(p, "\"register\": \"ecx\", \"bitmap\": \"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0x\"") &&
+		      strstr(tpl, "\"register\": \"ecx\"") > p,
+	   "a leaf 0x7 word after a leaf 0x1 word and a skipped leaf 0x7 word is written under leaf 0x7, not 0x1");
+	free(tpl);
 	tpl = baseline(ja, ja, err, sizeof(err));
 	ok(t, tpl && firecracker_template(tpl, "x86_64", why, sizeof(why)) && strstr(tpl, "\"cpuid_modifiers\": [\n  ]"),
 	   "one host's model with itself: a valid template that changes nothing");
