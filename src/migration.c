@@ -141,14 +141,28 @@ static const struct hvp_read_finding *finding(const struct hvp_read_report *r, c
 	return NULL;
 }
 
+/*
+ * A yes on the source the destination answered no or skipped (its reason
+ * says what it lacks) is a shortfall. One the destination crashed on, hung
+ * on or did not run says nothing of the host: it goes into undecided
+ * (the probe ids, space-separated) instead.
+ */
 static void probe_shortfalls(const struct hvp_read_report *from, const struct hvp_read_report *to,
-			     struct hvp_migration *m)
+			     struct hvp_migration *m, char *undecided, size_t size)
 {
+	size_t len = 0;
+
+	undecided[0] = '\0';
 	for (unsigned i = 0; i < sizeof(vmm_probes) / sizeof(vmm_probes[0]); i++) {
 		const struct hvp_read_finding *a = finding(from, vmm_probes[i]), *b = finding(to, vmm_probes[i]);
-		if (a && a->answer == HVP_ANSWER_YES && (!b || b->answer != HVP_ANSWER_YES))
+		if (!a || a->answer != HVP_ANSWER_YES || (b && b->answer == HVP_ANSWER_YES))
+			continue;
+		if (b && (b->answer == HVP_ANSWER_NO || b->answer == HVP_ANSWER_SKIPPED))
 			add(m, "probe", "%s: yes on the source, %s on the destination", vmm_probes[i],
-			    b ? hvp_answer_name(b->answer) : "not run");
+			    hvp_answer_name(b->answer));
+		else if (len < size)
+			len += (size_t)snprintf(undecided + len, size - len, "%s%s (%s)", len ? ", " : "", vmm_probes[i],
+						b ? hvp_answer_name(b->answer) : "not run");
 	}
 }
 
@@ -156,6 +170,7 @@ void hvp_migration_compute(const struct hvp_read_report *from, const struct hvp_
 			   struct hvp_migration *out)
 {
 	const struct hvp_cpu_model *a = from->cpu_model, *b = to->cpu_model;
+	char undecided[128];
 
 	memset(out, 0, sizeof(*out));
 	if (!a || !b) {
@@ -172,8 +187,14 @@ void hvp_migration_compute(const struct hvp_read_report *from, const struct hvp_
 		arm64_shortfalls(a, b, out);
 	else
 		x86_shortfalls(a, b, out);
-	probe_shortfalls(from, to, out);
-	out->verdict = out->n || out->omitted ? HVP_MIGRATION_INCOMPATIBLE : HVP_MIGRATION_COMPATIBLE;
+	probe_shortfalls(from, to, out, undecided, sizeof(undecided));
+	if (out->n || out->omitted)
+		out->verdict = HVP_MIGRATION_INCOMPATIBLE;
+	else if (undecided[0])
+		snprintf(out->reason, sizeof(out->reason), "the destination gave no answer to %s, yes on the source: "
+			 "run it again there", undecided);
+	else
+		out->verdict = HVP_MIGRATION_COMPATIBLE;
 }
 
 const char *hvp_migration_verdict_name(enum hvp_migration_verdict v)

@@ -142,6 +142,8 @@ static enum hvp_migration_verdict migrate(const char *a, const char *b, char *la
 			for (unsigned i = 0; i < d.migration.n; i++)
 				snprintf(lacks + strlen(lacks), size - strlen(lacks), "%s: %s; ", d.migration.item[i].kind,
 					 d.migration.item[i].what);
+			if (d.migration.reason[0])
+				snprintf(lacks + strlen(lacks), size - strlen(lacks), "reason: %s", d.migration.reason);
 			hvp_diff_free(&d);
 		}
 		hvp_report_read_free(&rb);
@@ -173,6 +175,18 @@ static void test_migration(struct tap *t)
 	   "and the probe answer a VMM relies on");
 	ok(t, migrate(jb, ja, lacks, sizeof(lacks)) == HVP_MIGRATION_COMPATIBLE,
 	   "the other way, to the host that offers more: compatible (%s)", lacks);
+	free(jb);
+	jb = write_report(&a, HVP_ANSWER_CRASHED);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN &&
+		      strstr(lacks, "reason: the destination gave no answer to cpu.model (crashed)"),
+	   "a probe that crashed on the destination, nothing else lacking: unknown, not incompatible: %s", lacks);
+	free(jb);
+	b = a;
+	b.cpuid[2].reg[1] &= ~(1u << 5);
+	jb = write_report(&b, HVP_ANSWER_CRASHED);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_INCOMPATIBLE && strstr(lacks, "feature: avx2;") &&
+		      !strstr(lacks, "probe:"),
+	   "with a feature lacking too: incompatible by the feature alone (%s)", lacks);
 	free(jb);
 	b = a;
 	b.msr[0].value &= ~UINT64_C(0x20);
