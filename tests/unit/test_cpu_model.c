@@ -124,6 +124,21 @@ static void test_model_refusals(struct tap *t)
 		      strstr(err, "bad.json: .host.cpu_model.cpuid[2]: member \"leaf\" is \"zz7\", not a hex number"),
 	   "a CPUID leaf that is no hex number is refused with its place: %s", err);
 	free(json);
+	a.n_cpuid = 0;
+	json = write_report(&a, HVP_ANSWER_YES);
+	ok(t, hvp_report_read("empty.json", json, strlen(json), &r, err, sizeof(err)) != 0 &&
+		      strstr(err, ".host.cpu_model: member \"cpuid\" is empty"),
+	   "an x86_64 model with no CPUID leaves is refused, not read as offering nothing: %s", err);
+	free(json);
+	arm64_model(&a);
+	a.n_regs = 0;
+	json = write_report(&a, HVP_ANSWER_YES);
+	ok(t, strstr(json, "\"id_registers\":[]") && !strstr(json, "\"cpuid\""),
+	   "an arm64 model is written as ID registers even with none");
+	ok(t, hvp_report_read("empty.json", json, strlen(json), &r, err, sizeof(err)) != 0 &&
+		      strstr(err, ".host.cpu_model: member \"id_registers\" is empty"),
+	   "and refused when read back, naming why: %s", err);
+	free(json);
 }
 
 /* diff's migration verdict from a to b, with what b lacks in one line. */
