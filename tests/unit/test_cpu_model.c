@@ -193,7 +193,8 @@ static void test_migration(struct tap *t)
 	free(jb);
 	jb = write_report(&a, HVP_ANSWER_CRASHED);
 	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN &&
-		      strstr(lacks, "reason: the destination gave no answer to cpu.model (crashed)"),
+		      strstr(lacks, "reason: nothing the destination's report shows is lacking, but it cannot tell of "
+			     "cpu.model (crashed)"),
 	   "a probe that crashed on the destination, nothing else lacking: unknown, not incompatible: %s", lacks);
 	free(jb);
 	b = a;
@@ -202,6 +203,14 @@ static void test_migration(struct tap *t)
 	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_INCOMPATIBLE && strstr(lacks, "feature: avx2;") &&
 		      !strstr(lacks, "probe:"),
 	   "with a feature lacking too: incompatible by the feature alone (%s)", lacks);
+	free(jb);
+	b = a;
+	b.n_msrs = 0;
+	strcpy(b.note, "no feature MSRs: KVM_CAP_GET_MSR_FEATURES is absent");
+	jb = write_report(&b, HVP_ANSWER_YES);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN && strstr(lacks, "its feature MSRs") &&
+		      !strstr(lacks, "msr:"),
+	   "a destination whose model could not read its feature MSRs: unknown, not lacking them: %s", lacks);
 	free(jb);
 	b = a;
 	b.msr[0].value &= ~UINT64_C(0x20);
