@@ -49,7 +49,7 @@ static void write_x86(FILE *out, const struct hvp_read_report *r, unsigned n)
 {
 	static const char *const reg_names[4] = { "eax", "ebx", "ecx", "edx" };
 	uint64_t msr_all = ~UINT64_C(0), msr_any = 0;
-	bool open_leaf = false;
+	const struct hvp_feature_word *open_leaf = NULL; /* the leaf whose modifiers are being written */
 	unsigned leaves = 0;
 	char bitmap[80];
 
@@ -58,19 +58,17 @@ static void write_x86(FILE *out, const struct hvp_read_report *r, unsigned n)
 		const struct hvp_feature_word *fw = &hvp_feature_words[w];
 		const struct hvp_model_cpuid *e = hvp_model_cpuid_find(r[0].cpu_model, fw->leaf, fw->subleaf);
 		uint32_t clear = word_to_clear(r, n, fw);
-		bool same_leaf = w > 0 && hvp_feature_words[w - 1].leaf == fw->leaf &&
-				 hvp_feature_words[w - 1].subleaf == fw->subleaf;
 		if (!clear)
 			continue;
-		if (open_leaf && !same_leaf) {
+		if (open_leaf && (open_leaf->leaf != fw->leaf || open_leaf->subleaf != fw->subleaf)) {
 			fputs("\n      ]\n    }", out);
-			open_leaf = false;
+			open_leaf = NULL;
 		}
 		if (!open_leaf) {
 			fprintf(out, "%s\n    {\n      \"leaf\": \"0x%" PRIx32 "\",\n      \"subleaf\": \"0x%" PRIx32 "\",\n"
 				"      \"flags\": %" PRIu32 ",\n      \"modifiers\": [", leaves++ ? "," : "", fw->leaf,
 				fw->subleaf, e ? e->flags : 0);
-			open_leaf = true;
+			open_leaf = fw;
 		} else {
 			fputc(',', out);
 		}

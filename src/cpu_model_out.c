@@ -81,7 +81,7 @@ void hvp_model_json(FILE *out, const struct hvp_cpu_model *m)
 	hvp_json_string(out, m->note);
 	fputc(',', out);
 	json_features(out, m);
-	if (m->n_regs)
+	if (strcmp(m->arch, "arm64") == 0) /* by its architecture: an arm64 model is ID registers, however many */
 		json_regs(out, m);
 	else {
 		json_xsave(out, m);
@@ -153,7 +153,7 @@ void hvp_model_text(FILE *out, const struct hvp_cpu_model *m)
 		fprintf(out, "note: %s\n", m->note);
 	text_feature_names(out, m, true, "features offered:");
 	text_feature_names(out, m, false, "not offered (of those hvprobe names):");
-	if (m->n_regs)
+	if (strcmp(m->arch, "arm64") == 0)
 		text_arm64(out, m);
 	else
 		text_x86(out, m);

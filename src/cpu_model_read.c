@@ -185,12 +185,17 @@ int hvp_model_read(json_object *o, const char *path, struct hvp_cpu_model *m, ch
 	    text(&p, o, path, "source", m->source, sizeof(m->source)) ||
 	    text(&p, o, path, "note", m->note, sizeof(m->note)))
 		return -1;
+	/* A model the API gave has entries: an empty one would compare as offering nothing, or as all there is. */
 	if (strcmp(m->arch, "x86_64") == 0) {
 		if (read_cpuid(&p, o, path, m) || read_msrs(&p, o, path, m))
 			return -1;
+		if (!m->n_cpuid)
+			return bad(&p, path, "member \"cpuid\" is empty: a model the API gave has CPUID leaves");
 	} else if (strcmp(m->arch, "arm64") == 0) {
 		if (read_regs(&p, o, path, m))
 			return -1;
+		if (!m->n_regs)
+			return bad(&p, path, "member \"id_registers\" is empty: a model the API gave has ID registers");
 	} else {
 		return bad(&p, path, "arch \"%s\" is not x86_64 or arm64", m->arch);
 	}

@@ -416,8 +416,13 @@ static void feature_msrs(struct hvp_hv *hv, struct hvp_cpu_model *out)
 		return;
 	}
 	if (ioctl(hv->fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &list) < 0) {
-		snprintf(out->note, sizeof(out->note), "no feature MSRs: KVM_GET_MSR_FEATURE_INDEX_LIST failed with %s",
-			 strerror(errno));
+		/* E2BIG: the list is longer than the model holds; KVM wrote its length back (api.rst). */
+		if (errno == E2BIG)
+			snprintf(out->note, sizeof(out->note), "no feature MSRs: KVM offers %u, more than hvprobe's model "
+				 "holds (%u, HVP_MODEL_MSRS_MAX)", list.hdr.nmsrs, HVP_MODEL_MSRS_MAX);
+		else
+			snprintf(out->note, sizeof(out->note), "no feature MSRs: KVM_GET_MSR_FEATURE_INDEX_LIST failed "
+				 "with %s", strerror(errno));
 		return;
 	}
 	for (unsigned i = 0; i < list.hdr.nmsrs && i < HVP_MODEL_MSRS_MAX; i++) {

@@ -471,8 +471,10 @@ static int cmd_baseline(const struct hvp_cli *c)
 			fprintf(stderr, "hvprobe: %s\n", err);
 			goto out;
 		}
-	if (!(mem = open_memstream(&buf, &len)))
+	if (!(mem = open_memstream(&buf, &len))) {
+		fprintf(stderr, "hvprobe: baseline: cannot hold the template in memory: %s\n", strerror(errno));
 		goto out;
+	}
 	if (hvp_baseline_write(mem, r, c->patterns, n, err, sizeof(err), note, sizeof(note))) {
 		fclose(mem);
 		fprintf(stderr, "hvprobe: baseline: %s\n", err);

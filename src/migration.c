@@ -38,6 +38,22 @@ static void add(struct hvp_migration *m, const char *kind, const char *fmt, ...)
 	m->n++;
 }
 
+/* Something the destination's report cannot tell, for the reason of an unknown verdict. */
+__attribute__((format(printf, 2, 3)))
+static void undecided(struct hvp_migration *m, const char *fmt, ...)
+{
+	size_t len = strlen(m->undecided);
+	va_list ap;
+
+	if (len + 3 >= sizeof(m->undecided))
+		return;
+	if (len)
+		len += (size_t)snprintf(m->undecided + len, sizeof(m->undecided) - len, ", ");
+	va_start(ap, fmt);
+	vsnprintf(m->undecided + len, sizeof(m->undecided) - len, fmt, ap);
+	va_end(ap);
+}
+
 static const char *const reg_names[4] = { "eax", "ebx", "ecx", "edx" };
 
 /* XSAVE state: every component the source offers, and an area at least as large. */
@@ -65,6 +81,11 @@ static void xsave_shortfalls(const struct hvp_cpu_model *a, const struct hvp_cpu
 
 static void msr_shortfalls(const struct hvp_cpu_model *a, const struct hvp_cpu_model *b, struct hvp_migration *m)
 {
+	/* No feature MSRs at all, with the note why (cpu_model.h): the destination's API did not say, not "none". */
+	if (a->n_msrs && !b->n_msrs && b->note[0]) {
+		undecided(m, "its feature MSRs (its model could not read them)");
+		return;
+	}
 	for (unsigned i = 0; i < a->n_msrs; i++) {
 		const struct hvp_model_msr *x = &a->msr[i], *y = hvp_model_msr_find(b, x->index);
 		if (!y)
@@ -141,14 +162,23 @@ static const struct hvp_read_finding *finding(const struct hvp_read_report *r, c
 	return NULL;
 }
 
+/*
+ * A yes on the source the destination answered no or skipped (its reason
+ * says what it lacks) is a shortfall. One the destination crashed on, hung
+ * on or did not run says nothing of the host: it is undecided instead.
+ */
 static void probe_shortfalls(const struct hvp_read_report *from, const struct hvp_read_report *to,
 			     struct hvp_migration *m)
 {
 	for (unsigned i = 0; i < sizeof(vmm_probes) / sizeof(vmm_probes[0]); i++) {
 		const struct hvp_read_finding *a = finding(from, vmm_probes[i]), *b = finding(to, vmm_probes[i]);
-		if (a && a->answer == HVP_ANSWER_YES && (!b || b->answer != HVP_ANSWER_YES))
+		if (!a || a->answer != HVP_ANSWER_YES || (b && b->answer == HVP_ANSWER_YES))
+			continue;
+		if (b && (b->answer == HVP_ANSWER_NO || b->answer == HVP_ANSWER_SKIPPED))
 			add(m, "probe", "%s: yes on the source, %s on the destination", vmm_probes[i],
-			    b ? hvp_answer_name(b->answer) : "not run");
+			    hvp_answer_name(b->answer));
+		else
+			undecided(m, "%s (%s)", vmm_probes[i], b ? hvp_answer_name(b->answer) : "not run");
 	}
 }
 
@@ -173,7 +203,13 @@ void hvp_migration_compute(const struct hvp_read_report *from, const struct hvp_
 	else
 		x86_shortfalls(a, b, out);
 	probe_shortfalls(from, to, out);
-	out->verdict = out->n || out->omitted ? HVP_MIGRATION_INCOMPATIBLE : HVP_MIGRATION_COMPATIBLE;
+	if (out->n || out->omitted)
+		out->verdict = HVP_MIGRATION_INCOMPATIBLE;
+	else if (out->undecided[0])
+		snprintf(out->reason, sizeof(out->reason), "nothing the destination's report shows is lacking, but it "
+			 "cannot tell of %s (a probe that did not answer may when run again)", out->undecided);
+	else
+		out->verdict = HVP_MIGRATION_COMPATIBLE;
 }
 
 const char *hvp_migration_verdict_name(enum hvp_migration_verdict v)

@@ -26,9 +26,11 @@ struct hvp_migration_item {
 
 struct hvp_migration {
 	enum hvp_migration_verdict verdict;
-	char reason[200];  /* why the verdict is unknown */
+	char reason[320];  /* why the verdict is unknown */
 	unsigned n, omitted;
 	struct hvp_migration_item item[HVP_MIGRATION_ITEMS_MAX];
+	/* What the destination's report cannot tell (a probe that did not answer, MSRs not read), ", "-separated. */
+	char undecided[160];
 };
 
 void hvp_migration_compute(const struct hvp_read_report *from, const struct hvp_read_report *to,

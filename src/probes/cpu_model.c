@@ -65,7 +65,7 @@ static void x86_model(struct hvp_ctx *ctx, const struct hvp_cpu_model *model)
 	const struct hvp_model_cpuid *e;
 	struct hvp_cpuid_ask full, reduced;
 	struct hvp_machine *m;
-	int at0, at3;
+	int full_seen, at0, at3;
 
 	if (!ctx->be->x86_cpuid_set) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_SKIPPED, "the API (%s on %s) has no CPUID table for the VMM to set",
@@ -84,7 +84,9 @@ static void x86_model(struct hvp_ctx *ctx, const struct hvp_cpu_model *model)
 	reduced.val[f->reg] &= ~(UINT32_C(1) << f->bit);
 	reduced.what = "the model's without the feature";
 	m = hvp_machine_create(ctx, "VM");
-	if (x86_sees(ctx, m, 0, &full, f) == 0) {
+	if ((full_seen = x86_sees(ctx, m, 0, &full, f)) < 0)
+		return; /* the API refused the model's own leaf: answered no */
+	if (!full_seen) {
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "a guest given the model as the API reports it did not see %s "
 				   "(CPUID 0x%x.%u %s bit %u): the model is not what the guest gets", f->name, f->leaf,
 				   f->subleaf, reg[f->reg], f->bit);

@@ -147,6 +147,70 @@ ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict
 		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
 	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
 
+# The guest CPU model (host.cpu_model): what KVM offers, proven by guests
+# (cpu.model), compared for a migration and turned into a Firecracker
+# template.
+jqok "cpu.model: a guest saw a feature of KVM's model, and guests at ring 0 and ring 3 did not once the VMM cleared it" \
+	'.findings[] | select(.id == "cpu.model") | .answer == "yes" and .verdict == "as documented" and .guest_verified
+	and ([.guest[] | select(.label | startswith("reduced model, ring 3: "))] | length) == 4
+	and (.reason | test("guests at ring 0 and ring 3 did not"))' "$J"
+jqok "the host block holds the guest CPU model: KVM's CPUID table, feature MSRs, named features, XSAVE sizes" \
+	'.host.cpu_model | .arch == "x86_64" and (.cpuid | length) > 10 and (.msrs | length) > 0
+	and (.features | index("sse2")) != null and .xsave.size_max >= 576' "$J"
+ok "info --cpu shows the named features, XSAVE and KVM's CPUID table" \
+	eval 'exits cpuinfo 0 && has cpuinfo "^features offered:" && has cpuinfo "^xsave: components 0x[0-9a-f]+ .*largest area [0-9]+ bytes" &&
+	has cpuinfo "^  0x00000007\.0 +eax="'
+
+# The real report with one feature its model offers removed (sse4_2, avx2 or
+# popcnt, whichever it has), as another host's would be.
+plant_missing_feature() {
+	/usr/bin/python3 - "$J" "$tmp/nofeature.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for name, leaf, reg, bit in (("sse4_2", "0x1", "ecx", 20), ("avx2", "0x7", "ebx", 5), ("popcnt", "0x1", "ecx", 23)):
+    for e in r["host"]["cpu_model"]["cpuid"]:
+        if e["leaf"] == leaf and e["subleaf"] == "0x0" and int(e[reg], 16) >> bit & 1:
+            e[reg] = hex(int(e[reg], 16) & ~(1 << bit))
+            json.dump(r, open(sys.argv[2], "w"))
+            print(name)
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+removed=$(plant_missing_feature 2>/dev/null)
+echo "# the feature removed: ${removed:-none}"
+"$HVPROBE_LOCAL" diff "$J" "$J" >"$tmp/self.diff" 2>&1
+ok "diff of the report with itself: migration compatible" \
+	bash -c "[ $? = 0 ] && grep -qE '^migration .* -> .*: compatible' '$tmp/self.diff' && [ -n '$removed' ]"
+"$HVPROBE_LOCAL" diff "$J" "$tmp/nofeature.json" >"$tmp/nofeature.diff" 2>&1
+ok "diff to the report with a feature removed: migration incompatible, the feature named" \
+	bash -c "[ $? = 1 ] && [ -n '$removed' ] && grep -qE '^migration .*: incompatible \\(the destination lacks 1 thing ' '$tmp/nofeature.diff' &&
+	grep -qE '^  lacks feature +$removed\$' '$tmp/nofeature.diff'"
+"$HVPROBE_LOCAL" diff --format json "$J" "$tmp/nofeature.json" >"$tmp/nofeature.json.diff" 2>/dev/null
+jqok "and its JSON carries the verdict and the feature" \
+	'.migration.verdict == "incompatible" and .migration.lacking == [{"kind": "feature", "what": $f}]' \
+	"$tmp/nofeature.json.diff" --arg f "${removed:-none}"
+"$HVPROBE_LOCAL" diff --format json "$tmp/nofeature.json" "$J" >"$tmp/back.json.diff" 2>/dev/null
+jqok "the other way, to the host that offers more: compatible" '.migration.verdict == "compatible"' "$tmp/back.json.diff"
+
+# Firecracker's custom CPU template (its docs/cpu_templates/cpu-templates.md
+# and schema.json): cpuid_modifiers of leaf, subleaf (strings holding an
+# integer), flags (an integer) and modifiers of register (eax..edx) and a
+# bitmap 0b[01x]{32}; msr_modifiers of addr and a bitmap 0b[01x]{64}.
+"$HVPROBE_LOCAL" baseline "$J" "$tmp/nofeature.json" >"$tmp/baseline.json" 2>"$tmp/baseline.err"
+jqok "baseline of the two: a Firecracker template with exactly the documented members and forms" \
+	'def int_string: type == "string" and test("^(0x[0-9a-fA-F]+|[0-9]+)$");
+	(keys == ["cpuid_modifiers", "msr_modifiers"])
+	and all(.cpuid_modifiers[]; (keys == ["flags", "leaf", "modifiers", "subleaf"]) and (.leaf | int_string)
+		and (.subleaf | int_string) and (.flags | type == "number" and floor == .)
+		and all(.modifiers[]; keys == ["bitmap", "register"] and (.register | IN("eax", "ebx", "ecx", "edx"))
+			and (.bitmap | test("^0b[01x]{32}$"))))
+	and all(.msr_modifiers[]; keys == ["addr", "bitmap"] and (.addr | int_string) and (.bitmap | test("^0b[01x]{64}$")))
+	and (.cpuid_modifiers | length) == 1' "$tmp/baseline.json"
+jqok "it clears the one feature the hosts do not share, and nothing else" \
+	'([.cpuid_modifiers[].modifiers[].bitmap[2:] | explode[] | select(. == 48)] | length) == 1 and .msr_modifiers == []' \
+	"$tmp/baseline.json"
+
 # The run read back (hvprobe report, here, with no hypervisor): the same JSON,
 # and Node Feature Discovery labels for what it proved.
 "$HVPROBE_LOCAL" report -f json "$J" >"$tmp/readback.json" 2>"$tmp/readback.err"

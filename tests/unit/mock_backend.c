@@ -1129,7 +1129,9 @@ static struct hvp_status mock_tsc_khz_set(struct hvp_vcpu *v, uint64_t khz)
 
 static struct hvp_status mock_cpuid_set(struct hvp_vcpu *v, uint32_t leaf, uint32_t index, const uint32_t val[4])
 {
-	if (index != 0)
+	static unsigned calls; /* per probe: each runs in its own child */
+
+	if (index != 0 || ++calls == mock_faults.cpuid_set_refused)
 		return st_of("mock_cpuid_set", EINVAL);
 	v->cpuid_leaf = leaf;
 	memcpy(v->cpuid_val, val, sizeof(v->cpuid_val));

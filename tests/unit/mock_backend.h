@@ -26,6 +26,7 @@ struct mock_faults {
 	double alu_slowdown[4];
 	bool ring_ignored;         /* a vCPU started at ring 3 runs at ring 0, as its ring reports say */
 	bool cpuid_ring3_host;     /* ring-3 CPUID reaches the host CPU, as on PVM without CPUID faulting */
+	unsigned cpuid_set_refused; /* the Nth CPUID table set in a probe's run is refused (EINVAL); 0: none */
 	bool msr_set_ignored;      /* MSR writes from the VMM are accepted and dropped */
 	bool msr_filter_ignored;   /* filtered MSR reads are handled in the kernel anyway */
 	bool msr_filter_unsupported; /* the API cannot filter MSR reads (EOPNOTSUPP, as KVM before 5.10) */

@@ -124,6 +124,21 @@ static void test_model_refusals(struct tap *t)
 		      strstr(err, "bad.json: .host.cpu_model.cpuid[2]: member \"leaf\" is \"zz7\", not a hex number"),
 	   "a CPUID leaf that is no hex number is refused with its place: %s", err);
 	free(json);
+	a.n_cpuid = 0;
+	json = write_report(&a, HVP_ANSWER_YES);
+	ok(t, hvp_report_read("empty.json", json, strlen(json), &r, err, sizeof(err)) != 0 &&
+		      strstr(err, ".host.cpu_model: member \"cpuid\" is empty"),
+	   "an x86_64 model with no CPUID leaves is refused, not read as offering nothing: %s", err);
+	free(json);
+	arm64_model(&a);
+	a.n_regs = 0;
+	json = write_report(&a, HVP_ANSWER_YES);
+	ok(t, strstr(json, "\"id_registers\":[]") && !strstr(json, "\"cpuid\""),
+	   "an arm64 model is written as ID registers even with none");
+	ok(t, hvp_report_read("empty.json", json, strlen(json), &r, err, sizeof(err)) != 0 &&
+		      strstr(err, ".host.cpu_model: member \"id_registers\" is empty"),
+	   "and refused when read back, naming why: %s", err);
+	free(json);
 }
 
 /* diff's migration verdict from a to b, with what b lacks in one line. */
@@ -142,6 +157,8 @@ static enum hvp_migration_verdict migrate(const char *a, const char *b, char *la
 			for (unsigned i = 0; i < d.migration.n; i++)
 				snprintf(lacks + strlen(lacks), size - strlen(lacks), "%s: %s; ", d.migration.item[i].kind,
 					 d.migration.item[i].what);
+			if (d.migration.reason[0])
+				snprintf(lacks + strlen(lacks), size - strlen(lacks), "reason: %s", d.migration.reason);
 			hvp_diff_free(&d);
 		}
 		hvp_report_read_free(&rb);
@@ -173,6 +190,27 @@ static void test_migration(struct tap *t)
 	   "and the probe answer a VMM relies on");
 	ok(t, migrate(jb, ja, lacks, sizeof(lacks)) == HVP_MIGRATION_COMPATIBLE,
 	   "the other way, to the host that offers more: compatible (%s)", lacks);
+	free(jb);
+	jb = write_report(&a, HVP_ANSWER_CRASHED);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN &&
+		      strstr(lacks, "reason: nothing the destination's report shows is lacking, but it cannot tell of "
+			     "cpu.model (crashed)"),
+	   "a probe that crashed on the destination, nothing else lacking: unknown, not incompatible: %s", lacks);
+	free(jb);
+	b = a;
+	b.cpuid[2].reg[1] &= ~(1u << 5);
+	jb = write_report(&b, HVP_ANSWER_CRASHED);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_INCOMPATIBLE && strstr(lacks, "feature: avx2;") &&
+		      !strstr(lacks, "probe:"),
+	   "with a feature lacking too: incompatible by the feature alone (%s)", lacks);
+	free(jb);
+	b = a;
+	b.n_msrs = 0;
+	strcpy(b.note, "no feature MSRs: KVM_CAP_GET_MSR_FEATURES is absent");
+	jb = write_report(&b, HVP_ANSWER_YES);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN && strstr(lacks, "its feature MSRs") &&
+		      !strstr(lacks, "msr:"),
+	   "a destination whose model could not read its feature MSRs: unknown, not lacking them: %s", lacks);
 	free(jb);
 	b = a;
 	b.msr[0].value &= ~UINT64_C(0x20);
@@ -410,6 +448,18 @@ static void test_baseline(struct tap *t)
 		   "and the ARCH_CAPABILITIES bit one host lacks");
 		ok(t, !strstr(tpl, "\"leaf\": \"0x1\""), "leaves the hosts agree on are not in it");
 	}
+	free(tpl);
+	free(jb);
+	b = a;
+	b.cpuid[1].reg[HVP_EDX] &= ~(1u << 26); /* sse2: leaf 0x1 edx */
+	b.cpuid[2].reg[HVP_ECX] &= ~(1u << 1);  /* avx512vbmi: leaf 0x7 ecx, with leaf 0x7 ebx the same */
+	jb = write_report(&b, HVP_ANSWER_YES);
+	tpl = baseline(ja, jb, err, sizeof(err));
+	p = tpl ? strstr(tpl, "\"leaf\": \"0x7\"") : NULL;
+	ok(t, tpl && firecracker_template(tpl, "x86_64", why, sizeof(why)) && p &&
+		      strstr(p, "\"register\": \"ecx\", \"bitmap\": \"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0x\"") &&
+		      strstr(tpl, "\"register\": \"ecx\"") > p,
+	   "a leaf 0x7 word after a leaf 0x1 word and a skipped leaf 0x7 word is written under leaf 0x7, not 0x1");
 	free(tpl);
 	tpl = baseline(ja, ja, err, sizeof(err));
 	ok(t, tpl && firecracker_template(tpl, "x86_64", why, sizeof(why)) && strstr(tpl, "\"cpuid_modifiers\": [\n  ]"),

@@ -124,6 +124,12 @@ static void execution_fidelity(struct tap *t)
 		ok(t, f.answer == cases[i].want && strstr(f.reason, cases[i].says), "%s: %s (%s)", cases[i].id,
 		   cases[i].why, f.reason);
 	}
+	mock_faults.cpuid_set_refused = 1;
+	f = run("cpu.model", 0);
+	mock_faults.cpuid_set_refused = 0;
+	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "could not set CPUID leaf") && f.n_evidence &&
+		      strstr(f.evidence[f.n_evidence - 1].call, "mock_cpuid_set"),
+	   "cpu.model: the model's own leaf refused is the answer no, and the probe ends there: %s", f.reason);
 	f = run("cpu.model", 0);
 	ok(t, f.answer == HVP_ANSWER_YES && f.guest_verified && strstr(f.reason, "guests at ring 0 and ring 3 did not"),
 	   "cpu.model: the model's feature seen, and not once cleared, at both rings: %s", f.reason);
