@@ -91,7 +91,8 @@ static void write_x86(FILE *out, const struct hvp_read_report *r, unsigned n)
 
 /*
  * One ID register across the hosts: each field that differs fixed at the
- * lowest value any host has; the bitmap's other characters x.
+ * lowest value any host has (or at "absent", for a field whose values are
+ * no scale); the bitmap's other characters x.
  */
 static bool reg_bitmap(const struct hvp_read_report *r, unsigned n, uint16_t enc, char *buf)
 {
@@ -99,15 +100,18 @@ static bool reg_bitmap(const struct hvp_read_report *r, unsigned n, uint16_t enc
 
 	clear_bitmap(buf, 64, 0);
 	for (unsigned shift = 0; shift < 64; shift += 4) {
-		bool sg = hvp_model_field_signed(enc, shift), differ = false;
-		int low = 0;
+		bool sg = hvp_model_field_signed(enc, shift), differ = false, unordered = false;
+		int low = 0, first = 0;
 		for (unsigned k = 0; k < n; k++) {
 			int v = hvp_model_field(hvp_model_reg_find(r[k].cpu_model, enc)->value, shift, sg);
+			first = k == 0 ? v : first;
 			differ |= k > 0 && v != low;
+			unordered |= hvp_model_field_unordered(enc, shift, first, v);
 			low = k == 0 || v < low ? v : low;
 		}
 		if (!differ)
 			continue;
+		low = hvp_model_field_common(enc, low, unordered);
 		any = true;
 		for (unsigned b = 0; b < 4; b++)
 			buf[2 + 63 - (shift + b)] = ((unsigned)low >> b & 1) ? '1' : '0';

@@ -175,6 +175,31 @@ bool hvp_model_field_signed(uint16_t enc, unsigned shift)
 	return (enc == PFR0 && (shift == 16 || shift == 20)) || (enc == MMFR0 && (shift == 24 || shift == 28));
 }
 
+/*
+ * Fields whose values are not a scale (Arm ARM, the ID_AA64MMFR0_EL1 and
+ * ID_AA64DFR0_EL1 descriptions): TGran16_2, TGran64_2, TGran4_2 (0: as
+ * the stage-1 field says, 1: not supported, 2 and up: supported) and
+ * PMUVer's 0xf (a PMU of the implementation's own, not a newer one).
+ */
+bool hvp_model_field_unordered(uint16_t enc, unsigned shift, int a, int b)
+{
+	if (enc == MMFR0 && shift >= 32 && shift <= 40)
+		return true;
+	return enc == DFR0 && shift == 8 && (a == 0xf || b == 0xf);
+}
+
+/*
+ * The value of a field that differs across hosts which every one of them
+ * can give: the lowest, but for an unordered field "not there" (TGran*_2:
+ * 1, not supported; PMUVer: 0, no PMU).
+ */
+int hvp_model_field_common(uint16_t enc, int lowest, bool unordered)
+{
+	if (!unordered)
+		return lowest;
+	return enc == MMFR0 ? 1 : 0;
+}
+
 int hvp_model_field(uint64_t value, unsigned shift, bool is_signed)
 {
 	int v = (int)((value >> shift) & 0xf);

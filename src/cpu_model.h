@@ -128,6 +128,13 @@ const char *hvp_xsave_component(unsigned i);
 int hvp_model_field(uint64_t value, unsigned shift, bool is_signed);
 /* Whether the field at shift of register enc is signed (0xf: not implemented). */
 bool hvp_model_field_signed(uint16_t enc, unsigned shift);
+/*
+ * Whether a field's values a and b of two hosts cannot be compared as
+ * "higher offers more", so that only equal values are compatible.
+ */
+bool hvp_model_field_unordered(uint16_t enc, unsigned shift, int a, int b);
+/* The value every host can give for a field that differs: lowest, or "absent" for an unordered one. */
+int hvp_model_field_common(uint16_t enc, int lowest, bool unordered);
 
 /* Writes the model as the JSON object kept in a report's host block. */
 void hvp_model_json(FILE *out, const struct hvp_cpu_model *m);

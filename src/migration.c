@@ -131,7 +131,7 @@ static void field_names(uint16_t enc, unsigned shift, int va, int vb, char *buf,
 			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " " : "", t[i].name);
 }
 
-/* Every 4-bit field of every ID register: the destination's at least the source's. */
+/* Every 4-bit field of every ID register: the destination's at least the source's (the same, where values are no scale). */
 static void arm64_shortfalls(const struct hvp_cpu_model *a, const struct hvp_cpu_model *b, struct hvp_migration *m)
 {
 	for (unsigned i = 0; i < a->n_regs; i++) {
@@ -145,7 +145,7 @@ static void arm64_shortfalls(const struct hvp_cpu_model *a, const struct hvp_cpu
 			bool sg = hvp_model_field_signed(x->enc, shift);
 			int va = hvp_model_field(x->value, shift, sg), vb = hvp_model_field(y->value, shift, sg);
 			char names[64];
-			if (va <= vb)
+			if (hvp_model_field_unordered(x->enc, shift, va, vb) ? va == vb : va <= vb)
 				continue;
 			field_names(x->enc, shift, va, vb, names, sizeof(names));
 			add(m, "feature", "%s%s%s[%u:%u] is %d on the source, %d on the destination", names,

@@ -234,6 +234,31 @@ static void test_migration(struct tap *t)
 	free(ja);
 	free(jb);
 	free(jc);
+	/* Fields whose values are no scale: a higher value there is not more. */
+	arm64_model(&a);
+	b = a;
+	a.reg[7].value = 0;                    /* MMFR0.TGran4_2 0: stage 2 as stage 1 says */
+	b.reg[7].value = UINT64_C(1) << 40;    /* 1: 4 KiB granules not supported at stage 2 */
+	ja = write_report(&a, HVP_ANSWER_YES);
+	jb = write_report(&b, HVP_ANSWER_YES);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_INCOMPATIBLE &&
+		      strstr(lacks, "ID_AA64MMFR0_EL1[43:40] is 0 on the source, 1 on the destination"),
+	   "arm64: TGran4_2 0 to 1 (supported as stage 1 to not supported) is no upgrade: %s", lacks);
+	free(ja);
+	free(jb);
+	a.reg[7].value = b.reg[7].value = 0;
+	a.reg[3].value = UINT64_C(1) << 8;     /* DFR0.PMUVer 1: PMUv3 */
+	b.reg[3].value = UINT64_C(0xf) << 8;   /* 0xf: an implementation's own PMU */
+	ja = write_report(&a, HVP_ANSWER_YES);
+	jb = write_report(&b, HVP_ANSWER_YES);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_INCOMPATIBLE &&
+		      strstr(lacks, "ID_AA64DFR0_EL1[11:8] is 1 on the source, 15 on the destination"),
+	   "arm64: PMUVer 0xf is no newer PMU than PMUv3: %s", lacks);
+	free(jb);
+	jb = write_report(&a, HVP_ANSWER_YES);
+	ok(t, migrate(ja, jb, lacks, sizeof(lacks)) == HVP_MIGRATION_COMPATIBLE, "arm64: the same values are compatible");
+	free(ja);
+	free(jb);
 	ja = strdup("{\"schema_version\":1,\"tool\":{\"name\":\"hvprobe\",\"version\":\"1\"},\"findings\":[]}");
 	ok(t, migrate(ja, ja, lacks, sizeof(lacks)) == HVP_MIGRATION_UNKNOWN, "reports without a model: unknown");
 	free(ja);
@@ -486,6 +511,19 @@ static void test_baseline(struct tap *t)
 				  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx0000xxxxxxxxxxxxxxxxxxxx\"") != NULL,
 		   "ID_AA64ISAR0_EL1 (KVM id 0x603000000013c030): Atomics [23:20] set to the lowest value, 0");
 	}
+	free(tpl);
+	free(ja);
+	free(jb);
+	arm64_model(&a);
+	b = a;
+	b.reg[7].value = UINT64_C(2) << 40; /* MMFR0.TGran4_2: 0 (as stage 1) on one host, 2 (supported) on the other */
+	ja = write_report(&a, HVP_ANSWER_YES);
+	jb = write_report(&b, HVP_ANSWER_YES);
+	tpl = baseline(ja, jb, err, sizeof(err));
+	ok(t, tpl && strstr(tpl, "\"bitmap\": \"0b"
+				 "xxxxxxxxxxxxxxxxxxxx0001xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"") != NULL,
+	   "a field whose values are no scale is set to 'not supported' (TGran4_2 1), not to the lowest: %s",
+	   tpl ? tpl : err);
 	free(tpl);
 	free(ja);
 	free(jb);
