@@ -447,10 +447,14 @@ static int cmd_info(const struct hvp_cli *c, const struct hvp_backend *be)
 	int json = strcmp(c->format, "json") == 0;
 	struct report_job job = { json ? hvp_report_json : hvp_report_facts, &r };
 	rc = c->cpu && !json ? hvp_write_output(c->output, write_model_text, &r) : hvp_write_output(c->output, write_job, &job);
+	bool model_missing = c->cpu && !model->present;
 	free(model);
 	if (rc)
 		return report_failed(c);
-	return interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+	if (interrupted)
+		return EXIT_INTERRUPTED;
+	/* info --cpu printed why; the model asked for is not there to use. */
+	return model_missing ? EXIT_DEVIATES : EXIT_OK;
 }
 
 /* Exit 0: the template is written; 2: a report cannot be read or the reports have no common model. */
@@ -466,6 +470,12 @@ static int cmd_baseline(const struct hvp_cli *c)
 
 	if (!r)
 		return usage_error("out of memory");
+	/* The template is JSON, whatever the default text format says; any other format is a mistake. */
+	if (strcmp(c->format, "text") != 0 && strcmp(c->format, "json") != 0) {
+		free(r);
+		snprintf(err, sizeof(err), "'baseline' writes a Firecracker CPU template, which is JSON, not %s", c->format);
+		return usage_error(err);
+	}
 	for (; n < c->n_patterns; n++)
 		if (hvp_report_read_file(c->patterns[n], &r[n], err, sizeof(err))) {
 			fprintf(stderr, "hvprobe: %s\n", err);

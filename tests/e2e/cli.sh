@@ -60,6 +60,9 @@ run nomatch run 'nothing.*'
 run baselinenone baseline
 ok "baseline without reports exits 2, saying what it needs" \
 	eval '[ "$(rc baselinenone)" = 2 ] && grep -q "baseline needs JSON reports" "$tmp/baselinenone.err"'
+run baselinehtml baseline -f html docs/examples/matrix/kvm-x86_64.json
+ok "baseline in a format other than JSON exits 2, saying the template is JSON" \
+	eval '[ "$(rc baselinehtml)" = 2 ] && grep -q "Firecracker CPU template, which is JSON, not html" "$tmp/baselinehtml.err"'
 run baselinemissing baseline /nonexistent.json
 ok "baseline of a report that cannot be read exits 2, naming it" \
 	eval '[ "$(rc baselinemissing)" = 2 ] && grep -q "/nonexistent.json: cannot read" "$tmp/baselinemissing.err"'
