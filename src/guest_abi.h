@@ -93,12 +93,15 @@
  * the CPU interface, distributor and redistributor; HVP_IRQF_IOAPIC: SPI
  * HVP_IRQ_VECTOR, edge unless the RTE word has 1 << 15; HVP_IRQF_TIMER: the
  * virtual timer, PPI HVP_ARM64_VTIMER_INTID; HVP_IRQF_SELF_IPI: SGI
- * HVP_IRQ_VECTOR). The reports are INTIDs. The GIC's registers, where the
+ * HVP_IRQ_VECTOR). The reports are INTIDs. Without HVP_IRQF_LAPIC there is
+ * no GIC: the handler logs ISR_EL1 (0x80, HVP_ARM64_ISR_IRQ: the IRQ line
+ * pending) and returns with IRQs masked. The GIC's registers, where the
  * API places them for the guest (KVM: KVM_VGIC_V3_ADDR_TYPE_DIST, _REDIST):
  */
 #define HVP_ARM64_GICD_GPA 0x08000000   /* 64 KiB */
 #define HVP_ARM64_GICR_GPA 0x080a0000   /* 128 KiB per vCPU */
 #define HVP_ARM64_ITS_GPA 0x08080000    /* 128 KiB */
 #define HVP_ARM64_VTIMER_INTID 27
+#define HVP_ARM64_ISR_IRQ 0x80          /* ISR_EL1.I */
 
 #endif

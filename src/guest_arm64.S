@@ -345,13 +345,23 @@ vectors_handler:
  * An IRQ, where irq_wait asked for them (x28: its block, guest_abi.h): the
  * INTID acknowledged at the GICv3 CPU interface is logged, the virtual
  * timer (a level line until it is off) turned off, the interrupt ended.
+ * With no GIC (HVP_IRQF_LAPIC clear) there is nothing to acknowledge: the
+ * handler logs ISR_EL1 (0x80: the IRQ line pending at the CPU) and returns
+ * with IRQs masked, as the line stays raised until the VMM lowers it.
  * Anywhere else an IRQ is a failed check like any other exception.
  */
 5:	cbz x28, 4b
-	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
+	ldr x11, [x28, #HVP_IRQ_FLAGS]
+	tbnz x11, #0, 3f
+	mrs x11, isr_el1
+	mrs x9, spsr_el1
+	orr x9, x9, #0x80               /* SPSR_EL1.I: IRQs masked on return */
+	msr spsr_el1, x9
+	b 2f
+3:	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
 	cmp x11, #1020
 	b.hs 6f                         /* spurious: nothing to end */
-	ldr x9, [x28, #HVP_IRQ_COUNT]
+2:	ldr x9, [x28, #HVP_IRQ_COUNT]
 	cmp x9, #HVP_IRQ_LOG_MAX
 	b.hs 7f
 	add x10, x28, #HVP_IRQ_LOG
@@ -360,6 +370,8 @@ vectors_handler:
 	str x9, [x28, #HVP_IRQ_COUNT]
 	mrs x9, cntvct_el0
 	str x9, [x28, #HVP_IRQ_TSC]
+	ldr x9, [x28, #HVP_IRQ_FLAGS]
+	tbz x9, #0, 6f                  /* no GIC: nothing to end */
 	cmp x11, #HVP_ARM64_VTIMER_INTID
 	b.ne 8f
 	msr cntv_ctl_el0, xzr
@@ -415,8 +427,7 @@ PROGRAM irq_wait
 	ldr w14, [x12, x6]
 	orr w14, w14, w13
 	str w14, [x12, x6]
-	ldr x12, [x28, #HVP_IRQ_RTE]
-	tbnz x12, #15, 9f
+	ldr x11, [x28, #HVP_IRQ_RTE]
 	lsr x6, x5, #4
 	lsl x6, x6, #2
 	and x14, x5, #15
@@ -424,11 +435,13 @@ PROGRAM irq_wait
 	add x14, x14, #1
 	mov w13, #1
 	lsl w13, w13, w14
-	add x12, x7, #0xc00             /* GICD_ICFGR: edge */
+	add x12, x7, #0xc00             /* GICD_ICFGR: the bit set for edge, clear for level */
 	ldr w14, [x12, x6]
 	orr w14, w14, w13
-	str w14, [x12, x6]
-9:	add x12, x7, #0x6000            /* GICD_IROUTER: affinity 0 */
+	tbz x11, #15, 9f
+	bic w14, w14, w13               /* level: said, not left to the reset value (KVM's SPIs reset to edge) */
+9:	str w14, [x12, x6]
+	add x12, x7, #0x6000            /* GICD_IROUTER: affinity 0 */
 	str xzr, [x12, x5, lsl #3]
 	lsr x6, x5, #5
 	lsl x6, x6, #2

@@ -141,6 +141,7 @@ struct hvp_status kvm_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resampl
 struct hvp_status kvm_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n);
 struct hvp_status kvm_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data);
 struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
+struct hvp_status kvm_irq_lower(struct hvp_vcpu *vcpu);
 struct hvp_status kvm_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
 struct hvp_status kvm_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
 struct hvp_status kvm_coalesced_read(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);
