@@ -47,8 +47,8 @@ static const struct {
 /*
  * KVM_INTERRUPT is basic on x86 (api.rst: "Capability: basic") and needs
  * no in-kernel irqchip; arm64 has no such call: the VMM raises the vCPU's
- * IRQ line with KVM_IRQ_LINE (api.rst 4.25: "Capability: KVM_CAP_IRQCHIP",
- * irq_type KVM_ARM_IRQ_TYPE_CPU without an in-kernel GIC).
+ * IRQ line with KVM_IRQ_LINE, irq_type KVM_ARM_IRQ_TYPE_CPU (api.rst 4.25:
+ * "KVM_IRQ_LINE can always be used for a userspace interrupt controller").
  */
 int64_t kvm_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **name)
 {
@@ -61,9 +61,8 @@ int64_t kvm_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **
 #if defined(__x86_64__)
 		return 1;
 #else
-		*name = "KVM_CAP_IRQCHIP (KVM_IRQ_LINE)";
-		r = ioctl(hv->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP);
-		return r < 0 ? 0 : r;
+		*name = "KVM_IRQ_LINE";
+		return 1;
 #endif
 	}
 	if (features[f].cap < 0)
