@@ -191,6 +191,8 @@ struct hvp_irq_route {
 	uint32_t chip, pin;   /* !msi: the controller (KVM x86: 0, 1 the PICs, 2 the IOAPIC; arm64: 0, pin: SPI INTID - 32) */
 	uint64_t msi_addr;    /* msi: the message */
 	uint32_t msi_data;
+	bool msi_devid_valid; /* msi: the message names its device (arm64's ITS: KVM_MSI_VALID_DEVID) */
+	uint32_t msi_devid;
 };
 
 /* A doorbell: guest writes here signal a notifier instead of exiting. len 0: any length (MMIO). */
@@ -447,6 +449,12 @@ struct hvp_backend {
 	 * state ends with every run).
 	 */
 	struct hvp_status (*irq_lower)(struct hvp_vcpu *vcpu);
+	/*
+	 * msi_signal for a message that names its device (arm64: an MSI to an
+	 * ITS's GITS_TRANSLATER, data the event; KVM: KVM_MSI_VALID_DEVID).
+	 * NULL where the API has no such MSI.
+	 */
+	struct hvp_status (*msi_signal_devid)(struct hvp_vm *vm, uint64_t addr, uint32_t data, uint32_t devid);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

@@ -359,8 +359,9 @@ vectors_handler:
 	msr spsr_el1, x9
 	b 2f
 3:	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
-	cmp x11, #1020
-	b.hs 6f                         /* spurious: nothing to end */
+	sub x9, x11, #1020
+	cmp x9, #4
+	b.lo 6f                         /* spurious (1020-1023): nothing to end; LPIs are above */
 2:	ldr x9, [x28, #HVP_IRQ_COUNT]
 	cmp x9, #HVP_IRQ_LOG_MAX
 	b.hs 7f
@@ -473,7 +474,9 @@ PROGRAM irq_wait
 	orr x12, x12, #1                /* target list: affinity 0.0.0.0 */
 	msr s3_0_c12_c11_5, x12         /* ICC_SGI1R_EL1 */
 	isb
-5:	tbz x4, #5, 6f                  /* HVP_IRQF_PAUSE */
+5:	tbz x4, #6, 10f                 /* HVP_IRQF_ITS: LPIs on, the device's events mapped */
+	bl its_setup
+10:	tbz x4, #5, 6f                  /* HVP_IRQF_PAUSE */
 	PAUSE
 6:	msr daifset, #2
 	ldr x12, [x28, #HVP_IRQ_COUNT]
@@ -496,6 +499,73 @@ PROGRAM irq_wait
 	add x6, x6, #1
 	b 8b
 9:	DONE
+
+/*
+ * LPIs and the ITS (guest_abi.h, HVP_IRQF_ITS), x8 the redistributor:
+ * the property entries of the two LPIs (priority 0xa0, enabled), the
+ * redistributor's property and pending tables, LPIs on; the ITS's device
+ * and collection tables (GITS_BASER0 and 1: the device and collection
+ * tables where KVM puts them), its command queue, the ITS on; then MAPD,
+ * MAPC, two MAPTI and INVALL, waited for until GITS_CREADR reaches them.
+ */
+	.set its_hi, HVP_ARM64_ITS_GPA >> 16
+its_setup:
+	movz x16, #its_hi, lsl #16
+	mov x12, #HVP_ARM64_LPI_PROP
+	mov w13, #0xa1
+	strb w13, [x12]
+	strb w13, [x12, #1]
+	dsb sy
+	add x13, x12, #13               /* IDbits: 14 bits of INTID */
+	str x13, [x8, #0x70]            /* GICR_PROPBASER */
+	mov x12, #HVP_ARM64_LPI_PEND
+	str x12, [x8, #0x78]            /* GICR_PENDBASER */
+	ldr w13, [x8]
+	orr w13, w13, #1
+	str w13, [x8]                   /* GICR_CTLR.EnableLPIs */
+	mov x12, #HVP_ARM64_ITS_CMDQ    /* x12: the command queue */
+	orr x13, x12, #(1 << 63)
+	str x13, [x16, #0x80]           /* GITS_CBASER: valid, one 4 KiB page */
+	orr x13, x13, #(2 << 8)         /* valid, one page of 64 KiB */
+	add x13, x13, #0x10000
+	str x13, [x16, #0x100]          /* GITS_BASER0: the device table */
+	add x13, x13, #0x10000
+	str x13, [x16, #0x108]          /* GITS_BASER1: the collection table */
+	str xzr, [x16, #0x88]           /* GITS_CWRITER */
+	mov w13, #1
+	str w13, [x16]                  /* GITS_CTLR: enabled */
+	mov x13, #HVP_ARM64_ITS_DEVID
+	lsl x13, x13, #32
+	add x14, x13, #0x08             /* MAPD: the device, 1 bit of EventID, its ITT, valid */
+	mov x15, #HVP_ARM64_LPI_PROP
+	add x15, x15, #(HVP_ARM64_ITS_ITT - HVP_ARM64_LPI_PROP)
+	orr x15, x15, #(1 << 63)
+	stp x14, xzr, [x12]
+	stp x15, xzr, [x12, #16]
+	mov x14, #0x09                  /* MAPC: collection 0 to processor 0, valid */
+	mov x15, #(1 << 63)
+	stp x14, xzr, [x12, #32]
+	stp x15, xzr, [x12, #48]
+	add x14, x13, #0x0a             /* MAPTI: event 0 to LPI HVP_ARM64_LPI, collection 0 */
+	mov x15, #HVP_ARM64_LPI
+	lsl x15, x15, #32
+	stp x14, x15, [x12, #64]
+	stp xzr, xzr, [x12, #80]
+	movz x17, #1, lsl #32           /* MAPTI: event 1 to the next LPI */
+	add x17, x17, #1
+	add x15, x15, x17
+	stp x14, x15, [x12, #96]
+	stp xzr, xzr, [x12, #112]
+	mov x14, #0x0d                  /* INVALL: collection 0 */
+	stp x14, xzr, [x12, #128]
+	stp xzr, xzr, [x12, #144]
+	dsb sy
+	mov x13, #160
+	str x13, [x16, #0x88]           /* GITS_CWRITER: five commands */
+1:	ldr x14, [x16, #0x90]           /* GITS_CREADR */
+	cmp x14, x13
+	b.ne 1b
+	ret
 END_PROGRAM irq_wait
 
 /*

@@ -788,6 +788,7 @@ const struct hvp_backend hvp_backend_kvm = {
 	.irq_chip_ready = kvm_irq_chip_ready,
 	.arm64_sve_enable = kvm_arm64_sve_enable,
 	.irq_lower = kvm_irq_lower,
+	.msi_signal_devid = kvm_msi_signal_devid,
 #endif
 	.vcpu_state_save = kvm_vcpu_state_save,
 	.vcpu_state_restore = kvm_vcpu_state_restore,

@@ -215,6 +215,10 @@ struct hvp_status kvm_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_ro
 			e->u.msi.address_lo = (uint32_t)routes[i].msi_addr;
 			e->u.msi.address_hi = (uint32_t)(routes[i].msi_addr >> 32);
 			e->u.msi.data = routes[i].msi_data;
+			if (routes[i].msi_devid_valid) {
+				e->flags = KVM_MSI_VALID_DEVID;
+				e->u.msi.devid = routes[i].msi_devid;
+			}
 		} else {
 			e->type = KVM_IRQ_ROUTING_IRQCHIP;
 			e->u.irqchip.irqchip = routes[i].chip;
@@ -232,6 +236,15 @@ struct hvp_status kvm_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data
 	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
 
 	return KVM_CALL("KVM_SIGNAL_MSI", ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
+}
+
+/* An ITS tells devices apart: the message carries its device ID (api.rst 4.71, KVM_MSI_VALID_DEVID). */
+struct hvp_status kvm_msi_signal_devid(struct hvp_vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data,
+			       .flags = KVM_MSI_VALID_DEVID, .devid = devid };
+
+	return KVM_CALL("KVM_SIGNAL_MSI(KVM_MSI_VALID_DEVID)", ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
 }
 
 #if defined(__x86_64__)

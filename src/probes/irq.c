@@ -140,12 +140,39 @@ void irq_guest_armed(struct hvp_ctx *ctx, struct irq_guest *g)
 	hvp_guest_value(ctx, "guest armed for interrupts (pause)", 1);
 }
 
+/*
+ * The MSI whose delivery the guest takes as vector: x86 the vector at APIC
+ * 0; arm64 an event of device HVP_ARM64_ITS_DEVID at the ITS, which the
+ * guest mapped (HVP_IRQF_ITS) to LPI HVP_ARM64_LPI + the event.
+ */
+static struct hvp_irq_route msi_of(const struct hvp_ctx *ctx, uint32_t gsi, uint32_t vector)
+{
+	if (strcmp(ctx->be->arch, "x86_64") == 0)
+		return (struct hvp_irq_route){ .gsi = gsi, .msi = true, .msi_addr = IRQ_MSI_ADDR, .msi_data = vector };
+	return (struct hvp_irq_route){ .gsi = gsi, .msi = true, .msi_addr = HVP_ARM64_ITS_TRANSLATER,
+				       .msi_data = vector - HVP_ARM64_LPI, .msi_devid_valid = true,
+				       .msi_devid = HVP_ARM64_ITS_DEVID };
+}
+
+/* Signals the MSI msi_of names; where it names a device, through msi_signal_devid (skipped where absent). */
+static struct hvp_status msi_send(struct hvp_ctx *ctx, struct hvp_vm *vm, uint32_t vector)
+{
+	struct hvp_irq_route msi = msi_of(ctx, 0, vector);
+
+	if (!msi.msi_devid_valid)
+		return ctx->be->msi_signal(vm, msi.msi_addr, msi.msi_data);
+	if (!ctx->be->msi_signal_devid)
+		hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, "the API has no MSI that names its device (an ITS's)");
+	return ctx->be->msi_signal_devid(vm, msi.msi_addr, msi.msi_data, msi.msi_devid);
+}
+
 struct hvp_status irq_msi_route(struct hvp_ctx *ctx, struct irq_guest *g, uint32_t gsi, uint32_t vector, int fd)
 {
-	struct hvp_irq_route route = { .gsi = gsi, .msi = true, .msi_addr = IRQ_MSI_ADDR, .msi_data = vector };
+	struct hvp_irq_route route = msi_of(ctx, gsi, vector);
 	struct hvp_status st = ctx->be->gsi_routing_set(g->m->vm, &route, 1);
 
-	st.evidence = hvp_record(ctx, st, "GSI %u -> MSI vector 0x%x", gsi, vector);
+	st.evidence = hvp_record(ctx, st, "GSI %u -> MSI 0x%x at 0x%" PRIx64 "%s", gsi, route.msi_data, route.msi_addr,
+				 route.msi_devid_valid ? ", with its device ID" : "");
 	if (st.err != HVP_OK)
 		return st;
 	st = ctx->be->irqfd(g->m->vm, fd, gsi, -1, true);
@@ -484,9 +511,23 @@ const struct hvp_probe probe_irq_irqfd_resample = {
 	.run = run_irqfd_resample,
 };
 
+/* arm64: an ITS beside the GICv3, which MSIs need; a host without one is no answer here (irq.chip says it). */
+static void msi_its(struct hvp_ctx *ctx, struct hvp_machine *m)
+{
+	struct hvp_status st = ctx->be->irq_chip_create(m->vm, HVP_IRQCHIP_GICV3_ITS);
+	char why[HVP_TEXT_MAX];
+
+	hvp_record(ctx, st, "VM: an ITS");
+	if (st.err == HVP_OK)
+		return;
+	snprintf(why, sizeof(why), "no ITS (%s %s): arm64 MSIs go through one", st.call, hvp_native(ctx, st));
+	hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, why);
+}
+
 static void run_msi(struct hvp_ctx *ctx)
 {
-	const uint64_t want[2] = { VEC_SIGNAL_MSI, VEC_MSI_ROUTE };
+	bool x86 = strcmp(ctx->be->arch, "x86_64") == 0;
+	const uint64_t want[2] = { x86 ? VEC_SIGNAL_MSI : HVP_ARM64_LPI, x86 ? VEC_MSI_ROUTE : HVP_ARM64_LPI + 1 };
 	struct hvp_machine *m;
 	struct irq_guest g;
 	struct irq_wait w;
@@ -498,14 +539,16 @@ static void run_msi(struct hvp_ctx *ctx)
 	irq_need_feature(ctx, HVP_FEAT_IRQ_ROUTING, "interrupt routing table");
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
 	m = irq_machine(ctx, true);
+	if (!x86)
+		msi_its(ctx, m);
 	fd = irq_notifier(ctx);
-	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 2);
-	st = irq_msi_route(ctx, &g, IRQ_GSI, VEC_MSI_ROUTE, fd);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE | (x86 ? 0 : HVP_IRQF_ITS), 0, 2);
+	st = irq_msi_route(ctx, &g, IRQ_GSI, (uint32_t)want[1], fd);
 	if (refused(ctx, st, "routing a GSI to an MSI and binding an eventfd to it"))
 		return;
 	irq_guest_armed(ctx, &g);
-	st = ctx->be->msi_signal(m->vm, IRQ_MSI_ADDR, VEC_SIGNAL_MSI);
-	st.evidence = hvp_record(ctx, st, "MSI vector 0x%x to APIC 0", VEC_SIGNAL_MSI);
+	st = msi_send(ctx, m->vm, (uint32_t)want[0]);
+	st.evidence = hvp_record(ctx, st, "MSI for %s 0x%" PRIx64, irq_arch_of(ctx)->word, want[0]);
 	if (refused(ctx, st, "signalling an MSI"))
 		return;
 	irq_signal(ctx, fd);
@@ -515,9 +558,8 @@ static void run_msi(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_irq_msi = {
 	.id = "irq.msi",
-	.question = "Do an MSI signalled by the VMM and an MSI route driven by an irqfd deliver their vectors to the guest?",
+	.question = "Do an MSI signalled by the VMM and an MSI route driven by an irqfd deliver their vectors (arm64: LPIs through the ITS) to the guest?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_msi,
 };
 
