@@ -68,6 +68,7 @@ x86_form_only=(
 	"two runs on this host: diff finds nothing changed"
 	"the notification benchmarks exit 0, their report complete JSON"
 	"and the doorbell's cost against the exit it saves, with their ratio"
+	"the snapshot and dirty-tracking benchmarks exit 0, their report complete JSON"
 	# skipped and the process list are no yes or no to flip
 	"limits.vms_per_process under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
 	"limits.vcpus_per_vm under ulimit -n 100: skipped at the process's open-file limit (EMFILE), not the API's limit"
