@@ -188,9 +188,11 @@ enum hvp_irq_feature {
 struct hvp_irq_route {
 	uint32_t gsi;
 	bool msi;
-	uint32_t chip, pin;   /* !msi: the controller (KVM x86: 0, 1 the PICs, 2 the IOAPIC) and its pin */
+	uint32_t chip, pin;   /* !msi: the controller (KVM x86: 0, 1 the PICs, 2 the IOAPIC; arm64: 0, pin: SPI INTID - 32) */
 	uint64_t msi_addr;    /* msi: the message */
 	uint32_t msi_data;
+	bool msi_devid_valid; /* msi: the message names its device (arm64's ITS: KVM_MSI_VALID_DEVID) */
+	uint32_t msi_devid;
 };
 
 /* A doorbell: guest writes here signal a notifier instead of exiting. len 0: any length (MMIO). */
@@ -379,7 +381,11 @@ struct hvp_backend {
 	struct hvp_status (*gsi_routing_set)(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n);
 	/* Delivers one MSI message now (x86: address 0xfee00000 | APIC ID << 12, data the vector). */
 	struct hvp_status (*msi_signal)(struct hvp_vm *vm, uint64_t addr, uint32_t data);
-	/* The VMM injects an interrupt vector itself (no in-kernel controller); it arrives at the next run. */
+	/*
+	 * The VMM injects an interrupt vector itself (no in-kernel controller);
+	 * it arrives at the next run. arm64 has no vector: the vCPU's IRQ line
+	 * is raised (see irq_lower).
+	 */
 	struct hvp_status (*irq_inject)(struct hvp_vcpu *vcpu, uint32_t vector);
 	/* Binds (assign) or unbinds a notifier to a doorbell: matching guest writes signal it without an exit. */
 	struct hvp_status (*ioeventfd)(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
@@ -436,6 +442,19 @@ struct hvp_backend {
 	 * cannot.
 	 */
 	struct hvp_status (*arm64_sve_enable)(struct hvp_vm *vm);
+	/*
+	 * Lowers the line irq_inject raised where it stays raised until the
+	 * VMM lowers it (KVM arm64: KVM_IRQ_LINE, level 0). NULL where an
+	 * injection is taken once (x86's KVM_INTERRUPT; HVF, whose pending
+	 * state ends with every run).
+	 */
+	struct hvp_status (*irq_lower)(struct hvp_vcpu *vcpu);
+	/*
+	 * msi_signal for a message that names its device (arm64: an MSI to an
+	 * ITS's GITS_TRANSLATER, data the event; KVM: KVM_MSI_VALID_DEVID).
+	 * NULL where the API has no such MSI.
+	 */
+	struct hvp_status (*msi_signal_devid)(struct hvp_vm *vm, uint64_t addr, uint32_t data, uint32_t devid);
 };
 
 /* The backend this build offers for the host OS and architecture, or NULL. */

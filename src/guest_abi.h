@@ -93,12 +93,34 @@
  * the CPU interface, distributor and redistributor; HVP_IRQF_IOAPIC: SPI
  * HVP_IRQ_VECTOR, edge unless the RTE word has 1 << 15; HVP_IRQF_TIMER: the
  * virtual timer, PPI HVP_ARM64_VTIMER_INTID; HVP_IRQF_SELF_IPI: SGI
- * HVP_IRQ_VECTOR). The reports are INTIDs. The GIC's registers, where the
+ * HVP_IRQ_VECTOR). The reports are INTIDs. Without HVP_IRQF_LAPIC there is
+ * no GIC: the handler logs ISR_EL1 (0x80, HVP_ARM64_ISR_IRQ: the IRQ line
+ * pending) and returns with IRQs masked. The GIC's registers, where the
  * API places them for the guest (KVM: KVM_VGIC_V3_ADDR_TYPE_DIST, _REDIST):
  */
 #define HVP_ARM64_GICD_GPA 0x08000000   /* 64 KiB */
 #define HVP_ARM64_GICR_GPA 0x080a0000   /* 128 KiB per vCPU */
 #define HVP_ARM64_ITS_GPA 0x08080000    /* 128 KiB */
 #define HVP_ARM64_VTIMER_INTID 27
+#define HVP_ARM64_ISR_IRQ 0x80          /* ISR_EL1.I */
+/*
+ * HVP_IRQF_ITS (arm64): LPIs through the ITS at HVP_ARM64_ITS_GPA. The
+ * guest's tables sit in the system region's free space below the stacks:
+ * the redistributor's LPI pending table (64 KiB aligned) and property table
+ * (LPIs up to 16383) with the device's ITT after it, the ITS's command
+ * queue, device table and collection table, each 64 KiB aligned (KVM's ITS
+ * aligns GITS_CBASER down to 64 KiB and reads GITS_BASER<n> in the 64 KiB
+ * page form; the tables are a 64 KiB page each). It maps
+ * device HVP_ARM64_ITS_DEVID's events 0 and 1 to LPIs HVP_ARM64_LPI and
+ * HVP_ARM64_LPI + 1 in collection 0 on this vCPU's redistributor.
+ */
+#define HVP_IRQF_ITS 64
+#define HVP_ARM64_LPI_PEND 0xa0000
+#define HVP_ARM64_LPI_PROP 0xb0000
+#define HVP_ARM64_ITS_ITT 0xb2000
+#define HVP_ARM64_ITS_CMDQ 0xc0000      /* then the device table, then the collection table, 64 KiB apart */
+#define HVP_ARM64_ITS_DEVID 1
+#define HVP_ARM64_LPI 8192
+#define HVP_ARM64_ITS_TRANSLATER (HVP_ARM64_ITS_GPA + 0x10040) /* GITS_TRANSLATER: the MSI doorbell */
 
 #endif

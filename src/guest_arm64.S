@@ -345,13 +345,24 @@ vectors_handler:
  * An IRQ, where irq_wait asked for them (x28: its block, guest_abi.h): the
  * INTID acknowledged at the GICv3 CPU interface is logged, the virtual
  * timer (a level line until it is off) turned off, the interrupt ended.
+ * With no GIC (HVP_IRQF_LAPIC clear) there is nothing to acknowledge: the
+ * handler logs ISR_EL1 (0x80: the IRQ line pending at the CPU) and returns
+ * with IRQs masked, as the line stays raised until the VMM lowers it.
  * Anywhere else an IRQ is a failed check like any other exception.
  */
 5:	cbz x28, 4b
-	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
-	cmp x11, #1020
-	b.hs 6f                         /* spurious: nothing to end */
-	ldr x9, [x28, #HVP_IRQ_COUNT]
+	ldr x11, [x28, #HVP_IRQ_FLAGS]
+	tbnz x11, #0, 3f
+	mrs x11, isr_el1
+	mrs x9, spsr_el1
+	orr x9, x9, #0x80               /* SPSR_EL1.I: IRQs masked on return */
+	msr spsr_el1, x9
+	b 2f
+3:	mrs x11, s3_0_c12_c12_0         /* ICC_IAR1_EL1 */
+	sub x9, x11, #1020
+	cmp x9, #4
+	b.lo 6f                         /* spurious (1020-1023): nothing to end; LPIs are above */
+2:	ldr x9, [x28, #HVP_IRQ_COUNT]
 	cmp x9, #HVP_IRQ_LOG_MAX
 	b.hs 7f
 	add x10, x28, #HVP_IRQ_LOG
@@ -360,6 +371,8 @@ vectors_handler:
 	str x9, [x28, #HVP_IRQ_COUNT]
 	mrs x9, cntvct_el0
 	str x9, [x28, #HVP_IRQ_TSC]
+	ldr x9, [x28, #HVP_IRQ_FLAGS]
+	tbz x9, #0, 6f                  /* no GIC: nothing to end */
 	cmp x11, #HVP_ARM64_VTIMER_INTID
 	b.ne 8f
 	msr cntv_ctl_el0, xzr
@@ -415,8 +428,7 @@ PROGRAM irq_wait
 	ldr w14, [x12, x6]
 	orr w14, w14, w13
 	str w14, [x12, x6]
-	ldr x12, [x28, #HVP_IRQ_RTE]
-	tbnz x12, #15, 9f
+	ldr x11, [x28, #HVP_IRQ_RTE]
 	lsr x6, x5, #4
 	lsl x6, x6, #2
 	and x14, x5, #15
@@ -424,11 +436,13 @@ PROGRAM irq_wait
 	add x14, x14, #1
 	mov w13, #1
 	lsl w13, w13, w14
-	add x12, x7, #0xc00             /* GICD_ICFGR: edge */
+	add x12, x7, #0xc00             /* GICD_ICFGR: the bit set for edge, clear for level */
 	ldr w14, [x12, x6]
 	orr w14, w14, w13
-	str w14, [x12, x6]
-9:	add x12, x7, #0x6000            /* GICD_IROUTER: affinity 0 */
+	tbz x11, #15, 9f
+	bic w14, w14, w13               /* level: said, not left to the reset value (KVM's SPIs reset to edge) */
+9:	str w14, [x12, x6]
+	add x12, x7, #0x6000            /* GICD_IROUTER: affinity 0 */
 	str xzr, [x12, x5, lsl #3]
 	lsr x6, x5, #5
 	lsl x6, x6, #2
@@ -460,7 +474,9 @@ PROGRAM irq_wait
 	orr x12, x12, #1                /* target list: affinity 0.0.0.0 */
 	msr s3_0_c12_c11_5, x12         /* ICC_SGI1R_EL1 */
 	isb
-5:	tbz x4, #5, 6f                  /* HVP_IRQF_PAUSE */
+5:	tbz x4, #6, 10f                 /* HVP_IRQF_ITS: LPIs on, the device's events mapped */
+	bl its_setup
+10:	tbz x4, #5, 6f                  /* HVP_IRQF_PAUSE */
 	PAUSE
 6:	msr daifset, #2
 	ldr x12, [x28, #HVP_IRQ_COUNT]
@@ -483,6 +499,73 @@ PROGRAM irq_wait
 	add x6, x6, #1
 	b 8b
 9:	DONE
+
+/*
+ * LPIs and the ITS (guest_abi.h, HVP_IRQF_ITS), x8 the redistributor:
+ * the property entries of the two LPIs (priority 0xa0, enabled), the
+ * redistributor's property and pending tables, LPIs on; the ITS's device
+ * and collection tables (GITS_BASER0 and 1: the device and collection
+ * tables where KVM puts them), its command queue, the ITS on; then MAPD,
+ * MAPC, two MAPTI and INVALL, waited for until GITS_CREADR reaches them.
+ */
+	.set its_hi, HVP_ARM64_ITS_GPA >> 16
+its_setup:
+	movz x16, #its_hi, lsl #16
+	mov x12, #HVP_ARM64_LPI_PROP
+	mov w13, #0xa1
+	strb w13, [x12]
+	strb w13, [x12, #1]
+	dsb sy
+	add x13, x12, #13               /* IDbits: 14 bits of INTID */
+	str x13, [x8, #0x70]            /* GICR_PROPBASER */
+	mov x12, #HVP_ARM64_LPI_PEND
+	str x12, [x8, #0x78]            /* GICR_PENDBASER */
+	ldr w13, [x8]
+	orr w13, w13, #1
+	str w13, [x8]                   /* GICR_CTLR.EnableLPIs */
+	mov x12, #HVP_ARM64_ITS_CMDQ    /* x12: the command queue */
+	orr x13, x12, #(1 << 63)
+	str x13, [x16, #0x80]           /* GITS_CBASER: valid, one 4 KiB page */
+	orr x13, x13, #(2 << 8)         /* valid, one page of 64 KiB */
+	add x13, x13, #0x10000
+	str x13, [x16, #0x100]          /* GITS_BASER0: the device table */
+	add x13, x13, #0x10000
+	str x13, [x16, #0x108]          /* GITS_BASER1: the collection table */
+	str xzr, [x16, #0x88]           /* GITS_CWRITER */
+	mov w13, #1
+	str w13, [x16]                  /* GITS_CTLR: enabled */
+	mov x13, #HVP_ARM64_ITS_DEVID
+	lsl x13, x13, #32
+	add x14, x13, #0x08             /* MAPD: the device, 1 bit of EventID, its ITT, valid */
+	mov x15, #HVP_ARM64_LPI_PROP
+	add x15, x15, #(HVP_ARM64_ITS_ITT - HVP_ARM64_LPI_PROP)
+	orr x15, x15, #(1 << 63)
+	stp x14, xzr, [x12]
+	stp x15, xzr, [x12, #16]
+	mov x14, #0x09                  /* MAPC: collection 0 to processor 0, valid */
+	mov x15, #(1 << 63)
+	stp x14, xzr, [x12, #32]
+	stp x15, xzr, [x12, #48]
+	add x14, x13, #0x0a             /* MAPTI: event 0 to LPI HVP_ARM64_LPI, collection 0 */
+	mov x15, #HVP_ARM64_LPI
+	lsl x15, x15, #32
+	stp x14, x15, [x12, #64]
+	stp xzr, xzr, [x12, #80]
+	movz x17, #1, lsl #32           /* MAPTI: event 1 to the next LPI */
+	add x17, x17, #1
+	add x15, x15, x17
+	stp x14, x15, [x12, #96]
+	stp xzr, xzr, [x12, #112]
+	mov x14, #0x0d                  /* INVALL: collection 0 */
+	stp x14, xzr, [x12, #128]
+	stp xzr, xzr, [x12, #144]
+	dsb sy
+	mov x13, #160
+	str x13, [x16, #0x88]           /* GITS_CWRITER: five commands */
+1:	ldr x14, [x16, #0x90]           /* GITS_CREADR */
+	cmp x14, x13
+	b.ne 1b
+	ret
 END_PROGRAM irq_wait
 
 /*

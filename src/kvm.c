@@ -780,15 +780,15 @@ const struct hvp_backend hvp_backend_kvm = {
 	.irqfd = kvm_irqfd,
 	.gsi_routing_set = kvm_gsi_routing_set,
 	.msi_signal = kvm_msi_signal,
-#if defined(__x86_64__)
 	.irq_inject = kvm_irq_inject,
-#endif
 	.ioeventfd = kvm_ioeventfd,
 	.coalesced_zone = kvm_coalesced_zone,
 	.coalesced_read = kvm_coalesced_read,
 #if defined(__aarch64__)
 	.irq_chip_ready = kvm_irq_chip_ready,
 	.arm64_sve_enable = kvm_arm64_sve_enable,
+	.irq_lower = kvm_irq_lower,
+	.msi_signal_devid = kvm_msi_signal_devid,
 #endif
 	.vcpu_state_save = kvm_vcpu_state_save,
 	.vcpu_state_restore = kvm_vcpu_state_restore,

@@ -140,7 +140,9 @@ struct hvp_status kvm_irq_chip_create(struct hvp_vm *vm, enum hvp_irq_chip kind)
 struct hvp_status kvm_irqfd(struct hvp_vm *vm, int fd, uint32_t gsi, int resample_fd, bool assign);
 struct hvp_status kvm_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_route *routes, unsigned n);
 struct hvp_status kvm_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data);
+struct hvp_status kvm_msi_signal_devid(struct hvp_vm *vm, uint64_t addr, uint32_t data, uint32_t devid);
 struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector);
+struct hvp_status kvm_irq_lower(struct hvp_vcpu *vcpu);
 struct hvp_status kvm_ioeventfd(struct hvp_vm *vm, int fd, const struct hvp_doorbell *d, bool assign);
 struct hvp_status kvm_coalesced_zone(struct hvp_vm *vm, uint64_t addr, uint32_t size, bool assign);
 struct hvp_status kvm_coalesced_read(struct hvp_vcpu *vcpu, struct hvp_coalesced *out, unsigned max, unsigned *n);

@@ -46,7 +46,9 @@ static const struct {
 
 /*
  * KVM_INTERRUPT is basic on x86 (api.rst: "Capability: basic") and needs
- * no in-kernel irqchip; arm64 has no such call (it takes KVM_IRQ_LINE).
+ * no in-kernel irqchip; arm64 has no such call: the VMM raises the vCPU's
+ * IRQ line with KVM_IRQ_LINE, irq_type KVM_ARM_IRQ_TYPE_CPU (api.rst 4.25:
+ * "KVM_IRQ_LINE can always be used for a userspace interrupt controller").
  */
 int64_t kvm_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **name)
 {
@@ -59,7 +61,8 @@ int64_t kvm_irq_feature(struct hvp_hv *hv, enum hvp_irq_feature f, const char **
 #if defined(__x86_64__)
 		return 1;
 #else
-		return 0;
+		*name = "KVM_IRQ_LINE";
+		return 1;
 #endif
 	}
 	if (features[f].cap < 0)
@@ -212,6 +215,10 @@ struct hvp_status kvm_gsi_routing_set(struct hvp_vm *vm, const struct hvp_irq_ro
 			e->u.msi.address_lo = (uint32_t)routes[i].msi_addr;
 			e->u.msi.address_hi = (uint32_t)(routes[i].msi_addr >> 32);
 			e->u.msi.data = routes[i].msi_data;
+			if (routes[i].msi_devid_valid) {
+				e->flags = KVM_MSI_VALID_DEVID;
+				e->u.msi.devid = routes[i].msi_devid;
+			}
 		} else {
 			e->type = KVM_IRQ_ROUTING_IRQCHIP;
 			e->u.irqchip.irqchip = routes[i].chip;
@@ -231,12 +238,48 @@ struct hvp_status kvm_msi_signal(struct hvp_vm *vm, uint64_t addr, uint32_t data
 	return KVM_CALL("KVM_SIGNAL_MSI", ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
 }
 
+/* An ITS tells devices apart: the message carries its device ID (api.rst 4.71, KVM_MSI_VALID_DEVID). */
+struct hvp_status kvm_msi_signal_devid(struct hvp_vm *vm, uint64_t addr, uint32_t data, uint32_t devid)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data,
+			       .flags = KVM_MSI_VALID_DEVID, .devid = devid };
+
+	return KVM_CALL("KVM_SIGNAL_MSI(KVM_MSI_VALID_DEVID)", ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
+}
+
 #if defined(__x86_64__)
 struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
 {
 	struct kvm_interrupt irq = { .irq = vector };
 
 	return KVM_CALL("KVM_INTERRUPT", ioctl(vcpu->fd, KVM_INTERRUPT, &irq));
+}
+#elif defined(__aarch64__)
+/*
+ * The vCPU's IRQ line at level (api.rst 4.25, KVM_IRQ_LINE on arm64:
+ * irq_type KVM_ARM_IRQ_TYPE_CPU, the vCPU's index (its id: hvprobe makes
+ * them in order), irq_id KVM_ARM_IRQ_CPU_IRQ; refused with ENXIO while a
+ * GIC is in the kernel). The line stays at level until set again.
+ */
+static struct hvp_status irq_line_cpu(struct hvp_vcpu *vcpu, uint32_t level)
+{
+	struct kvm_irq_level irq = { .level = level };
+
+	irq.irq = (uint32_t)KVM_ARM_IRQ_TYPE_CPU << KVM_ARM_IRQ_TYPE_SHIFT |
+		  (vcpu->id & 0xff) << KVM_ARM_IRQ_VCPU_SHIFT | KVM_ARM_IRQ_CPU_IRQ << KVM_ARM_IRQ_NUM_SHIFT;
+	return KVM_CALL(level ? "KVM_IRQ_LINE(KVM_ARM_IRQ_CPU_IRQ, 1)" : "KVM_IRQ_LINE(KVM_ARM_IRQ_CPU_IRQ, 0)",
+			ioctl(vcpu->vm->fd, KVM_IRQ_LINE, &irq));
+}
+
+struct hvp_status kvm_irq_inject(struct hvp_vcpu *vcpu, uint32_t vector)
+{
+	(void)vector;
+	return irq_line_cpu(vcpu, 1);
+}
+
+struct hvp_status kvm_irq_lower(struct hvp_vcpu *vcpu)
+{
+	return irq_line_cpu(vcpu, 0);
 }
 #endif
 

@@ -140,12 +140,39 @@ void irq_guest_armed(struct hvp_ctx *ctx, struct irq_guest *g)
 	hvp_guest_value(ctx, "guest armed for interrupts (pause)", 1);
 }
 
+/*
+ * The MSI whose delivery the guest takes as vector: x86 the vector at APIC
+ * 0; arm64 an event of device HVP_ARM64_ITS_DEVID at the ITS, which the
+ * guest mapped (HVP_IRQF_ITS) to LPI HVP_ARM64_LPI + the event.
+ */
+static struct hvp_irq_route msi_of(const struct hvp_ctx *ctx, uint32_t gsi, uint32_t vector)
+{
+	if (strcmp(ctx->be->arch, "x86_64") == 0)
+		return (struct hvp_irq_route){ .gsi = gsi, .msi = true, .msi_addr = IRQ_MSI_ADDR, .msi_data = vector };
+	return (struct hvp_irq_route){ .gsi = gsi, .msi = true, .msi_addr = HVP_ARM64_ITS_TRANSLATER,
+				       .msi_data = vector - HVP_ARM64_LPI, .msi_devid_valid = true,
+				       .msi_devid = HVP_ARM64_ITS_DEVID };
+}
+
+/* Signals the MSI msi_of names; where it names a device, through msi_signal_devid (skipped where absent). */
+static struct hvp_status msi_send(struct hvp_ctx *ctx, struct hvp_vm *vm, uint32_t vector)
+{
+	struct hvp_irq_route msi = msi_of(ctx, 0, vector);
+
+	if (!msi.msi_devid_valid)
+		return ctx->be->msi_signal(vm, msi.msi_addr, msi.msi_data);
+	if (!ctx->be->msi_signal_devid)
+		hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, "the API has no MSI that names its device (an ITS's)");
+	return ctx->be->msi_signal_devid(vm, msi.msi_addr, msi.msi_data, msi.msi_devid);
+}
+
 struct hvp_status irq_msi_route(struct hvp_ctx *ctx, struct irq_guest *g, uint32_t gsi, uint32_t vector, int fd)
 {
-	struct hvp_irq_route route = { .gsi = gsi, .msi = true, .msi_addr = IRQ_MSI_ADDR, .msi_data = vector };
+	struct hvp_irq_route route = msi_of(ctx, gsi, vector);
 	struct hvp_status st = ctx->be->gsi_routing_set(g->m->vm, &route, 1);
 
-	st.evidence = hvp_record(ctx, st, "GSI %u -> MSI vector 0x%x", gsi, vector);
+	st.evidence = hvp_record(ctx, st, "GSI %u -> MSI 0x%x at 0x%" PRIx64 "%s", gsi, route.msi_data, route.msi_addr,
+				 route.msi_devid_valid ? ", with its device ID" : "");
 	if (st.err != HVP_OK)
 		return st;
 	st = ctx->be->irqfd(g->m->vm, fd, gsi, -1, true);
@@ -238,8 +265,8 @@ static void vector_list(char *buf, size_t size, const uint64_t *v, unsigned n)
  * exactly them, no when it reported others or, kicked, had taken fewer (its
  * block says which), crashed otherwise. what names the host's act.
  */
-static void irq_judge(struct hvp_ctx *ctx, struct irq_guest *g, struct irq_wait *w, const uint64_t *want, unsigned n,
-		      const char *what)
+static void irq_judge_as(struct hvp_ctx *ctx, struct irq_guest *g, struct irq_wait *w, const uint64_t *want,
+			 unsigned n, const char *what, const char *word)
 {
 	const struct hvp_guest_result *r = &w->t.r;
 	uint64_t taken = g->block[HVP_IRQ_COUNT / 8], logged[HVP_IRQ_LOG_MAX] = { 0 };
@@ -265,12 +292,18 @@ static void irq_judge(struct hvp_ctx *ctx, struct irq_guest *g, struct irq_wait 
 	ctx->f->guest_verified = true;
 	vector_list(got, sizeof(got), r->value, n);
 	if (!same_vectors(r->value, want, n)) {
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after %s the guest took %s %s, not %s", what,
-				   irq_arch_of(ctx)->word, got, wanted);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after %s the guest took %s %s, not %s", what, word, got, wanted);
 		return;
 	}
-	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "after %s the guest's handler took %s %s%s", what, irq_arch_of(ctx)->word,
-			   got, w->halts ? "" : " (its wait stayed in the kernel)");
+	hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "after %s the guest's handler took %s %s%s", what, word, got,
+			   w->halts ? "" : " (its wait stayed in the kernel)");
+}
+
+/* irq_judge_as with the architecture's word for what the handler logs (vector, INTID). */
+static void irq_judge(struct hvp_ctx *ctx, struct irq_guest *g, struct irq_wait *w, const uint64_t *want, unsigned n,
+		      const char *what)
+{
+	irq_judge_as(ctx, g, w, want, n, what, irq_arch_of(ctx)->word);
 }
 
 /* A call the question is about: a refusal of the API answers no (decisive), any other failure is not evidence. */
@@ -447,11 +480,11 @@ static void run_irqfd_kind(struct hvp_ctx *ctx, bool resample)
 	HVP_ASSERT(ctx, hvp_notifier_take(rfd, &count) == 0, "reading the resample eventfd failed: %s", strerror(errno));
 	hvp_guest_value(ctx, "resample eventfd count after the guest's EOI", count);
 	if (count == 0)
-		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest took vector 0x%" PRIx64 " and ended it at its local APIC, "
-				   "but the resample eventfd was not signalled", vector);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "the guest took %s 0x%" PRIx64 " and ended it at its interrupt "
+				   "controller, but the resample eventfd was not signalled", irq_arch_of(ctx)->word, vector);
 	else
-		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest took vector 0x%" PRIx64 " from a level-triggered GSI and "
-				   "ended it; the resample eventfd then counted %" PRIu64, vector, count);
+		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "the guest took %s 0x%" PRIx64 " from a level-triggered GSI and "
+				   "ended it; the resample eventfd then counted %" PRIu64, irq_arch_of(ctx)->word, vector, count);
 }
 
 static void run_irqfd(struct hvp_ctx *ctx)
@@ -475,13 +508,26 @@ const struct hvp_probe probe_irq_irqfd_resample = {
 	.id = "irq.irqfd_resample",
 	.question = "Does a resample irqfd on a level-triggered GSI deliver the vector and signal its resample eventfd at the guest's EOI?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_irqfd_resample,
 };
 
+/* arm64: an ITS beside the GICv3, which MSIs need; a host without one is no answer here (irq.chip says it). */
+static void msi_its(struct hvp_ctx *ctx, struct hvp_machine *m)
+{
+	struct hvp_status st = ctx->be->irq_chip_create(m->vm, HVP_IRQCHIP_GICV3_ITS);
+	char why[HVP_TEXT_MAX];
+
+	hvp_record(ctx, st, "VM: an ITS");
+	if (st.err == HVP_OK)
+		return;
+	snprintf(why, sizeof(why), "no ITS (%s %s): arm64 MSIs go through one", st.call, hvp_native(ctx, st));
+	hvp_probe_end(ctx, HVP_ANSWER_SKIPPED, why);
+}
+
 static void run_msi(struct hvp_ctx *ctx)
 {
-	const uint64_t want[2] = { VEC_SIGNAL_MSI, VEC_MSI_ROUTE };
+	bool x86 = strcmp(ctx->be->arch, "x86_64") == 0;
+	const uint64_t want[2] = { x86 ? VEC_SIGNAL_MSI : HVP_ARM64_LPI, x86 ? VEC_MSI_ROUTE : HVP_ARM64_LPI + 1 };
 	struct hvp_machine *m;
 	struct irq_guest g;
 	struct irq_wait w;
@@ -493,14 +539,16 @@ static void run_msi(struct hvp_ctx *ctx)
 	irq_need_feature(ctx, HVP_FEAT_IRQ_ROUTING, "interrupt routing table");
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
 	m = irq_machine(ctx, true);
+	if (!x86)
+		msi_its(ctx, m);
 	fd = irq_notifier(ctx);
-	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 2);
-	st = irq_msi_route(ctx, &g, IRQ_GSI, VEC_MSI_ROUTE, fd);
+	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE | (x86 ? 0 : HVP_IRQF_ITS), 0, 2);
+	st = irq_msi_route(ctx, &g, IRQ_GSI, (uint32_t)want[1], fd);
 	if (refused(ctx, st, "routing a GSI to an MSI and binding an eventfd to it"))
 		return;
 	irq_guest_armed(ctx, &g);
-	st = ctx->be->msi_signal(m->vm, IRQ_MSI_ADDR, VEC_SIGNAL_MSI);
-	st.evidence = hvp_record(ctx, st, "MSI vector 0x%x to APIC 0", VEC_SIGNAL_MSI);
+	st = msi_send(ctx, m->vm, (uint32_t)want[0]);
+	st.evidence = hvp_record(ctx, st, "MSI for %s 0x%" PRIx64, irq_arch_of(ctx)->word, want[0]);
 	if (refused(ctx, st, "signalling an MSI"))
 		return;
 	irq_signal(ctx, fd);
@@ -510,18 +558,28 @@ static void run_msi(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_irq_msi = {
 	.id = "irq.msi",
-	.question = "Do an MSI signalled by the VMM and an MSI route driven by an irqfd deliver their vectors to the guest?",
+	.question = "Do an MSI signalled by the VMM and an MSI route driven by an irqfd deliver their vectors (arm64: LPIs through the ITS) to the guest?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_msi,
 };
 
-/* A routing table of n MSI entries, GSIs 0..n-1, the last one to VEC_ROUTE_LIMIT. Not recorded: the search's step. */
+/*
+ * A routing table of n entries, GSIs 0..n-1, the last one to what the guest
+ * waits for: x86 MSIs, the last one VEC_ROUTE_LIMIT; arm64 GIC pins (SPI
+ * pin + 32; api.rst KVM_SET_GSI_ROUTING: irqchip 0), the last one SPI 32 +
+ * IRQ_GSI, the others SPI 32, which the guest leaves off. Not recorded: the
+ * search's step.
+ */
 static struct hvp_status route_table(struct hvp_ctx *ctx, struct hvp_vm *vm, struct hvp_irq_route *t, unsigned n)
 {
+	bool x86 = strcmp(ctx->be->arch, "x86_64") == 0;
+
 	for (unsigned i = 0; i < n; i++)
-		t[i] = (struct hvp_irq_route){ .gsi = i, .msi = true, .msi_addr = IRQ_MSI_ADDR,
-					       .msi_data = i + 1 == n ? VEC_ROUTE_LIMIT : 0x30 };
+		if (x86)
+			t[i] = (struct hvp_irq_route){ .gsi = i, .msi = true, .msi_addr = IRQ_MSI_ADDR,
+						       .msi_data = i + 1 == n ? VEC_ROUTE_LIMIT : 0x30 };
+		else
+			t[i] = (struct hvp_irq_route){ .gsi = i, .chip = 0, .pin = i + 1 == n ? IRQ_GSI : 0 };
 	return ctx->be->gsi_routing_set(vm, t, n);
 }
 
@@ -564,13 +622,20 @@ static void run_route_limit(struct hvp_ctx *ctx)
 	struct hvp_machine *m;
 	struct irq_guest g;
 	struct irq_wait w;
-	uint64_t want = VEC_ROUTE_LIMIT;
+	bool x86 = strcmp(ctx->be->arch, "x86_64") == 0;
+	uint64_t want = x86 ? VEC_ROUTE_LIMIT : 32 + IRQ_GSI;
 	unsigned largest;
 	int fd;
 
 	HVP_ASSERT(ctx, t != NULL, "no memory for a routing table of %d entries", ROUTES_CAP);
 	irq_need_feature(ctx, HVP_FEAT_IRQFD, "irqfd");
 	m = irq_machine(ctx, true);
+	/* The controller complete first: arm64's vGIC init installs its default table over any set before. */
+	if (x86)
+		irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 1);
+	else
+		irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_IOAPIC | HVP_IRQF_PAUSE,
+				32 + IRQ_GSI, 1);
 	largest = route_search(ctx, m->vm, t, &refusal);
 	if (largest == 0) {
 		free(t);
@@ -586,7 +651,6 @@ static void run_route_limit(struct hvp_ctx *ctx)
 	st = ctx->be->irqfd(m->vm, fd, largest - 1, -1, true);
 	st.evidence = hvp_record(ctx, st, "eventfd -> GSI %u, the table's last", largest - 1);
 	hvp_need_ok(ctx, st, "binding an eventfd to the table's last GSI");
-	irq_guest_start(&g, m, true, HVP_IRQF_LAPIC | HVP_IRQF_EOI | HVP_IRQF_PAUSE, 0, 1);
 	irq_guest_armed(ctx, &g);
 	irq_signal(ctx, fd);
 	irq_wait_bounded(ctx, &g, &w);
@@ -596,17 +660,45 @@ static void run_route_limit(struct hvp_ctx *ctx)
 	hvp_decisive(ctx, refusal.evidence);
 	hvp_finding_answer(ctx->f, (int64_t)largest == stated ? HVP_ANSWER_YES : HVP_ANSWER_NO,
 			   "the largest routing table accepted has %u entries (%u refused: %s), the API states %" PRId64
-			   "; the guest took the vector routed at GSI %u", largest, largest + 1, hvp_native(ctx, refusal),
-			   stated, largest - 1);
+			   "; the guest took the %s routed at GSI %u", largest, largest + 1, hvp_native(ctx, refusal),
+			   stated, irq_arch_of(ctx)->word, largest - 1);
 }
 
 const struct hvp_probe probe_irq_route_limit = {
 	.id = "irq.route_limit",
 	.question = "Is the largest interrupt routing table accepted the size the API states (KVM_CAP_IRQ_ROUTING)?",
 	.timeout_s = 60,
-	.arch = "x86_64",
 	.run = run_route_limit,
 };
+
+/*
+ * arm64, no in-kernel GIC: a WFI stays in the kernel (no exit to wait on),
+ * so the guest pauses once armed, the VMM raises the vCPU's IRQ line, and
+ * the guest's handler logs ISR_EL1 (HVP_ARM64_ISR_IRQ: the line pending).
+ * The line stays up where the API keeps it so (irq_lower): lowered after
+ * the guest's report, the report is the answer.
+ */
+static void inject_line(struct hvp_ctx *ctx)
+{
+	struct hvp_machine *m = irq_machine(ctx, false);
+	uint64_t want = HVP_ARM64_ISR_IRQ;
+	struct irq_guest g;
+	struct irq_wait w;
+	struct hvp_status st;
+
+	irq_guest_start(&g, m, false, HVP_IRQF_PAUSE, 0, 1);
+	irq_guest_armed(ctx, &g);
+	st = ctx->be->irq_inject(g.vcpu, 0);
+	st.evidence = hvp_record(ctx, st, "the vCPU's IRQ line raised");
+	if (refused(ctx, st, "raising the vCPU's IRQ line from the VMM"))
+		return;
+	irq_wait_bounded(ctx, &g, &w);
+	if (ctx->be->irq_lower) {
+		st = ctx->be->irq_lower(g.vcpu);
+		hvp_record(ctx, st, "the vCPU's IRQ line lowered after the guest's report");
+	}
+	irq_judge_as(ctx, &g, &w, &want, 1, "the VMM raised the vCPU's IRQ line", "its IRQ with ISR_EL1 =");
+}
 
 /*
  * No in-kernel controller: the guest's HLT with interrupts on exits to the
@@ -622,6 +714,10 @@ static void run_inject_userspace(struct hvp_ctx *ctx)
 	char how[128];
 
 	irq_need_feature(ctx, HVP_FEAT_USER_INJECT, "injection of interrupts by the VMM");
+	if (strcmp(ctx->be->arch, "x86_64") != 0) {
+		inject_line(ctx);
+		return;
+	}
 	m = irq_machine(ctx, false);
 	irq_guest_start(&g, m, false, 0, 0, 1);
 	hvp_guest_run(m, g.vcpu, &r);
@@ -651,9 +747,8 @@ static void run_inject_userspace(struct hvp_ctx *ctx)
 
 const struct hvp_probe probe_irq_inject_userspace = {
 	.id = "irq.inject_userspace",
-	.question = "Without an in-kernel controller, does a vector the VMM injects reach the guest's handler?",
+	.question = "Without an in-kernel controller, does a vector the VMM injects (arm64: the vCPU's IRQ line it raises) reach the guest's handler?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_inject_userspace,
 };
 

@@ -65,7 +65,11 @@ void irq_signal(struct hvp_ctx *ctx, int fd);
 /* Runs the guest to its pause once armed; ends the probe crashed if it does not get there. */
 void irq_guest_armed(struct hvp_ctx *ctx, struct irq_guest *g);
 
-/* Routes gsi to an MSI of vector at APIC 0 and binds fd to it; the statuses for the caller to judge. */
+/*
+ * Routes gsi to the MSI the guest takes as vector (x86: vector at APIC 0;
+ * arm64: LPI vector, an event of device HVP_ARM64_ITS_DEVID at the ITS the
+ * guest programmed) and binds fd to it; the statuses for the caller to judge.
+ */
 struct hvp_status irq_msi_route(struct hvp_ctx *ctx, struct irq_guest *g, uint32_t gsi, uint32_t vector, int fd);
 
 #endif

@@ -47,6 +47,14 @@ jqok "irq.chip: a GICv3; the guest's handler took the SGI it sent itself (INTID 
 jqok "irq.irqfd: the eventfd write on GSI 20 arrived as SPI INTID 52" "$(avec irq.irqfd '["0x34"]')" "$R"
 jqok "irq.guest_timer: the virtual timer's PPI 27 with no exit to userspace" \
 	"($(avec irq.guest_timer '["0x1b"]')) and ([.findings[] | select(.id == \"irq.guest_timer\") | .guest[] | select(.label | test(\"exits to userspace\")) | .value] == [\"0x0\"])" "$R"
+jqok "irq.irqfd_resample: the level SPI 52 taken and ended, then the resample eventfd counted" \
+	"($(avec irq.irqfd_resample '["0x34"]')) and ([.findings[] | select(.id == \"irq.irqfd_resample\") | .guest[] | select(.label | test(\"resample eventfd count\")) | .value != \"0x0\"] == [true])" "$R"
+jqok "irq.route_limit: 4096 GIC pin routes (KVM_MAX_IRQ_ROUTES), 4097 refused with EINVAL, GSI 4095 delivered SPI 52" \
+	"($(avec irq.route_limit '["0x34"]')) and ([.findings[] | select(.id == \"irq.route_limit\") | .evidence[.decisive].errno == \"EINVAL\" and (.reason | test(\"has 4096 entries .*states 4096\"))] == [true])" "$R"
+jqok "irq.inject_userspace: KVM_IRQ_LINE raised the vCPU's IRQ line (lowered after the report); the handler read ISR_EL1.I (0x80)" \
+	"($(avec irq.inject_userspace '["0x80"]')) and ([.findings[] | select(.id == \"irq.inject_userspace\") | [.evidence[] | select(.call | startswith(\"KVM_IRQ_LINE\")) | .call + \" \" + .errno]] == [[\"KVM_IRQ_LINE(KVM_ARM_IRQ_CPU_IRQ, 1) OK\", \"KVM_IRQ_LINE(KVM_ARM_IRQ_CPU_IRQ, 0) OK\"]])" "$R"
+jqok "irq.msi: through the ITS, the signalled MSI (event 0) and the routed one (event 1) arrived as LPIs 8192 and 8193" \
+	"($(avec irq.msi '["0x2000", "0x2001"]')) and ([.findings[] | select(.id == \"irq.msi\") | [.evidence[] | select(.call | startswith(\"KVM_SIGNAL_MSI(KVM_MSI_VALID_DEVID)\")) | .errno]] == [[\"OK\"]])" "$R"
 abell() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | .value] == %s' "$1" "$2"; }
 jqok "io.ioeventfd_mmio: 8 stores, the eventfd counted 8, no exit at the doorbell" "$(abell io.ioeventfd_mmio '["0x8", "0x8", "0x0"]')" "$R"
 jqok "io.ioeventfd_mmio_any_length: 32 stores of four widths, all counted" "$(abell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$R"
