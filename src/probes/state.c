@@ -62,9 +62,9 @@ static const uint64_t msr_values[][2] = {
 #define N_MSRS (sizeof(msr_values) / sizeof(msr_values[0]))
 
 /*
- * The local APIC registers state_check writes after CR8, in order ({offset, value},
- * xAPIC mode; Intel SDM Vol. 3A, 11.4-11.6 and 11.8): each value one the
- * APIC keeps as written. The spurious vector register first, since a
+ * The local APIC registers state_check writes after CR8, in order
+ * ({offset, value}, xAPIC mode; Intel SDM Vol. 3A, 11.4-11.6 and 11.8):
+ * each value one the APIC keeps as written. The spurious vector register first, since a
  * software-disabled APIC masks every LVT write; every LVT entry masked
  * with a vector of its own, so that none interrupts; a self-IPI, which
  * stays pending in the IRR while interrupts are off; the timer's initial
