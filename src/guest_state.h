@@ -15,6 +15,16 @@
  *
  * x86_64 reports: XCR0 as the guest set it (0: no XSAVE, so no AVX), the
  * TSC; pause; the TSC, the mask; done.
+ *
+ * x86_64 with a local APIC (xAPIC at HVP_X86_APIC_GPA, paged by the host):
+ * where HVP_SV_LAPIC_N is not 0 the guest also writes CR8 (the TPR's
+ * priority class), then the listed APIC registers in order (the spurious
+ * vector register first, which enables it; a self-IPI through the ICR,
+ * which stays pending in the IRR with interrupts off; the timer's initial
+ * count last, which starts it); the dumps hold those registers, the IRR
+ * and the timer's counts. After the restore the timer must still count
+ * (its current count not 0, at most what it was at the save and at most
+ * its initial count): its LVT entry is masked, so it never interrupts.
  */
 #ifndef HVP_GUEST_STATE_H
 #define HVP_GUEST_STATE_H
@@ -30,7 +40,7 @@
 #define HVP_SV_GPR 0         /* rbx rcx rbp rsi rdi r8 r9 r10 r11 r12 r13 r14 r15: 13 u64 */
 #define HVP_SV_FLAGS 104     /* RFLAGS */
 #define HVP_SV_CR2 112
-#define HVP_SV_CR8 120       /* unused: CR8 is the LAPIC's TPR, which snapshots here do not cover */
+#define HVP_SV_CR8 120       /* loaded with the local APIC only (CR8 is its TPR) */
 #define HVP_SV_IDT 128       /* the lidt operand: limit (u16), base (u64) */
 #define HVP_SV_FCW 144       /* x87 control word (u16) */
 #define HVP_SV_MXCSR 152     /* u32 */
@@ -41,6 +51,9 @@
 #define HVP_SV_MSR_MAX 16
 #define HVP_SV_XMM 512       /* XMM0-15, 16 bytes each */
 #define HVP_SV_YMMH 768      /* the upper halves of YMM0-15 */
+#define HVP_SV_LAPIC_N 1024  /* how many APIC registers follow (0: the APIC and CR8 are left alone) */
+#define HVP_SV_LAPIC 1032    /* {register offset, value} u32 pairs, written in order */
+#define HVP_SV_LAPIC_MAX 16
 
 /* x86_64 dumps (HVP_STATE_BEFORE / HVP_STATE_AFTER + offset) */
 #define HVP_SD_SYS 0         /* CR0 CR2 CR3 CR4 CR8 EFER, GDTR, IDTR, CS DS ES FS GS SS TR LDTR */
@@ -55,7 +68,13 @@
 #define HVP_SD_YMMH_LEN 256
 #define HVP_SD_XCR0 848
 #define HVP_SD_XCR0_LEN 8
-#define HVP_SD_LEN 856
+#define HVP_SD_LAPIC 856     /* each APIC register of the values read back, u32 */
+#define HVP_SD_LAPIC_LEN 64
+#define HVP_SD_IRR 920       /* the IRR's eight words: the pending interrupts */
+#define HVP_SD_IRR_LEN 32
+#define HVP_SD_TMCCT 952     /* the timer's current count (u32), read last */
+#define HVP_SD_TMICT 956     /* and its initial count */
+#define HVP_SD_LEN 960
 
 /* arm64 values (HVP_STATE_VALUES + offset) */
 #define HVP_SVA_GPR 0        /* xN at 8 * N, for x1-x8 and x10-x30 (x0 and x9 carry the reports) */
@@ -100,6 +119,9 @@
 #define HVP_LOST_FPU 0x20
 #define HVP_LOST_AVX 0x40
 #define HVP_LOST_XCR0 0x80
-#define HVP_LOST_ALL 0xff
+#define HVP_LOST_LAPIC 0x100   /* x86_64: the APIC registers written (TPR, LVTs, SVR, LDR, DFR, ICR, timer setup) */
+#define HVP_LOST_TIMER 0x200   /* x86_64: the APIC timer stopped, expired or went back */
+#define HVP_LOST_PENDING 0x400 /* x86_64: the IRR: the interrupt left pending */
+#define HVP_LOST_ALL 0x7ff
 
 #endif

@@ -521,8 +521,9 @@ PROGRAM doorbell_mmio
 END_PROGRAM doorbell_mmio
 
 /*
- * state_check (guest_state.h): every class of state the guest reaches,
- * loaded from the host's values, dumped before and after a pause in which
+ * state_check (guest_state.h): every class of state the guest reaches
+ * (its local APIC too, where the host lists registers for it), loaded
+ * from the host's values, dumped before and after a pause in which
  * the host saves the vCPU and a new process restores it; reports XCR0 and
  * the TSC, pauses, then reports the TSC and the mask of classes that
  * changed. Ring 0.
@@ -647,7 +648,28 @@ PROGRAM state_check
 	mov sv_base + HVP_SV_CR2, %rax
 	mov %rax, %cr2
 	lidt sv_base + HVP_SV_IDT
-	mov $sd_before, %edi
+	/*
+	 * the local APIC, where the host lists its registers: interrupts off
+	 * first (the flags loaded later keep them off), so that the self-IPI
+	 * stays pending (the IDT is no real one); CR8 before the registers,
+	 * since QEMU 7.2's emulated SVM aborts on a CR8 write while an
+	 * interrupt waits (its helper_write_crN raises it without the lock)
+	 */
+	mov sv_base + HVP_SV_LAPIC_N, %r8
+	test %r8, %r8
+	jz 8f
+	cli
+	mov sv_base + HVP_SV_CR8, %rax
+	mov %rax, %cr8
+	mov $(sv_base + HVP_SV_LAPIC), %r9d
+	mov $apic_base, %r10d         /* not a displacement: 0xfee00000 would sign-extend */
+1:	mov (%r9), %ecx
+	mov 4(%r9), %eax
+	movl %eax, (%r10,%rcx)
+	add $8, %r9
+	dec %r8
+	jnz 1b
+8:	mov $sd_before, %edi
 	call 9f
 	mov %r15, %rax
 	REPORT
@@ -713,6 +735,20 @@ PROGRAM state_check
 	CHECK_AREA HVP_SD_FPU, HVP_SD_FPU_LEN, HVP_LOST_FPU
 	CHECK_AREA HVP_SD_YMMH, HVP_SD_YMMH_LEN, HVP_LOST_AVX
 	CHECK_AREA HVP_SD_XCR0, HVP_SD_XCR0_LEN, HVP_LOST_XCR0
+	cmpq $0, sv_base + HVP_SV_LAPIC_N
+	je 8f
+	CHECK_AREA HVP_SD_LAPIC, HVP_SD_LAPIC_LEN, HVP_LOST_LAPIC
+	CHECK_AREA HVP_SD_IRR, HVP_SD_IRR_LEN, HVP_LOST_PENDING
+	/* the timer still counts: not 0, not above its count at the save nor its initial count */
+	mov sd_after + HVP_SD_TMCCT, %eax
+	test %eax, %eax
+	jz 7f
+	cmp sd_before + HVP_SD_TMCCT, %eax
+	ja 7f
+	cmp sd_after + HVP_SD_TMICT, %eax
+	jbe 8f
+7:	or $HVP_LOST_TIMER, %r13d
+8:
 	mov %r14, %rax
 	REPORT
 	mov %r13, %rax
@@ -771,7 +807,32 @@ PROGRAM state_check
 	jz 3f
 	FOR16 SD_YMMH
 	mov %r15, HVP_SD_XCR0(%rdi)
-3:	ret
+3:	mov sv_base + HVP_SV_LAPIC_N, %r8
+	test %r8, %r8
+	jz 5f
+	mov $(sv_base + HVP_SV_LAPIC), %r9d
+	lea HVP_SD_LAPIC(%rdi), %r10
+	mov $apic_base, %r11d
+1:	mov (%r9), %ecx
+	movl (%r11,%rcx), %eax
+	mov %eax, (%r10)
+	add $8, %r9
+	add $4, %r10
+	dec %r8
+	jnz 1b
+	xor %ecx, %ecx
+4:	mov %ecx, %eax
+	shl $4, %eax
+	movl 0x200(%r11,%rax), %eax   /* IRR word ecx */
+	mov %eax, HVP_SD_IRR(%rdi,%rcx,4)
+	inc %ecx
+	cmp $8, %ecx
+	jb 4b
+	movl 0x390(%r11), %eax        /* current count */
+	mov %eax, HVP_SD_TMCCT(%rdi)
+	movl 0x380(%r11), %eax        /* initial count */
+	mov %eax, HVP_SD_TMICT(%rdi)
+5:	ret
 END_PROGRAM state_check
 
 	NOTE_GNU_STACK

@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The KVM backend's snapshots, x86_64 part: every class of vCPU state KVM
- * hands a VMM without an in-kernel irqchip, each as its ioctl gives it
- * (api.rst, 4. API description): the CPUID table, KVM_GET_REGS,
- * KVM_GET_SREGS, the FPU/SSE/AVX state (KVM_GET_XSAVE2 with the size
- * KVM_CAP_XSAVE2 gives, else KVM_GET_XSAVE, else KVM_GET_FPU), KVM_GET_XCRS,
- * every MSR of KVM_GET_MSR_INDEX_LIST that reads, KVM_GET_DEBUGREGS,
- * KVM_GET_VCPU_EVENTS, the TSC offset (KVM_VCPU_TSC_CTRL) and
- * KVM_GET_MP_STATE. The LAPIC
- * needs an in-kernel irqchip and is not carried.
+ * hands a VMM, each as its ioctl gives it (api.rst, 4. API description):
+ * the CPUID table, KVM_GET_REGS, KVM_GET_SREGS, the FPU/SSE/AVX state
+ * (KVM_GET_XSAVE2 with the size KVM_CAP_XSAVE2 gives, else KVM_GET_XSAVE,
+ * else KVM_GET_FPU), KVM_GET_XCRS, every MSR of KVM_GET_MSR_INDEX_LIST that
+ * reads, the local APIC where the VM has an in-kernel irqchip
+ * (KVM_GET_LAPIC: its registers, the IRR's pending interrupts, the timer's
+ * current count; CR8 is its TPR), KVM_GET_DEBUGREGS, KVM_GET_VCPU_EVENTS,
+ * the TSC offset (KVM_VCPU_TSC_CTRL) and KVM_GET_MP_STATE.
  *
  * Restore puts them back in the order QEMU does (the CPUID table first,
  * since KVM checks XCR0, XSAVE and MSRs against it), and the TSC offset
  * last, so that the guest's TSC counts the time the VM was away (devices/
- * vcpu.rst, KVM_VCPU_TSC_OFFSET, the migration procedure).
+ * vcpu.rst, KVM_VCPU_TSC_OFFSET, the migration procedure). The local APIC
+ * goes after KVM_SET_SREGS, whose apic_base is the APIC base MSR that
+ * KVM_SET_LAPIC applies first and reads the APIC ID's format from (x86.c
+ * __set_sregs_common, lapic.c kvm_apic_set_state; api.rst 4.57), and before
+ * the MSRs, since KVM drops a TSC-deadline MSR write while the LVT timer is
+ * not in TSC-deadline mode (lapic.c kvm_set_lapic_tscdeadline_msr).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +30,7 @@
 
 enum {
 	TAG_CPUID = 1, TAG_REGS, TAG_SREGS, TAG_FPU, TAG_XSAVE, TAG_XSAVE2, TAG_XCRS, TAG_MSRS, TAG_DEBUGREGS,
-	TAG_EVENTS, TAG_TSC_OFFSET, TAG_MP_STATE,
+	TAG_EVENTS, TAG_TSC_OFFSET, TAG_MP_STATE, TAG_LAPIC,
 };
 
 #define CPUID_ENTRIES_MAX 256
@@ -37,7 +42,7 @@ const char *kvm_arch_state_tag_name(uint32_t tag)
 		[TAG_CPUID] = "cpuid", [TAG_REGS] = "regs", [TAG_SREGS] = "sregs", [TAG_FPU] = "fpu",
 		[TAG_XSAVE] = "xsave", [TAG_XSAVE2] = "xsave2", [TAG_XCRS] = "xcrs", [TAG_MSRS] = "msrs",
 		[TAG_DEBUGREGS] = "debugregs", [TAG_EVENTS] = "vcpu_events", [TAG_TSC_OFFSET] = "tsc_offset",
-		[TAG_MP_STATE] = "mp_state",
+		[TAG_MP_STATE] = "mp_state", [TAG_LAPIC] = "lapic",
 	};
 
 	return tag < sizeof(names) / sizeof(names[0]) ? names[tag] : NULL;
@@ -210,6 +215,22 @@ static struct hvp_status save_tsc_offset(struct hvp_vcpu *vcpu, struct hvp_blob 
 	return hvp_ok("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)");
 }
 
+/*
+ * The local APIC where the vCPU has one in the kernel. KVM_GET_LAPIC's one
+ * EINVAL is a vCPU without (x86.c, kvm_arch_vcpu_ioctl: !lapic_in_kernel):
+ * a VM without an irqchip, whose blob then has no lapic class.
+ */
+static struct hvp_status save_lapic(struct hvp_vcpu *vcpu, struct hvp_blob *b)
+{
+	struct kvm_lapic_state s;
+
+	memset(&s, 0, sizeof(s));
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &s) < 0)
+		return errno == EINVAL ? hvp_ok("KVM_GET_LAPIC") : kvm_status("KVM_GET_LAPIC", errno);
+	hvp_blob_put(b, TAG_LAPIC, &s, sizeof(s));
+	return hvp_ok("KVM_GET_LAPIC");
+}
+
 struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 {
 	struct hvp_status st = save_cpuid(vcpu, b);
@@ -219,6 +240,7 @@ struct hvp_status kvm_arch_state_save(struct hvp_vcpu *vcpu, struct hvp_blob *b)
 	SAVE(save_fixed(vcpu, b, TAG_SREGS, KVM_GET_SREGS, "KVM_GET_SREGS", sizeof(struct kvm_sregs)));
 	SAVE(save_fpu(vcpu, b));
 	SAVE(save_fixed(vcpu, b, TAG_XCRS, KVM_GET_XCRS, "KVM_GET_XCRS", sizeof(struct kvm_xcrs)));
+	SAVE(save_lapic(vcpu, b));
 	SAVE(save_msrs(vcpu, b));
 	SAVE(save_fixed(vcpu, b, TAG_DEBUGREGS, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS", sizeof(struct kvm_debugregs)));
 	SAVE(save_fixed(vcpu, b, TAG_EVENTS, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS", sizeof(struct kvm_vcpu_events)));
@@ -333,6 +355,7 @@ struct hvp_status kvm_arch_state_restore(struct hvp_vcpu *vcpu, const uint8_t *b
 	RESTORE(restore_sized(vcpu, blob, len, TAG_XSAVE2, KVM_SET_XSAVE, "KVM_SET_XSAVE"));
 	RESTORE(restore_fixed(vcpu, blob, len, TAG_XSAVE, KVM_SET_XSAVE, "KVM_SET_XSAVE", sizeof(struct kvm_xsave)));
 	RESTORE(restore_fixed(vcpu, blob, len, TAG_FPU, KVM_SET_FPU, "KVM_SET_FPU", sizeof(struct kvm_fpu)));
+	RESTORE(restore_fixed(vcpu, blob, len, TAG_LAPIC, KVM_SET_LAPIC, "KVM_SET_LAPIC", sizeof(struct kvm_lapic_state)));
 	RESTORE(restore_msrs(vcpu, blob, len));
 	RESTORE(restore_fixed(vcpu, blob, len, TAG_DEBUGREGS, KVM_SET_DEBUGREGS, "KVM_SET_DEBUGREGS",
 			      sizeof(struct kvm_debugregs)));

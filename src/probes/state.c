@@ -10,7 +10,10 @@
  * saving VM is destroyed before the last byte is sent. The guest itself
  * decides what survived (state_check, guest_state.h): it loads every class
  * of state it can reach, dumps it, pauses for the save, and after the
- * restore dumps and compares again.
+ * restore dumps and compares again. On x86 its local APIC is one of those
+ * classes where the API has an in-kernel one (KVM: KVM_CAP_IRQCHIP): both
+ * VMs get the irqchip before their vCPU, and the guest loads the APIC's
+ * registers, its timer, an interrupt left pending and CR8.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,6 +61,40 @@ static const uint64_t msr_values[][2] = {
 };
 #define N_MSRS (sizeof(msr_values) / sizeof(msr_values[0]))
 
+/*
+ * The local APIC registers state_check writes after CR8, in order
+ * ({offset, value}, xAPIC mode; Intel SDM Vol. 3A, 11.4-11.6 and 11.8):
+ * each value one the APIC keeps as written. The spurious vector register first, since a
+ * software-disabled APIC masks every LVT write; every LVT entry masked
+ * with a vector of its own, so that none interrupts; a self-IPI, which
+ * stays pending in the IRR while interrupts are off; the timer's initial
+ * count last, since writing it starts the one-shot count.
+ */
+static const uint32_t lapic_values[][2] = {
+	{ 0xf0, 0x1ef },       /* SVR: enabled, spurious vector 0xef */
+	{ 0x80, 0x5c },        /* TPR, which CR8's write before made 0xb0 */
+	{ 0xd0, 0x5a000000 },  /* LDR: logical ID 0x5a */
+	{ 0xe0, 0x0fffffff },  /* DFR: the cluster model */
+	{ 0x330, 0x10033 },    /* LVT thermal: masked, vector 0x33 */
+	{ 0x340, 0x10034 },    /* LVT performance counter: masked, vector 0x34 */
+	{ 0x350, 0x1a035 },    /* LVT LINT0: masked, level, active low, vector 0x35 */
+	{ 0x360, 0x10436 },    /* LVT LINT1: masked, NMI */
+	{ 0x370, 0x10037 },    /* LVT error: masked, vector 0x37 */
+	{ 0x320, 0x10032 },    /* LVT timer: masked, one-shot, vector 0x32 */
+	{ 0x3e0, 0xa },        /* timer divide by 128 */
+	{ 0x310, 0x3c000000 }, /* ICR high: destination 0x3c */
+	{ 0x300, 0x400e3 },    /* ICR: fixed vector 0xe3 to itself, left pending */
+	{ 0x380, 0xfedcba98 }, /* initial count: about 9 minutes at KVM's 1 GHz APIC bus, divided by 128 */
+};
+#define N_LAPIC (sizeof(lapic_values) / sizeof(lapic_values[0]))
+#define LAPIC_CR8 0xb /* the TPR's priority class, written first */
+
+_Static_assert(N_LAPIC <= HVP_SV_LAPIC_MAX, "state_check dumps at most HVP_SV_LAPIC_MAX APIC registers");
+
+/* Flags of the snapshot's header: what the restoring VM must have before its vCPU. */
+#define SNAP_SVE 1
+#define SNAP_LAPIC 2
+
 static void put64(uint8_t *p, uint64_t v)
 {
 	memcpy(p, &v, sizeof(v));
@@ -90,8 +127,17 @@ static void stage_values_arm64(uint8_t *sys, bool sve)
 		sys[HVP_SVE_VALUES + i] = (uint8_t)(i * 13 + 0xa5);
 }
 
+/* x86: the local APIC registers and CR8 (none: the guest leaves both alone). */
+static void stage_lapic(uint8_t *v, bool lapic)
+{
+	put64(v + HVP_SV_LAPIC_N, lapic ? N_LAPIC : 0);
+	put64(v + HVP_SV_CR8, LAPIC_CR8);
+	for (unsigned i = 0; lapic && i < N_LAPIC; i++)
+		memcpy(v + HVP_SV_LAPIC + 8 * i, lapic_values[i], 8);
+}
+
 /* Stages the values state_check loads, in the saving VM's system region. */
-static void stage_values(const struct hvp_ctx *ctx, uint8_t *sys, bool sve)
+static void stage_values(const struct hvp_ctx *ctx, uint8_t *sys, bool sve, bool lapic)
 {
 	uint8_t *v = sys + HVP_STATE_VALUES;
 	uint16_t idt_limit = 0x0fff;
@@ -100,6 +146,7 @@ static void stage_values(const struct hvp_ctx *ctx, uint8_t *sys, bool sve)
 		stage_values_arm64(sys, sve);
 		return;
 	}
+	stage_lapic(v, lapic);
 
 	for (unsigned i = 0; i < 13; i++)
 		put64(v + HVP_SV_GPR + 8 * i, gpr_values[i]);
@@ -136,6 +183,8 @@ struct trip {
 	bool no_avx;                    /* the guest leaves AVX alone (HVP_STATE_NO_AVX) */
 	bool sve;                       /* arm64: the vCPUs have SVE, which the guest loads and checks */
 	char no_sve[64];                /* arm64: why not, where they have not */
+	bool lapic;                     /* x86: both VMs have an in-kernel local APIC, which the guest loads and checks */
+	char no_lapic[96];              /* x86: why not, where they have not */
 	bool avx_faulted;               /* a first try with AVX ended in a fault of the guest's (a shutdown) */
 	size_t blob_len;
 	unsigned n_classes;
@@ -200,7 +249,13 @@ static void restore_elsewhere(struct hvp_ctx *ctx, struct hvp_child_report *c, s
 	HVP_ASSERT(&cc, st.err == HVP_OK, "opening the API: %s %s", st.call, hvp_native(ctx, st));
 	m = hvp_machine_create(&cc, "new VM");
 	memcpy(m->sys, mem, HVP_SYS_SIZE);
-	if (hdr[3]) { /* the saved vCPU had SVE: so must this one */
+	if (hdr[3] & SNAP_LAPIC) { /* the saved vCPU had an in-kernel local APIC: so must this one, made before it */
+		st = ctx->be->irq_chip_create(m->vm, HVP_IRQCHIP_X86_FULL);
+		hvp_record(&cc, st, "%s: in-kernel interrupt controller", m->label);
+		HVP_ASSERT(&cc, st.err == HVP_OK, "the irqchip for the vCPU to restore into: %s %s", st.call,
+			   hvp_native(ctx, st));
+	}
+	if (hdr[3] & SNAP_SVE) { /* the saved vCPU had SVE: so must this one */
 		st = ctx->be->arm64_sve_enable(m->vm);
 		hvp_record(&cc, st, "%s: SVE", m->label);
 		HVP_ASSERT(&cc, st.err == HVP_OK, "SVE for the vCPU to restore into: %s %s", st.call, hvp_native(ctx, st));
@@ -261,6 +316,35 @@ static void sve_on(struct hvp_ctx *ctx, struct hvp_machine *m, struct trip *t)
 }
 
 /*
+ * x86: an in-kernel local APIC (KVM: the full irqchip, before the vCPU)
+ * and its register page for the guest, where the API has one; why not
+ * where it has none. The API's own "yes" makes a failure to create it no
+ * answer about snapshots: the probe crashes there.
+ */
+static void lapic_on(struct hvp_ctx *ctx, struct hvp_machine *m, struct trip *t)
+{
+	const char *name = "the API";
+	struct hvp_status st;
+	int64_t v;
+
+	if (strcmp(ctx->be->arch, "x86_64"))
+		return;
+	v = ctx->be->irq_feature && ctx->be->irq_chip_create ? ctx->be->irq_feature(ctx->hv, HVP_FEAT_IRQCHIP, &name) : -1;
+	if (v <= 0) {
+		if (v < 0)
+			snprintf(t->no_lapic, sizeof(t->no_lapic), "%s has none in the kernel", name);
+		else
+			snprintf(t->no_lapic, sizeof(t->no_lapic), "%s is %" PRId64, name, v);
+		return;
+	}
+	st = ctx->be->irq_chip_create(m->vm, HVP_IRQCHIP_X86_FULL);
+	hvp_record(ctx, st, "%s: in-kernel interrupt controller", m->label);
+	hvp_need_ok(ctx, st, "creating the in-kernel interrupt controller");
+	hvp_page_device(m, HVP_X86_APIC_GPA, 0x1000);
+	t->lapic = true;
+}
+
+/*
  * Runs state_check to its pause in a new VM here, saves, sends, and
  * destroys the VM. Returns 0; 1 when the guest faulted (a shutdown) before
  * its pause with AVX in use, which CPUID offered (QEMU's nested SVM does
@@ -276,7 +360,8 @@ static int save_and_send(struct hvp_ctx *ctx, int sock, struct trip *t, bool wan
 	char how[128];
 
 	sve_on(ctx, m, t);
-	stage_values(ctx, m->sys, t->sve);
+	lapic_on(ctx, m, t);
+	stage_values(ctx, m->sys, t->sve, t->lapic);
 	t->vcpu_made_ns = hvp_now_ns();
 	vcpu = hvp_vcpu_start(m, 0, &hvp_prog_state_check, (uint64_t[4]){ t->no_avx ? HVP_STATE_NO_AVX : 0 });
 	if (want_khz && !(t->khz = hvp_guest_tsc_khz(ctx, vcpu)))
@@ -298,7 +383,7 @@ static int save_and_send(struct hvp_ctx *ctx, int sock, struct trip *t, bool wan
 	hdr[0] = SNAPSHOT_MAGIC;
 	hdr[1] = t->blob_len;
 	hdr[2] = HVP_SYS_SIZE;
-	hdr[3] = t->sve;
+	hdr[3] = (t->sve ? SNAP_SVE : 0) | (t->lapic ? SNAP_LAPIC : 0);
 	HVP_ASSERT(ctx, send_all(sock, hdr, sizeof(hdr)) == 0 && send_all(sock, blob, t->blob_len) == 0 &&
 		   send_all(sock, m->sys, HVP_SYS_SIZE) == 0,
 		   "the restoring process did not take the snapshot: %s", strerror(errno));
@@ -392,14 +477,15 @@ static int round_trip(struct hvp_ctx *ctx, struct trip *t, bool want_khz)
 static void lost_names(const struct hvp_ctx *ctx, uint64_t mask, char *out, size_t size)
 {
 	static const char *const x86[] = { "general registers", "RFLAGS", "control, segment and descriptor registers",
-					   "debug registers", "MSRs", "x87/SSE", "AVX upper halves", "XCR0" };
+					   "debug registers", "MSRs", "x87/SSE", "AVX upper halves", "XCR0",
+					   "local APIC registers", "local APIC timer", "the interrupt pending in the IRR" };
 	static const char *const arm64[] = { "general registers", "NZCV", "system registers", "the virtual timer",
-					     "(none)", "FP/SIMD", "SVE", "(none)" };
+					     "(none)", "FP/SIMD", "SVE", "(none)", "(none)", "(none)", "(none)" };
 	const char *const *names = strcmp(ctx->be->arch, "arm64") ? x86 : arm64;
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (unsigned i = 0; i < 8; i++)
+	for (unsigned i = 0; i < sizeof(x86) / sizeof(x86[0]); i++)
 		if (mask & (1u << i) && len < size)
 			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? ", " : "", names[i]);
 }
@@ -408,7 +494,7 @@ static void run_save_restore(struct hvp_ctx *ctx)
 {
 	struct trip t;
 	uint64_t mask;
-	char lost[160];
+	char lost[256], lapic[160];
 
 	round_trip(ctx, &t, false);
 	mask = t.res->r.value[1];
@@ -426,13 +512,17 @@ static void run_save_restore(struct hvp_ctx *ctx)
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
 				   "new VM; the guest found x1-x30, NZCV, 10 system registers, the virtual timer and FP/SIMD "
 				   "intact (no SVE: %s)", t.n_classes, t.blob_len, t.no_sve);
-	else if (mask == 0)
+	else if (mask == 0) {
+		if (t.lapic)
+			snprintf(lapic, sizeof(lapic), "; and its local APIC (%zu registers, CR8, timer, IRR)", N_LAPIC);
+		else
+			snprintf(lapic, sizeof(lapic), " (local APIC not covered: %s)", t.no_lapic);
 		hvp_finding_answer(ctx->f, HVP_ANSWER_YES, "a new process restored the state (%u classes, %zu bytes) into a "
-				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact "
-				   "(the LAPIC is not covered)",
+				   "new VM; the guest found its registers, flags, control, debug, %zu MSRs, x87/SSE%s intact%s",
 				   t.n_classes, t.blob_len, N_MSRS,
-				   t.xcr0 & 4 ? ", AVX and XCR0" : t.avx_faulted ? " (AVX faulted here: not exercised)" : " (no AVX)");
-	else {
+				   t.xcr0 & 4 ? ", AVX and XCR0" : t.avx_faulted ? " (AVX faulted here: not exercised)" : " (no AVX)",
+				   lapic);
+	} else {
 		lost_names(ctx, mask, lost, sizeof(lost));
 		hvp_finding_answer(ctx->f, HVP_ANSWER_NO, "after the restore in a new process the guest found changed: %s",
 				   lost);

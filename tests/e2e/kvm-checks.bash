@@ -228,8 +228,15 @@ jqok "state.save_restore: yes, the guest restored in a new process found every c
 	and (.evidence[.decisive].detail | startswith("new process:")) and any(.guest[]; .label | startswith("classes")) and (.guest[] | select(.label | startswith("classes")) | .value) == "0x0"' "$J"
 jqok "state.save_restore: the state saved through KVM's calls, every class named, restored in the new process" \
 	'.findings[] | select(.id == "state.save_restore") | .answer == "yes"
-	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and .errno == "OK" and (.detail | test("regs sregs xsave2? xcrs msrs debugregs vcpu_events")))
+	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and .errno == "OK" and (.detail | test("regs sregs xsave2? xcrs lapic msrs debugregs vcpu_events")))
 	and any(.evidence[]; .call == "KVM_SET_* (vcpu state)" and .errno == "OK" and (.detail | startswith("new process:")))' "$J"
+# x86 KVM always offers KVM_CAP_IRQCHIP, so the local APIC must have gone with the rest.
+jqok "state.save_restore: the local APIC too: both VMs made with KVM_CREATE_IRQCHIP, the lapic class restored, the guest found CR8, the APIC's registers, its timer and the IRR intact" \
+	'.findings[] | select(.id == "state.save_restore") | .answer == "yes" and .guest_verified
+	and any(.evidence[]; .call == "KVM_CREATE_IRQCHIP" and .errno == "OK" and (.detail | startswith("saving VM")))
+	and any(.evidence[]; .call == "KVM_CREATE_IRQCHIP" and .errno == "OK" and (.detail | startswith("new process:")))
+	and any(.evidence[]; .call == "KVM_GET_* (vcpu state)" and (.detail | test(" lapic ")))
+	and (.reason | test("its local APIC \\([0-9]+ registers, CR8, timer, IRR\\)$"))' "$J"
 jqok "state.xsave_size: yes, the guest's XSAVE area fits the class KVM_GET_XSAVE2 fills" \
 	'.findings[] | select(.id == "state.xsave_size") | .answer == "yes" and .guest_verified and (.reason | test("xsave2? class carries [0-9]+ bytes"))' "$J"
 jqok "state.tsc_across_restore: yes, the guest's TSC went on, read before and after by the guest" \

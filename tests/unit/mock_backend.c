@@ -1343,11 +1343,13 @@ static struct hvp_status mock_coalesced_read(struct hvp_vcpu *v, struct hvp_coal
 
 /*
  * A snapshot: a header, the classes' names and sizes (the "xsave" class as
- * large as KVM's struct kvm_xsave, or the fault's), and the vCPU's model
- * state, the guest's TSC value at the save included.
+ * large as KVM's struct kvm_xsave, or the fault's; "lapic", as KVM's
+ * struct kvm_lapic_state, where the VM has an irqchip), and the vCPU's
+ * model state, the guest's TSC value at the save included.
  */
 #define MOCK_SNAPSHOT_MAGIC 0x6d6f636bu
-#define MOCK_CLASSES 2
+#define MOCK_CLASSES 3
+#define MOCK_LAPIC_BYTES 1024
 
 struct mock_snapshot {
 	uint32_t magic, n;
@@ -1378,6 +1380,13 @@ static struct hvp_status mock_state_save(struct hvp_vcpu *v, uint8_t **blob, siz
 	snap->classes[0].size = sizeof(struct hvp_regs);
 	snprintf(snap->classes[1].name, sizeof(snap->classes[1].name), "xsave");
 	snap->classes[1].size = mock_faults.xsave_bytes ? mock_faults.xsave_bytes : 4096;
+	if (v->vm->irq.chip && !mock_faults.lapic_unsaved) {
+		snprintf(snap->classes[2].name, sizeof(snap->classes[2].name), "lapic");
+		snap->classes[2].size = MOCK_LAPIC_BYTES;
+		snap->n = 3;
+	} else {
+		snap->n = 2;
+	}
 	*blob = (uint8_t *)snap;
 	*len = sizeof(*snap);
 	return st_of("mock_state_save", 0);
@@ -1390,7 +1399,29 @@ static const struct mock_snapshot *snapshot_of(const uint8_t *blob, size_t len)
 	return blob && len == sizeof(*snap) && snap->magic == MOCK_SNAPSHOT_MAGIC ? snap : NULL;
 }
 
-/* Into a vCPU never booted; the TSC goes on from the value saved; the classes the fault names are lost. */
+/* state_check was told to load the local APIC (its values in the restored memory say so). */
+static bool guest_lapic_loaded(struct hvp_vcpu *v)
+{
+	const uint8_t *p = v->prog == P_STATE_CHECK ? host_of(v->vm, HVP_STATE_VALUES + HVP_SV_LAPIC_N, NULL) : NULL;
+	uint64_t n = 0;
+
+	if (p)
+		memcpy(&n, p, sizeof(n));
+	return n != 0;
+}
+
+/* The snapshot carries the local APIC. */
+static bool snapshot_has_lapic(const struct mock_snapshot *snap)
+{
+	return snap->n > 2 && !strcmp(snap->classes[2].name, "lapic");
+}
+
+/*
+ * Into a vCPU never booted; the TSC goes on from the value saved; the
+ * classes the fault names are lost, and the local APIC's (as its guest
+ * would find them) where the guest loaded one (it was told of one:
+ * HVP_SV_LAPIC_N) that the snapshot does not carry or this VM lacks.
+ */
 static struct hvp_status mock_state_restore(struct hvp_vcpu *v, const uint8_t *blob, size_t len)
 {
 	const struct mock_snapshot *snap = snapshot_of(blob, len);
@@ -1410,6 +1441,8 @@ static struct hvp_status mock_state_restore(struct hvp_vcpu *v, const uint8_t *b
 	v->tsc_base = snap->tsc - (mock_faults.tsc_restore_behind ? (uint64_t)(snap->tsc_khz * 1000) : 0);
 	v->tsc_epoch_ns = hvp_now_ns();
 	v->state_lost = mock_faults.state_lost;
+	if (guest_lapic_loaded(v) && (!snapshot_has_lapic(snap) || !v->vm->irq.chip))
+		v->state_lost |= HVP_LOST_LAPIC | HVP_LOST_TIMER | HVP_LOST_PENDING;
 	return st_of("mock_state_restore", 0);
 }
 

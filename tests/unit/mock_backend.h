@@ -47,6 +47,7 @@ struct mock_faults {
 	uint64_t state_lost;       /* a restored vCPU lacks these classes (HVP_LOST_*), as its guest reports */
 	bool avx_faults;           /* the guest's AVX instructions fault (a shutdown), as in QEMU's nested SVM now and then */
 	bool tsc_restore_behind;   /* a restored TSC is a second behind the value saved (wrapping below 0) */
+	bool lapic_unsaved;        /* the saved state lacks the local APIC (a backend without KVM_GET_LAPIC) */
 	uint32_t xsave_bytes;      /* the saved state's "xsave" class; 0: 4096, struct kvm_xsave's */
 	bool dirty_clear_ignored;  /* clearing the manual dirty log is accepted and does nothing */
 	bool ring_never_full;      /* the dirty ring takes every page without stopping the run */

@@ -383,6 +383,20 @@ int main(void)
 	ok(&t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "MSRs, x87/SSE"),
 	   "state.save_restore names the classes a restore lost: %s", f.reason);
 	mock_faults.state_lost = 0;
+	f = run("state.save_restore", 0);
+	ok(&t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "local APIC (14 registers, CR8, timer, IRR)"),
+	   "state.save_restore carries the local APIC where the API has an irqchip: %s", f.reason);
+	mock_faults.lapic_unsaved = true;
+	f = run("state.save_restore", 0);
+	ok(&t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "local APIC registers, local APIC timer, "
+								       "the interrupt pending in the IRR"),
+	   "state.save_restore names a local APIC the saved state left out: %s", f.reason);
+	mock_faults.lapic_unsaved = false;
+	mock_faults.irq_absent = true;
+	f = run("state.save_restore", 0);
+	ok(&t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "(local APIC not covered: KVM_CAP_IRQCHIP is 0)"),
+	   "state.save_restore says the local APIC was not covered, with the capability's value: %s", f.reason);
+	mock_faults.irq_absent = false;
 	mock_faults.avx_faults = true;
 	f = run("state.save_restore", 0);
 	ok(&t, f.answer == HVP_ANSWER_YES && f.guest_verified && strstr(f.reason, "AVX faulted here: not exercised"),
