@@ -140,20 +140,31 @@ ok "kill -9 of hvprobe mid-run (a probe's process running) leaves none of its pr
 # (the capped searches stop at the cap in one and search on in the other).
 P=$out/p16k.out
 ok "the suite in 16 KiB pages exits 0, its report complete JSON" eval 'exits p16k 0 && json_ok "$P"'
+before=$failed
 ok "every probe answers in 16 KiB pages as in 4 KiB pages, with the same verdict" eval 'exits p16k 0 && json_ok "$P" && json_ok "$J" &&
 	[ -z "$(jq -rn --slurpfile a "$J" --slurpfile b "$P" '\''
 		($a[0].findings | map({key: .id, value: [.answer, .verdict]}) | from_entries) as $own
 		| $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
 		| select([.answer, .verdict] != $own[.id]) | .id'\'')" ] &&
 	[ "$(jq ".findings | length" "$P")" = "$(jq ".findings | length" "$J")" ]'
+if [ "$failed" != "$before" ] && json_ok "$J" && json_ok "$P"; then
+	for id in $(jq -rn --slurpfile a "$J" --slurpfile b "$P" '($a[0].findings | map({key: .id, value: [.answer,
+		.verdict]}) | from_entries) as $own | $b[0].findings[] | select(.id != "limits.vms_per_process" and .id != "mem.max_maps")
+		| select([.answer, .verdict] != $own[.id]) | .id'); do
+		show_finding "$J" "$id"
+		show_finding "$P" "$id"
+	done
+fi
 
 # The guest CPU model (host.cpu_model): what KVM offers, proven by guests
 # (cpu.model), compared for a migration and turned into a Firecracker
 # template.
+before=$failed
 jqok "cpu.model: a guest saw a feature of KVM's model, and guests at ring 0 and ring 3 did not once the VMM cleared it" \
 	'.findings[] | select(.id == "cpu.model") | .answer == "yes" and .verdict == "as documented" and .guest_verified
 	and ([.guest[] | select(.label | startswith("reduced model, ring 3: "))] | length) == 4
 	and (.reason | test("guests at ring 0 and ring 3 did not"))' "$J"
+[ "$failed" = "$before" ] || show_finding "$J" cpu.model
 jqok "the host block holds the guest CPU model: KVM's CPUID table, feature MSRs, named features, XSAVE sizes" \
 	'.host.cpu_model | .arch == "x86_64" and (.cpuid | length) > 10 and (.msrs | length) > 0
 	and (.features | index("sse2")) != null and .xsave.size_max >= 576' "$J"

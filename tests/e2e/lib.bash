@@ -61,6 +61,18 @@ jqok() {
 	shift 3
 	ok "$d" jq_true "$filter" "$file" "$@"
 }
+# show_finding FILE ID...: each finding's answer, verdict and reason as TAP
+# diagnostics, so that a failed check on a machine whose outputs are gone
+# (a fresh CI tree) says what the run found.
+show_finding() {
+	local file=$1 id
+	shift
+	for id in "$@"; do
+		jq -r --arg id "$id" '.findings[]? | select(.id == $id)
+			| "# \(input_filename): \(.id): \(.answer), \(.verdict): \(.reason)"' "$file" 2>/dev/null ||
+			echo "# $file: no JSON report"
+	done
+}
 jq_true() { # jq_true FILTER FILE [JQ-OPTION...]
 	local filter=$1 file=$2
 	shift 2
