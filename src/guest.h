@@ -153,7 +153,11 @@ enum hvp_guest_channel hvp_guest_arch_channel(const struct hvp_exit *x);
 extern const struct hvp_program hvp_prog_irq_wait;
 /* arg1 times a write of arg2 (and of arg3 if not 0) to port arg0; reports the writes of arg2. */
 extern const struct hvp_program hvp_prog_doorbell_pio;
-/* arg1 times a 4-byte store of arg2 at arg0 (arg3 not 0: 1-, 2- and 8-byte ones too); reports the stores. Both architectures. */
+/*
+ * arg1 times a 4-byte store of arg2 at arg0; arg3 1: 1-, 2- and 8-byte ones of
+ * it too, before; arg3 above 1: a 4-byte store of arg3 after each (not counted).
+ * Reports the stores of arg2. Both architectures.
+ */
 extern const struct hvp_program hvp_prog_doorbell_mmio;
 
 /* As hvp_guest_arch_map, for device registers: uncached (x86_64 PCD and PWT; arm64 Device-nGnRnE). */

@@ -569,16 +569,18 @@ its_setup:
 END_PROGRAM irq_wait
 
 /*
- * x1 times a 4-byte store of w2 at x0, and with x3 not 0 also 1-, 2- and
- * 8-byte stores before it; report the stores made; done. Single-register
- * stores without write-back: their aborts carry a valid syndrome.
+ * x1 times a 4-byte store of w2 at x0, and with x3 1 also 1-, 2- and
+ * 8-byte stores of it before, with x3 above 1 a 4-byte store of w3 after
+ * (uncounted); report the stores of w2 made; done. Single-register stores
+ * without write-back: their aborts carry a valid syndrome.
  */
 PROGRAM doorbell_mmio
 	mov x4, #0
 	mov x5, #0
 1:	cmp x5, x1
 	b.hs 3f
-	cbz x3, 2f
+	cmp x3, #1
+	b.ne 2f
 	strb w2, [x0]
 	strh w2, [x0]
 	str x2, [x0]
@@ -586,6 +588,9 @@ PROGRAM doorbell_mmio
 2:	str w2, [x0]
 	add x4, x4, #1
 	add x5, x5, #1
+	cmp x3, #1
+	b.ls 1b
+	str w3, [x0]
 	b 1b
 3:	mov x0, x4
 	REPORT

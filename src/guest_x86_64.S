@@ -476,8 +476,9 @@ END_PROGRAM irq_wait
 /*
  * Doorbells. doorbell_pio: rsi times, out edx to port rdi, then ecx too
  * when it is not 0; report the writes of edx made; done. doorbell_mmio:
- * rsi times, a 4-byte store of edx at rdi, and with rcx not 0 also 1-, 2-
- * and 8-byte stores before it; report the stores made; done.
+ * rsi times, a 4-byte store of edx at rdi, and with rcx 1 also 1-, 2- and
+ * 8-byte stores of it before, with rcx above 1 a 4-byte store of ecx after
+ * (uncounted); report the stores of edx made; done.
  */
 PROGRAM doorbell_pio
 	mov %rdx, %r10
@@ -505,8 +506,8 @@ PROGRAM doorbell_mmio
 1:	cmp %rsi, %r8
 	jae 3f
 	mov %rdx, %rax
-	test %rcx, %rcx
-	jz 2f
+	cmp $1, %rcx
+	jne 2f
 	movb %al, (%rdi)
 	movw %ax, (%rdi)
 	movq %rax, (%rdi)
@@ -514,6 +515,9 @@ PROGRAM doorbell_mmio
 2:	movl %eax, (%rdi)
 	inc %r9
 	inc %r8
+	cmp $1, %rcx
+	jbe 1b
+	movl %ecx, (%rdi)
 	jmp 1b
 3:	mov %r9, %rax
 	REPORT

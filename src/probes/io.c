@@ -129,18 +129,18 @@ static void run_mmio(struct hvp_ctx *ctx)
 
 static void run_datamatch(struct hvp_ctx *ctx)
 {
-	struct hvp_doorbell d = { .addr = BELL_PORT, .len = 4, .pio = true, .datamatch = true, .data = BELL_VALUE };
-	uint64_t arg[4] = { BELL_PORT, RINGS, BELL_VALUE, OTHER_VALUE };
+	struct hvp_doorbell d = { .addr = BELL_GPA, .len = 4, .datamatch = true, .data = BELL_VALUE };
+	uint64_t arg[4] = { BELL_GPA, RINGS, BELL_VALUE, OTHER_VALUE }; /* each round, the value then another */
 
 	irq_need_feature(ctx, HVP_FEAT_IOEVENTFD, "ioeventfd");
-	ring_and_judge(ctx, &d, &hvp_prog_doorbell_pio, arg, RINGS, RINGS, "port 0xb10 (4 bytes, datamatch)");
+	ring_and_judge(ctx, &d, &hvp_prog_doorbell_mmio, arg, RINGS, RINGS, "MMIO 0xd0001000 (4 bytes, datamatch)");
 }
 
 /* Length 0: every write there signals, whatever its width (1, 2, 8 and 4 bytes each round). */
 static void run_mmio_any_length(struct hvp_ctx *ctx)
 {
 	struct hvp_doorbell d = { .addr = BELL_GPA, .len = 0 };
-	uint64_t arg[4] = { BELL_GPA, RINGS, BELL_VALUE, 1 };
+	uint64_t arg[4] = { BELL_GPA, RINGS, BELL_VALUE, 1 }; /* 1: the widths mode */
 
 	irq_need_feature(ctx, HVP_FEAT_IOEVENTFD, "ioeventfd");
 	irq_need_feature(ctx, HVP_FEAT_IOEVENTFD_ANY_LENGTH, "zero-length ioeventfd");
@@ -166,7 +166,6 @@ const struct hvp_probe probe_io_ioeventfd_datamatch = {
 	.id = "io.ioeventfd_datamatch",
 	.question = "Does a datamatch ioeventfd take only writes of its value, the others exiting to userspace as before?",
 	.timeout_s = 30,
-	.arch = "x86_64",
 	.run = run_datamatch,
 };
 

@@ -57,6 +57,7 @@ jqok "irq.msi: through the ITS, the signalled MSI (event 0) and the routed one (
 	"($(avec irq.msi '["0x2000", "0x2001"]')) and ([.findings[] | select(.id == \"irq.msi\") | [.evidence[] | select(.call | startswith(\"KVM_SIGNAL_MSI(KVM_MSI_VALID_DEVID)\")) | .errno]] == [[\"OK\"]])" "$R"
 abell() { printf '[.findings[] | select(.id == "%s" and .answer == "yes") | .guest[] | .value] == %s' "$1" "$2"; }
 jqok "io.ioeventfd_mmio: 8 stores, the eventfd counted 8, no exit at the doorbell" "$(abell io.ioeventfd_mmio '["0x8", "0x8", "0x0"]')" "$R"
+jqok "io.ioeventfd_datamatch: 8 stores of the value counted, the 8 of another exited" "$(abell io.ioeventfd_datamatch '["0x8", "0x8", "0x8"]')" "$R"
 jqok "io.ioeventfd_mmio_any_length: 32 stores of four widths, all counted" "$(abell io.ioeventfd_mmio_any_length '["0x20", "0x20", "0x0"]')" "$R"
 jqok "io.coalesced_mmio: the ring held the guest's stores in order, no exit at the zone" \
 	"$(abell io.coalesced_mmio '["0x1", "0x2", "0x3", "0x4", "0x0"]')" "$R"

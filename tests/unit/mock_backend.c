@@ -965,26 +965,12 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 		}
 		FINISH();
 	}
-	case P_DOORBELL_PIO:
-		while (s < 2 && v->i < a[1]) {
-			if (s == 0) {
-				v->step = s = 1;
-				v->addr++;
-				if (bell_write(v, true, a[0], 4, a[2] & 0xffffffff, x))
-					return 1;
-			}
-			v->step = s = 0;
-			v->i++;
-			if (a[3] && bell_write(v, true, a[0], 4, a[3] & 0xffffffff, x))
-				return 1;
-		}
-		if (s < 2)
-			REPORT(v->addr, 2);
-		FINISH();
-	case P_DOORBELL_MMIO: { /* each round: 1-, 2- and 8-byte stores when a[3] asks, then a 4-byte one */
+	case P_DOORBELL_MMIO: { /* a[3] 0 or 1: a 4-byte store each round, 1-, 2- and 8-byte ones before when 1 */
 		static const uint32_t widths[4] = { 1, 2, 8, 4 };
+		if (a[3] > 1)
+			goto bell_pairs; /* a[3] above 1: doorbell_pio's pairs of writes, as stores */
 		while (s < 4 && v->i < a[1]) {
-			unsigned w = s == 0 && !a[3] ? 3 : s;
+			unsigned w = s == 0 && a[3] != 1 ? 3 : s;
 			v->addr++;
 			if (w == 3) {
 				v->i++;
@@ -999,6 +985,23 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			REPORT(v->addr, 4);
 		FINISH();
 	}
+	case P_DOORBELL_PIO: /* each round a write of a[2], then one of a[3] when not 0; reports those of a[2] */
+	bell_pairs:
+		while (s < 2 && v->i < a[1]) {
+			if (s == 0) {
+				v->step = s = 1;
+				v->addr++;
+				if (bell_write(v, v->prog == P_DOORBELL_PIO, a[0], 4, a[2] & 0xffffffff, x))
+					return 1;
+			}
+			v->step = s = 0;
+			v->i++;
+			if (a[3] && bell_write(v, v->prog == P_DOORBELL_PIO, a[0], 4, a[3] & 0xffffffff, x))
+				return 1;
+		}
+		if (s < 2)
+			REPORT(v->addr, 2);
+		FINISH();
 	case P_UNKNOWN:
 		return -1;
 	}
