@@ -22,7 +22,12 @@
 #include "../truth.h"
 #include "irq.h"
 
-#define WAIT_NS 10000000000ll /* the bound on a guest's wait: long beside delivery even emulated on a busy host */
+/*
+ * The bound on a guest's wait: long beside delivery even emulated on a
+ * busy host. 10 s was not, for a sanitized hvprobe on KVM inside QEMU
+ * (each exit handled by slower code, the host's memory shadowed).
+ */
+#define WAIT_NS 30000000000ll
 #define HALTS_MAX 8          /* HLT exits to userspace a wait resumes before giving up */
 #define ROUTES_CAP 65536     /* the routing table search stops here (4 MiB of entries) */
 #define TIMER_COUNT 10000000 /* timer ticks: 10 ms at KVM x86's 1 GHz APIC bus, so that it fires into the wait */
@@ -442,7 +447,7 @@ static void run_chip(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_chip = {
 	.id = "irq.chip",
 	.question = "Does the in-kernel interrupt controller deliver an interrupt the guest raised itself (x86: self-IPI; arm64: SGI)?",
-	.timeout_s = 60,
+	.timeout_s = 150,
 	.run = run_chip,
 };
 
@@ -500,14 +505,14 @@ static void run_irqfd_resample(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_irqfd = {
 	.id = "irq.irqfd",
 	.question = "Does a write to an eventfd bound to a GSI (irqfd) deliver the routed vector (arm64: SPI) to the guest?",
-	.timeout_s = 30,
+	.timeout_s = 90,
 	.run = run_irqfd,
 };
 
 const struct hvp_probe probe_irq_irqfd_resample = {
 	.id = "irq.irqfd_resample",
 	.question = "Does a resample irqfd on a level-triggered GSI deliver the vector and signal its resample eventfd at the guest's EOI?",
-	.timeout_s = 30,
+	.timeout_s = 90,
 	.run = run_irqfd_resample,
 };
 
@@ -559,7 +564,7 @@ static void run_msi(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_msi = {
 	.id = "irq.msi",
 	.question = "Do an MSI signalled by the VMM and an MSI route driven by an irqfd deliver their vectors (arm64: LPIs through the ITS) to the guest?",
-	.timeout_s = 30,
+	.timeout_s = 90,
 	.run = run_msi,
 };
 
@@ -667,7 +672,7 @@ static void run_route_limit(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_route_limit = {
 	.id = "irq.route_limit",
 	.question = "Is the largest interrupt routing table accepted the size the API states (KVM_CAP_IRQ_ROUTING)?",
-	.timeout_s = 60,
+	.timeout_s = 150,
 	.run = run_route_limit,
 };
 
@@ -748,7 +753,7 @@ static void run_inject_userspace(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_inject_userspace = {
 	.id = "irq.inject_userspace",
 	.question = "Without an in-kernel controller, does a vector the VMM injects (arm64: the vCPU's IRQ line it raises) reach the guest's handler?",
-	.timeout_s = 30,
+	.timeout_s = 90,
 	.run = run_inject_userspace,
 };
 
@@ -788,6 +793,6 @@ static void run_guest_timer(struct hvp_ctx *ctx)
 const struct hvp_probe probe_irq_guest_timer = {
 	.id = "irq.guest_timer",
 	.question = "Does the guest's own timer (x86: local APIC timer; arm64: virtual timer) interrupt it with no exit to userspace?",
-	.timeout_s = 30,
+	.timeout_s = 90,
 	.run = run_guest_timer,
 };

@@ -62,7 +62,7 @@ jqok() {
 	ok "$d" jq_true "$filter" "$file" "$@"
 }
 # show_finding FILE ID...: each finding's answer, verdict and reason as TAP
-# diagnostics, so that a failed check on a machine whose outputs are gone
+# diagnostics on stderr, so that a failed check on a machine whose outputs are gone
 # (a fresh CI tree) says what the run found.
 show_finding() {
 	local file=$1 id
@@ -71,7 +71,7 @@ show_finding() {
 		jq -r --arg id "$id" '.findings[]? | select(.id == $id)
 			| "# \(input_filename): \(.id): \(.answer), \(.verdict): \(.reason)"' "$file" 2>/dev/null ||
 			echo "# $file: no JSON report"
-	done
+	done >&2 # prove shows what a test says on stderr, not its comments
 }
 jq_true() { # jq_true FILTER FILE [JQ-OPTION...]
 	local filter=$1 file=$2
