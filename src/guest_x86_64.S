@@ -334,7 +334,8 @@ END_PROGRAM real_mode16
  * whose gate i is stub i, sets up what the flags ask (local APIC, IOAPIC
  * pin, timer, self-IPI), pauses if asked, then waits with HLT until
  * HVP_IRQ_WANT interrupts came (STI's shadow covers the HLT, so none comes
- * between the check and the HLT; a kick bounds the wait), and reports the
+ * between the check and the HLT; the handler steps over a HLT it
+ * interrupted; a kick bounds the wait), and reports the
  * vectors taken; done. An exception is a failed check, HVP_FAIL_EXCEPTION
  * | its vector.
  */
@@ -412,7 +413,7 @@ PROGRAM irq_wait
 	cmp HVP_IRQ_WANT(%r15), %rax
 	jae 7f
 	sti
-	hlt
+22:	hlt
 	jmp 6b
 7:	xor %ecx, %ecx
 8:	cmp HVP_IRQ_COUNT(%r15), %rcx
@@ -448,7 +449,17 @@ PROGRAM irq_wait
 	mov 24(%rsp), %rcx
 	cmp $32, %rcx
 	jb 3f
-	TSC_NOW
+	/*
+	 * Taken at the wait's HLT itself, inside STI's shadow (an emulator that
+	 * loses the shadow across an exit, as KVM inside QEMU's emulated SVM
+	 * now and then): return past it, or the guest halts with its interrupt
+	 * already taken. On hardware the interrupt comes after the HLT.
+	 */
+	lea 22b(%rip), %rax
+	cmp %rax, 32(%rsp)
+	jne 23f
+	incq 32(%rsp)
+23:	TSC_NOW
 	mov %rax, HVP_IRQ_TSC(%r15)
 	mov HVP_IRQ_COUNT(%r15), %rax
 	cmp $HVP_IRQ_LOG_MAX, %rax

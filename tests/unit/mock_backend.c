@@ -127,6 +127,7 @@ struct hvp_vcpu {
 	int64_t tsc_epoch_ns;
 	uint64_t state_lost; /* the classes a restore did not bring back (HVP_LOST_*) */
 	int kicked;
+	int wake_lost; /* this wait takes no interrupt until a kick (mock_faults.irq_wakes_lost) */
 	uint64_t injected; /* a vector the VMM injected (KVM_INTERRUPT) + 1; 0: none */
 	int dead; /* destroyed: later calls get EBADF; a run already inside goes on until kicked */
 	pthread_mutex_t lock; /* one call at a time per vCPU, as KVM's vcpu->mutex */
@@ -707,7 +708,8 @@ static int irq_wait_step(struct hvp_vcpu *v, uint64_t *block, struct hvp_exit *x
 			v->injected = 0;
 		}
 		irq_poll_irqfds(v->vm, block);
-		irq_handle(v, block);
+		if (!v->wake_lost)
+			irq_handle(v, block);
 		if (block[HVP_IRQ_COUNT / 8] >= block[HVP_IRQ_WANT / 8])
 			return 0;
 		if (!v->vm->irq.chip) {
@@ -715,6 +717,7 @@ static int irq_wait_step(struct hvp_vcpu *v, uint64_t *block, struct hvp_exit *x
 			return 1;
 		}
 		if (__atomic_exchange_n(&v->kicked, 0, __ATOMIC_SEQ_CST) || ppoll(NULL, 0, &pause, &v->guest_mask) != 0) {
+			v->wake_lost = 0; /* the next entry looks at what is pending */
 			*x = (struct hvp_exit){ .kind = HVP_EXIT_INTERRUPTED };
 			return 1;
 		}
@@ -965,6 +968,10 @@ static int step(struct hvp_vcpu *v, struct hvp_exit *x)
 			if ((f & (HVP_IRQF_SELF_IPI | HVP_IRQF_TIMER)) && v->vm->irq.chip && (f & HVP_IRQF_LAPIC))
 				irq_raise(v->vm, block[HVP_IRQ_VECTOR / 8] & 0xff);
 			v->step = s = 1;
+			if (v->vm->irq.chip && mock_faults.irq_wakes_lost) {
+				mock_faults.irq_wakes_lost--;
+				v->wake_lost = 1;
+			}
 			if (f & HVP_IRQF_PAUSE) {
 				io_exit(x, HVP_PORT_PAUSE, 0);
 				return 1;

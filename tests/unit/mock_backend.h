@@ -51,6 +51,12 @@ struct mock_faults {
 	uint32_t xsave_bytes;      /* the saved state's "xsave" class; 0: 4096, struct kvm_xsave's */
 	bool dirty_clear_ignored;  /* clearing the manual dirty log is accepted and does nothing */
 	bool ring_never_full;      /* the dirty ring takes every page without stopping the run */
+	/*
+	 * This many interrupt waits (a run of each probe's process) do not wake
+	 * for a pending interrupt until kicked, then take it on the next entry:
+	 * a lost wakeup, as KVM inside QEMU's emulated SVM shows now and then.
+	 */
+	unsigned irq_wakes_lost;
 };
 
 #define MOCK_CR0_ET UINT64_C(0x10)

@@ -35,6 +35,15 @@ static struct hvp_finding run_capped(const char *id, unsigned cap_maps, unsigned
 	return run_timed(id, cap_maps, cap_vms, 10);
 }
 
+/* Whether one of the finding's recorded calls says what. */
+static bool evidence_says(const struct hvp_finding *f, const char *what)
+{
+	for (unsigned i = 0; i < f->n_evidence && i < HVP_EVIDENCE_MAX; i++)
+		if (strstr(f->evidence[i].detail, what))
+			return true;
+	return false;
+}
+
 static struct hvp_finding run(const char *id, unsigned cap_maps)
 {
 	return run_capped(id, cap_maps, 600);
@@ -273,11 +282,18 @@ static void interrupts(struct tap *t)
 		   "%s without the capability: skipped, naming it and its value (%s)", ids[i], f.reason);
 	}
 	mock_faults.irq_absent = false;
-	mock_faults.irq_lost = true; /* the guest then waits out its bound (10 s): a deadline past it */
-	f = run_timed("irq.irqfd", 0, 600, 40);
+	mock_faults.irq_wakes_lost = 1; /* VM A's halted guest wakes only once kicked (after 30 s) */
+	f = run_timed("irq.chip", 0, 600, 120);
+	ok(t, f.answer == HVP_ANSWER_YES && strstr(f.reason, "only once kicked and entered again: a lost wakeup") &&
+		      evidence_says(&f, "kicked at 30 s, 0 of 1 interrupts taken, pc 0x"),
+	   "irq.chip: a lost wakeup, the vector taken on the next entry, is a yes that says so, the kick's pc in "
+	   "the evidence (%s)", f.reason);
+	mock_faults.irq_wakes_lost = 0;
+	mock_faults.irq_lost = true; /* the guest then waits out its bound (30 s) and a re-entry (10 s) */
+	f = run_timed("irq.irqfd", 0, 600, 120);
 	ok(t, f.answer == HVP_ANSWER_NO && f.guest_verified && strstr(f.reason, "took 0 of the 1"),
 	   "irq.irqfd: an eventfd write that never arrives is a no, from the waiting guest (%s)", f.reason);
-	f = run_timed("irq.msi", 0, 600, 40);
+	f = run_timed("irq.msi", 0, 600, 120);
 	ok(t, f.answer == HVP_ANSWER_NO && strstr(f.reason, "took 0 of the 2"), "irq.msi: no, nothing arrived (%s)",
 	   f.reason);
 	mock_faults.irq_lost = false;
