@@ -451,9 +451,9 @@ PROGRAM irq_wait
 	jb 3f
 	/*
 	 * Taken at the wait's HLT itself, inside STI's shadow (an emulator that
-	 * loses the shadow across an exit, as KVM inside QEMU's emulated SVM
-	 * now and then): return past it, or the guest halts with its interrupt
-	 * already taken. On hardware the interrupt comes after the HLT.
+	 * loses the shadow across an exit; what KVM inside QEMU's emulated SVM
+	 * appeared to do once): return past it, or the guest halts with its
+	 * interrupt already taken. On hardware the interrupt comes after the HLT.
 	 */
 	lea 22b(%rip), %rax
 	cmp %rax, 32(%rsp)

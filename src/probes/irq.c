@@ -31,8 +31,9 @@
 /*
  * After a kick finds the guest halted short of its interrupts, one more
  * entry: KVM looks at pending interrupts again on entry, so a halted vCPU
- * whose wakeup was lost takes them at once (seen with KVM inside QEMU's
- * emulated SVM, about one wait in twenty under a sanitized hvprobe).
+ * whose wakeup was lost takes them at once (a guest kicked short of its
+ * interrupts was seen once with KVM inside QEMU's emulated SVM, under a
+ * sanitized hvprobe; its cause was not captured).
  */
 #define REENTRY_WAIT_NS 10000000000ll
 #define HALTS_MAX 8          /* HLT exits to userspace a wait resumes before giving up */
